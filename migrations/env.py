@@ -1,0 +1,58 @@
+"""Alembic environment: runs on a connection handed in by ``ispcore.migrate`` or, from the
+``alembic`` command line, on ``ISPCORE_DATABASE_URL``."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from alembic import context
+from sqlalchemy import DateTime
+from sqlalchemy.engine import Connection
+
+import ispcore.domain.models  # noqa: F401
+from ispcore.config import get_settings
+from ispcore.db import Base, UTCDateTime, create_engine
+
+target_metadata = Base.metadata
+
+
+def render_item(type_: str, obj: Any, autogen_context: Any) -> Any:
+    """Write our column types as plain SQLAlchemy types, so migrations do not import app code."""
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
+def compare_type(ctx: Any, inspected: Any, metadata: Any, inspected_type: Any,
+                 metadata_type: Any) -> bool | None:
+    if isinstance(metadata_type, UTCDateTime):
+        return not isinstance(inspected_type, DateTime)
+    return None
+
+
+def run_on(connection: Connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        render_as_batch=True,  # SQLite alters tables by copying them
+        render_item=render_item,
+        compare_type=compare_type,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+async def run_from_url(url: str) -> None:
+    engine = create_engine(url)
+    async with engine.begin() as conn:
+        await conn.run_sync(run_on)
+    await engine.dispose()
+
+
+connection = context.config.attributes.get("connection")
+if connection is not None:
+    run_on(connection)
+else:
+    asyncio.run(run_from_url(context.config.get_main_option("sqlalchemy.url")
+                             or get_settings().database_url))

@@ -1,0 +1,187 @@
+"""The ``ispcore`` command."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any, TypeVar
+
+import click
+
+from ispcore.config import get_settings
+
+T = TypeVar("T")
+
+
+def _run(fn: Callable[..., Awaitable[T]], *args: Any) -> T:
+    return asyncio.run(fn(*args))
+
+
+async def _with_runtime(work: Callable[[Any], Awaitable[T]]) -> T:
+    from ispcore.runtime import build_runtime
+
+    runtime = await build_runtime(get_settings())
+    try:
+        return await work(runtime)
+    finally:
+        await runtime.close()
+
+
+async def _system_uow(runtime: Any, work: Callable[[Any], Awaitable[T]], action: str) -> T:
+    from ispcore.domain.identity.actor import SYSTEM
+
+    async with runtime.unit_of_work(SYSTEM, action=action) as uow:
+        return await work(uow)
+
+
+async def _migrate(runtime: Any) -> str | None:
+    from ispcore import migrate
+
+    await migrate.upgrade(runtime.db.engine)
+    return await migrate.current_revision(runtime.db.engine)
+
+
+@click.group()
+def main() -> None:
+    """ispcore: operations and billing backend for ISPs (GraphQL API)."""
+
+
+@main.command()
+@click.option("--host", default=None, help="Bind address (default ISPCORE_HOST or 127.0.0.1).")
+@click.option("--port", default=None, type=int, help="Port (default ISPCORE_PORT or 8000).")
+@click.option("--workers", default=1, show_default=True, help="Worker processes (scaled mode).")
+def serve(host: str | None, port: int | None, workers: int) -> None:
+    """Run the API server. A new embedded (SQLite) database is migrated first."""
+    import uvicorn
+
+    settings = get_settings()
+    if settings.is_sqlite:
+        revision = _run(_with_runtime, _migrate)
+        click.echo(f"embedded database at {settings.database_url} (revision {revision})",
+                   err=True)
+    uvicorn.run("ispcore.app:serve_app", factory=True, host=host or settings.host,
+                port=port or settings.port, workers=workers, log_config=None,
+                proxy_headers=True, ws="websockets-sansio")
+
+
+@main.command()
+def worker() -> None:
+    """Run an ARQ worker (scaled mode: needs ISPCORE_REDIS_URL)."""
+    from arq.worker import run_worker
+
+    from ispcore.logging_setup import configure_logging
+
+    settings = get_settings()
+    if not settings.redis_url:
+        raise click.ClickException("ispcore worker needs ISPCORE_REDIS_URL (scaled mode); "
+                                   "in embedded mode `ispcore serve` runs the jobs itself.")
+    from ispcore.workers.settings import WorkerSettings
+
+    configure_logging(settings.log_level)
+    run_worker(WorkerSettings)  # type: ignore[arg-type]
+
+
+@main.command()
+def migrate() -> None:
+    """Upgrade the database schema to the latest revision."""
+    click.echo(f"database at revision {_run(_with_runtime, _migrate)}")
+
+
+@main.command()
+@click.option("--demo", is_flag=True, required=True, help="Load demonstration data.")
+def seed(demo: bool) -> None:
+    """Load demonstration data: an admin user and two companies (safe to re-run)."""
+    from ispcore.demo import seed_demo
+
+    async def work(runtime: Any) -> list[str]:
+        await _migrate(runtime)
+        return await _system_uow(runtime, seed_demo, "seed")
+
+    for line in _run(_with_runtime, work):
+        click.echo(line)
+
+
+@main.group()
+def user() -> None:
+    """Manage users."""
+
+
+@user.command("create")
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.option("--role", default="admin", show_default=True, help="Role name.")
+@click.option("--password", default=None, help="Omit to be prompted (or pipe it with "
+              "--password-stdin).")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def user_create(email: str, name: str, role: str, password: str | None,
+                password_stdin: bool) -> None:
+    """Create a user."""
+    from ispcore.domain.common.errors import DomainError
+    from ispcore.domain.identity import users
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    elif password is None:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+    async def work(uow: Any) -> Any:
+        if role == "admin":
+            await users.ensure_admin_role(uow)
+        found = await users.get_role_by_name(uow, role)
+        return await users.create_user(uow, email=email, name=name, password=password,
+                                       role_id=found.id)
+
+    try:
+        created = _run(_with_runtime, lambda rt: _system_uow(rt, work, "cli.user_create"))
+    except DomainError as exc:
+        raise click.ClickException("; ".join(e.message for e in exc.errors)) from exc
+    click.echo(f"created user {created.email} (id {created.id})")
+
+
+@main.group()
+def token() -> None:
+    """Manage personal access tokens."""
+
+
+@token.command("create")
+@click.option("--email", required=True, help="The user the token acts as.")
+@click.option("--name", required=True, help="What the token is for.")
+@click.option("--scope", "scopes", multiple=True, help="Narrow to a permission (repeatable).")
+@click.option("--expires-in-days", type=int, default=None, help="Omit for no expiry.")
+def token_create(email: str, name: str, scopes: tuple[str, ...],
+                 expires_in_days: int | None) -> None:
+    """Create a personal access token and print its secret (shown only once)."""
+    from dataclasses import replace
+
+    from sqlalchemy import select
+
+    from ispcore.domain.common.errors import DomainError
+    from ispcore.domain.identity import access_tokens
+    from ispcore.domain.identity.models import Role, User
+    from ispcore.domain.identity.users import role_permissions
+
+    async def work(uow: Any) -> str:
+        found = await uow.session.scalar(select(User).where(User.email == email.lower()))
+        if found is None:
+            raise click.ClickException(f"no user with email {email}")
+        role = await uow.session.get_one(Role, found.role_id)
+        # Act as the user, so the token can hold no more than the user has.
+        uow.actor = replace(uow.actor, is_system=False, user_id=found.id,
+                            permissions=role_permissions(role))
+        expires = (uow.clock.now() + timedelta(days=expires_in_days)
+                   if expires_in_days else None)
+        created = await access_tokens.create_token(uow, name=name, scopes=list(scopes) or None,
+                                                   expires_at=expires)
+        return created.secret
+
+    try:
+        secret = _run(_with_runtime, lambda rt: _system_uow(rt, work, "cli.token_create"))
+    except DomainError as exc:
+        raise click.ClickException("; ".join(e.message for e in exc.errors)) from exc
+    click.echo(secret)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,78 @@
+"""Settings read from ``ISPCORE_*`` environment variables.
+
+With nothing set, ispcore runs in *embedded* mode: a SQLite file in the working directory and
+jobs run in-process. Setting ``ISPCORE_REDIS_URL`` switches to *scaled* mode (ARQ workers, Redis
+for rate limits and subscription fan-out), normally together with a PostgreSQL database URL.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+def resource_dir(name: str) -> Path:
+    """A folder shipped beside the package (``migrations``, ``graphiql``).
+
+    A source checkout keeps them at the repository root; an installed image keeps them in the
+    working directory (the Dockerfile copies them to ``/app``).
+    """
+    beside_source = PROJECT_ROOT / name
+    return beside_source if beside_source.is_dir() else Path.cwd() / name
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ISPCORE_", env_file=None, extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite+aiosqlite:///./ispcore.db",
+        description="SQLAlchemy async URL: sqlite+aiosqlite:///path or postgresql+asyncpg://...",
+    )
+    redis_url: str | None = Field(
+        default=None, description="redis://host:port/db; set it to run in scaled mode"
+    )
+    host: str = Field(default="127.0.0.1", description="Address `ispcore serve` binds")
+    port: int = Field(default=8000, description="Port `ispcore serve` binds")
+    log_level: str = Field(default="INFO", description="Python log level")
+    db_pool_size: int = Field(default=10, description="Connections per process (PostgreSQL)")
+
+    max_page_size: int = Field(default=500, description="Largest `first:` a connection accepts")
+    default_page_size: int = Field(default=50, description="Page size when `first:` is omitted")
+    max_query_depth: int = Field(default=12, description="Deepest selection nesting accepted")
+    max_query_tokens: int = Field(default=5000, description="Most tokens in one document")
+    max_aliases: int = Field(default=30, description="Most aliases in one document")
+    max_subscriptions_per_connection: int = Field(
+        default=20, description="Concurrent subscriptions one websocket may hold"
+    )
+    rate_limit_per_minute: int = Field(
+        default=1200, description="Requests a token (or anonymous address) may make per minute"
+    )
+
+    session_ttl_hours: int = Field(default=12, description="Lifetime of a login session token")
+    password_min_length: int = Field(default=12, description="Shortest accepted password")
+    lockout_threshold: int = Field(
+        default=5, description="Failed logins in a row that lock an account"
+    )
+    lockout_minutes: int = Field(default=15, description="How long a locked account stays locked")
+
+    cors_origins: list[str] = Field(
+        default_factory=list, description="Browser origins allowed to call the API (JSON list)"
+    )
+
+    @property
+    def scaled(self) -> bool:
+        return self.redis_url is not None
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,79 @@
+"""Domain failures with a stable code, turned into `UserError`s by the API layer."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class ErrorCode(StrEnum):
+    INVALID = "INVALID"
+    REQUIRED = "REQUIRED"
+    NOT_FOUND = "NOT_FOUND"
+    DUPLICATE = "DUPLICATE"
+    IN_USE = "IN_USE"
+    FORBIDDEN = "FORBIDDEN"
+    INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
+    ACCOUNT_LOCKED = "ACCOUNT_LOCKED"
+    PASSWORD_TOO_WEAK = "PASSWORD_TOO_WEAK"
+    IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
+
+
+class DomainError(Exception):
+    """A rule said no. ``field`` names the input field (snake_case) at fault, if one is."""
+
+    code: ErrorCode = ErrorCode.INVALID
+
+    def __init__(self, message: str, *, field: str | None = None, code: ErrorCode | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        if code is not None:
+            self.code = code
+
+    @property
+    def errors(self) -> list[DomainError]:
+        return [self]
+
+
+class NotFound(DomainError):
+    code = ErrorCode.NOT_FOUND
+
+
+class Duplicate(DomainError):
+    code = ErrorCode.DUPLICATE
+
+
+class InUse(DomainError):
+    code = ErrorCode.IN_USE
+
+
+class Forbidden(DomainError):
+    code = ErrorCode.FORBIDDEN
+
+
+class InvalidInput(DomainError):
+    """Several field errors found at once, so the caller can fix them in one go."""
+
+    def __init__(self, errors: list[DomainError]):
+        super().__init__("; ".join(e.message for e in errors))
+        self._errors = errors
+
+    @property
+    def errors(self) -> list[DomainError]:
+        return self._errors
+
+
+class Validator:
+    """Collects field errors; ``raise_if_any`` raises them together."""
+
+    def __init__(self) -> None:
+        self.errors: list[DomainError] = []
+
+    def add(self, field: str, message: str, code: ErrorCode = ErrorCode.INVALID) -> None:
+        self.errors.append(DomainError(message, field=field, code=code))
+
+    def raise_if_any(self) -> None:
+        if len(self.errors) == 1:
+            raise self.errors[0]
+        if self.errors:
+            raise InvalidInput(self.errors)

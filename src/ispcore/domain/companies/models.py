@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+from sqlalchemy import String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ispcore.db import Base, IdMixin
+from ispcore.domain.common.models import Audited, Timestamps
+
+
+class Company(IdMixin, Timestamps, Audited, Base):
+    """An ISP brand. Every business row belongs to one."""
+
+    __tablename__ = "companies"
+
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    currency: Mapped[str] = mapped_column(String(3))
+    time_zone: Mapped[str] = mapped_column(String(64))
+    contact_email: Mapped[str | None] = mapped_column(String(320))
+    address_line1: Mapped[str | None] = mapped_column(String(200))
+    address_line2: Mapped[str | None] = mapped_column(String(200))
+    city: Mapped[str | None] = mapped_column(String(100))
+    subdivision: Mapped[str | None] = mapped_column(String(100))
+    postal_code: Mapped[str | None] = mapped_column(String(20))
+    country: Mapped[str | None] = mapped_column(String(2))
+
+    def audit_company_id(self) -> int | None:
+        return self.id

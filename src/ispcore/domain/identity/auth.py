@@ -1,0 +1,142 @@
+"""Logging in and out, and turning a bearer token into an :class:`Actor`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ispcore.domain.common.errors import DomainError, ErrorCode
+from ispcore.domain.common.unit_of_work import UnitOfWork
+from ispcore.domain.identity.actor import Actor
+from ispcore.domain.identity.models import PersonalAccessToken, Role, User, UserSession
+from ispcore.domain.identity.secrets import (
+    TokenKind,
+    dummy_verify,
+    mint_token,
+    token_hash,
+    token_kind,
+    verify_password,
+)
+from ispcore.domain.identity.users import role_permissions
+from ispcore.domain.identity.validation import address_allowed
+
+#: How stale a token's last-used record may get before a request refreshes it.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+class AuthenticationError(Exception):
+    """The bearer token was refused; ``code`` says why."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    token: str
+    session: UserSession
+    user: User
+
+
+async def login(uow: UnitOfWork, *, email: str, password: str, ip: str | None) -> LoginResult:
+    """Check the password and open a session.
+
+    A failure raises ``INVALID_CREDENTIALS`` whether the email or the password was wrong, and
+    counts toward the lockout. The failure count is the one write a refused login makes; the
+    caller commits it (see the ``login`` resolver).
+    """
+    settings, now = uow.settings, uow.clock.now()
+    user = await uow.session.scalar(select(User).where(User.email == email.strip().lower()))
+    if user is None:
+        dummy_verify()
+        raise DomainError("Wrong email or password.", code=ErrorCode.INVALID_CREDENTIALS)
+    if user.locked_until is not None and user.locked_until > now:
+        raise DomainError(
+            f"Too many failed logins; try again after {user.locked_until.isoformat()}.",
+            code=ErrorCode.ACCOUNT_LOCKED,
+        )
+    if not verify_password(user.password_hash, password):
+        user.failed_login_count += 1
+        if user.failed_login_count >= settings.lockout_threshold:
+            user.locked_until = now + timedelta(minutes=settings.lockout_minutes)
+            user.failed_login_count = 0
+        raise DomainError("Wrong email or password.", code=ErrorCode.INVALID_CREDENTIALS)
+    if not user.active:
+        raise DomainError("This user is deactivated.", code=ErrorCode.INVALID_CREDENTIALS)
+    if not address_allowed(user.ip_allowlist, ip):
+        raise DomainError("Logins from this address are not allowed for this user.",
+                          code=ErrorCode.FORBIDDEN)
+    user.failed_login_count = 0
+    user.locked_until = None
+    user.last_login_at = now
+    token = mint_token(TokenKind.SESSION)
+    session = UserSession(user_id=user.id, token_hash=token_hash(token), created_at=now,
+                          expires_at=now + timedelta(hours=settings.session_ttl_hours), ip=ip)
+    uow.session.add(session)
+    await uow.session.flush()
+    return LoginResult(token, session, user)
+
+
+async def logout(uow: UnitOfWork) -> bool:
+    """End the actor's login session; a token-authenticated actor has none to end."""
+    if uow.actor.session_id is None:
+        return False
+    await uow.session.execute(
+        update(UserSession)
+        .where(UserSession.id == uow.actor.session_id, UserSession.revoked_at.is_(None))
+        .values(revoked_at=uow.clock.now())
+    )
+    return True
+
+
+async def authenticate(session: AsyncSession, token: str, *, ip: str | None,
+                       now: datetime) -> Actor:
+    """Resolve a bearer token to its actor, or raise :class:`AuthenticationError`."""
+    kind = token_kind(token)
+    if kind is None:
+        raise AuthenticationError("INVALID_TOKEN", "The token is malformed or unknown.")
+    model = UserSession if kind is TokenKind.SESSION else PersonalAccessToken
+    row = await session.execute(
+        select(model, User, Role)
+        .join(User, User.id == model.user_id)
+        .join(Role, Role.id == User.role_id)
+        .where(model.token_hash == token_hash(token))
+    )
+    found = row.first()
+    if found is None:
+        raise AuthenticationError("INVALID_TOKEN", "The token is malformed or unknown.")
+    credential, user, role = found
+    if credential.revoked_at is not None:
+        raise AuthenticationError("TOKEN_REVOKED", "The token has been revoked.")
+    if credential.expires_at is not None and credential.expires_at <= now:
+        raise AuthenticationError("TOKEN_EXPIRED", "The token has expired.")
+    if not user.active:
+        raise AuthenticationError("USER_INACTIVE", "The token's user is deactivated.")
+    if not address_allowed(user.ip_allowlist, ip):
+        raise AuthenticationError(
+            "ADDRESS_NOT_ALLOWED", f"Requests from {ip} are not allowed for this user."
+        )
+    permissions = role_permissions(role)
+    if kind is TokenKind.PERSONAL_ACCESS:
+        if credential.scopes is not None:
+            permissions = permissions & frozenset(credential.scopes)
+        await _touch_token(session, credential, ip, now)
+        return Actor(user_id=user.id, token_id=credential.id, permissions=permissions, ip=ip)
+    return Actor(user_id=user.id, session_id=credential.id, permissions=permissions, ip=ip)
+
+
+async def _touch_token(session: AsyncSession, token: PersonalAccessToken, ip: str | None,
+                       now: datetime) -> None:
+    stale = token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION
+    if stale or token.last_used_ip != ip:
+        await session.execute(
+            update(PersonalAccessToken)
+            .where(PersonalAccessToken.id == token.id)
+            .values(last_used_at=now, last_used_ip=ip)
+        )
+        await session.commit()

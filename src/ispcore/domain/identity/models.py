@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ispcore.db import Base, BigId, IdMixin
+from ispcore.domain.common.models import Audited, Timestamps
+
+
+class Role(IdMixin, Timestamps, Audited, Base):
+    __tablename__ = "roles"
+
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    description: Mapped[str] = mapped_column(String(500), default="")
+    permissions: Mapped[list[str]] = mapped_column(default=list)
+    built_in: Mapped[bool] = mapped_column(default=False)
+
+
+class User(IdMixin, Timestamps, Audited, Base):
+    __tablename__ = "users"
+    audit_exclude = frozenset({"password_hash", "failed_login_count", "locked_until",
+                               "last_login_at"})
+
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(default=True)
+    role_id: Mapped[int] = mapped_column(BigId, ForeignKey("roles.id", ondelete="RESTRICT"),
+                                         index=True)
+    ip_allowlist: Mapped[list[str]] = mapped_column(default=list)
+    failed_login_count: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None]
+    last_login_at: Mapped[datetime | None]
+
+
+class UserSession(IdMixin, Base):
+    """A login session; the token's SHA-256 is stored, never the token."""
+
+    __tablename__ = "user_sessions"
+
+    user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"),
+                                         index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+    ip: Mapped[str | None] = mapped_column(String(45))
+
+
+class PersonalAccessToken(IdMixin, Audited, Base):
+    __tablename__ = "personal_access_tokens"
+    audit_exclude = frozenset({"token_hash", "last_used_at", "last_used_ip"})
+
+    user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"),
+                                         index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    #: The first characters of the secret, shown in listings so a user can tell tokens apart.
+    display_prefix: Mapped[str] = mapped_column(String(20))
+    scopes: Mapped[list[str] | None]
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]
+    last_used_ip: Mapped[str | None] = mapped_column(String(45))
+    revoked_at: Mapped[datetime | None]

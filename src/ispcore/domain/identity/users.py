@@ -1,0 +1,165 @@
+"""Users and roles."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+
+from ispcore.domain.common.errors import Duplicate, ErrorCode, InUse, NotFound, Validator
+from ispcore.domain.common.unit_of_work import UnitOfWork
+from ispcore.domain.identity.models import Role, User
+from ispcore.domain.identity.permissions import ADMIN_ROLE, ALL_PERMISSIONS
+from ispcore.domain.identity.secrets import hash_password
+from ispcore.domain.identity.validation import (
+    check_password,
+    check_permissions,
+    normalize_allowlist,
+    normalize_email,
+)
+
+
+def role_permissions(role: Role) -> frozenset[str]:
+    """The built-in admin role holds every permission, including ones added later."""
+    if role.built_in and role.name == ADMIN_ROLE:
+        return ALL_PERMISSIONS
+    return frozenset(role.permissions)
+
+
+async def ensure_admin_role(uow: UnitOfWork) -> Role:
+    role = await uow.session.scalar(select(Role).where(Role.name == ADMIN_ROLE))
+    if role is None:
+        now = uow.clock.now()
+        role = Role(name=ADMIN_ROLE, description="Every permission", permissions=[],
+                    built_in=True, created_at=now, updated_at=now)
+        uow.session.add(role)
+        await uow.session.flush()
+    return role
+
+
+async def get_role(uow: UnitOfWork, role_id: int, field: str = "role_id") -> Role:
+    role = await uow.session.get(Role, role_id)
+    if role is None:
+        raise NotFound("No such role.", field=field)
+    return role
+
+
+async def get_role_by_name(uow: UnitOfWork, name: str) -> Role:
+    role = await uow.session.scalar(select(Role).where(Role.name == name))
+    if role is None:
+        raise NotFound(f"No role named {name!r}.", field="role")
+    return role
+
+
+async def get_user(uow: UnitOfWork, user_id: int, field: str = "id") -> User:
+    user = await uow.session.get(User, user_id)
+    if user is None:
+        raise NotFound("No such user.", field=field)
+    return user
+
+
+async def _check_unique(uow: UnitOfWork, model: Any, column: Any, value: str, field: str,
+                        exclude_id: int | None = None) -> None:
+    stmt = select(model.id).where(func.lower(column) == value.lower())
+    if exclude_id is not None:
+        stmt = stmt.where(model.id != exclude_id)
+    if await uow.session.scalar(stmt) is not None:
+        raise Duplicate(f"{value!r} is already taken.", field=field)
+
+
+async def create_role(uow: UnitOfWork, *, name: str, description: str = "",
+                      permissions: list[str]) -> Role:
+    v = Validator()
+    name = name.strip()
+    if not name:
+        v.add("name", "A role needs a name.", ErrorCode.REQUIRED)
+    permissions = check_permissions(v, permissions, "permissions")
+    v.raise_if_any()
+    await _check_unique(uow, Role, Role.name, name, "name")
+    now = uow.clock.now()
+    role = Role(name=name, description=description, permissions=permissions, built_in=False,
+                created_at=now, updated_at=now)
+    uow.session.add(role)
+    await uow.session.flush()
+    return role
+
+
+async def update_role(uow: UnitOfWork, role_id: int, changes: dict[str, Any]) -> Role:
+    role = await get_role(uow, role_id, field="id")
+    if role.built_in:
+        raise InUse("Built-in roles cannot be changed.", field="id")
+    v = Validator()
+    if "permissions" in changes:
+        changes["permissions"] = check_permissions(v, changes["permissions"], "permissions")
+    if "name" in changes:
+        changes["name"] = changes["name"].strip()
+        if not changes["name"]:
+            v.add("name", "A role needs a name.", ErrorCode.REQUIRED)
+    v.raise_if_any()
+    if "name" in changes:
+        await _check_unique(uow, Role, Role.name, changes["name"], "name", exclude_id=role.id)
+    for key, value in changes.items():
+        setattr(role, key, value)
+    role.updated_at = uow.clock.now()
+    await uow.session.flush()
+    return role
+
+
+async def delete_role(uow: UnitOfWork, role_id: int) -> Role:
+    role = await get_role(uow, role_id, field="id")
+    if role.built_in:
+        raise InUse("Built-in roles cannot be deleted.", field="id")
+    holders = await uow.session.scalar(select(func.count()).where(User.role_id == role.id))
+    if holders:
+        raise InUse(f"{holders} user(s) still hold this role.", field="id")
+    await uow.session.delete(role)
+    await uow.session.flush()
+    return role
+
+
+async def create_user(uow: UnitOfWork, *, email: str, name: str, password: str, role_id: int,
+                      ip_allowlist: list[str] | None = None, active: bool = True) -> User:
+    v = Validator()
+    email = normalize_email(v, email)
+    if not name.strip():
+        v.add("name", "A user needs a name.", ErrorCode.REQUIRED)
+    check_password(v, password, min_length=uow.settings.password_min_length, email=email)
+    allowlist = normalize_allowlist(v, ip_allowlist or [])
+    v.raise_if_any()
+    await get_role(uow, role_id)
+    await _check_unique(uow, User, User.email, email, "email")
+    now = uow.clock.now()
+    user = User(email=email, name=name.strip(), password_hash=hash_password(password),
+                active=active, role_id=role_id, ip_allowlist=allowlist, failed_login_count=0,
+                created_at=now, updated_at=now)
+    uow.session.add(user)
+    await uow.session.flush()
+    return user
+
+
+async def update_user(uow: UnitOfWork, user_id: int, changes: dict[str, Any]) -> User:
+    user = await get_user(uow, user_id)
+    v = Validator()
+    if "email" in changes:
+        changes["email"] = normalize_email(v, changes["email"])
+    if "name" in changes and not changes["name"].strip():
+        v.add("name", "A user needs a name.", ErrorCode.REQUIRED)
+    if "ip_allowlist" in changes:
+        changes["ip_allowlist"] = normalize_allowlist(v, changes["ip_allowlist"])
+    if "password" in changes:
+        check_password(v, changes["password"], min_length=uow.settings.password_min_length,
+                       email=changes.get("email", user.email))
+    v.raise_if_any()
+    if "role_id" in changes:
+        await get_role(uow, changes["role_id"])
+    if "email" in changes:
+        await _check_unique(uow, User, User.email, changes["email"], "email", exclude_id=user.id)
+    if "password" in changes:
+        user.password_hash = hash_password(changes.pop("password"))
+        user.failed_login_count = 0
+        user.locked_until = None
+    for key, value in changes.items():
+        setattr(user, key, value)
+    user.updated_at = uow.clock.now()
+    await uow.session.flush()
+    return user

@@ -1,0 +1,55 @@
+"""Input rules for identity: emails, passwords, address allowlists, scopes."""
+
+from __future__ import annotations
+
+import ipaddress
+
+from email_validator import EmailNotValidError, validate_email
+
+from ispcore.domain.common.errors import ErrorCode, Validator
+from ispcore.domain.identity.permissions import unknown_permissions
+
+
+def normalize_email(v: Validator, email: str, field: str = "email") -> str:
+    try:
+        return validate_email(email, check_deliverability=False).normalized.lower()
+    except EmailNotValidError as exc:
+        v.add(field, f"Not a valid email address: {exc}")
+        return email
+
+
+def check_password(v: Validator, password: str, *, min_length: int, email: str = "") -> None:
+    if len(password) < min_length:
+        v.add("password", f"Passwords need at least {min_length} characters.",
+              ErrorCode.PASSWORD_TOO_WEAK)
+    elif password.lower() == email.lower() or len(set(password)) < 4:
+        v.add("password", "That password is too easy to guess.", ErrorCode.PASSWORD_TOO_WEAK)
+
+
+def normalize_allowlist(v: Validator, cidrs: list[str], field: str = "ip_allowlist") -> list[str]:
+    networks = []
+    for cidr in cidrs:
+        try:
+            networks.append(str(ipaddress.ip_network(cidr.strip(), strict=False)))
+        except ValueError:
+            v.add(field, f"{cidr!r} is not an IP address or CIDR block.")
+    return networks
+
+
+def address_allowed(allowlist: list[str], ip: str | None) -> bool:
+    if not allowlist:
+        return True
+    if ip is None:
+        return False
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return False
+    return any(address in ipaddress.ip_network(cidr) for cidr in allowlist)
+
+
+def check_permissions(v: Validator, names: list[str], field: str) -> list[str]:
+    unknown = unknown_permissions(names)
+    if unknown:
+        v.add(field, f"Unknown permissions: {', '.join(sorted(unknown))}.")
+    return sorted(set(names))

@@ -1,0 +1,1 @@
+"""Adapters for the embedded (in-memory) and scaled (Redis) modes."""

@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncGenerator
+
+import strawberry
+from sqlalchemy import func, select
+from strawberry.types import Info
+
+from ispcore.domain.audit.models import AuditLogEntry as AuditModel
+from ispcore.domain.events.models import Event as EventModel
+from ispcore.domain.events.service import EVENTS_CHANNEL
+from ispcore.resolvers.connections import list_nodes
+from ispcore.schema.audit import AUDIT_LISTING, EVENT_LISTING, AuditLogEntry, Event
+from ispcore.schema.nodes import Connection
+from ispcore.schema.permissions import requires
+
+AuditFilter, AuditOrder = AUDIT_LISTING.filter, AUDIT_LISTING.order
+EventFilter, EventOrder = EVENT_LISTING.filter, EVENT_LISTING.order
+
+#: A subscriber re-reads the outbox at least this often, even if a notification was lost.
+POLL_SECONDS = 5.0
+
+
+@strawberry.type
+class AuditQuery:
+    @strawberry.field(extensions=requires("audit:read"))
+    async def audit_log_entries(
+        self, info: Info, first: int | None = None, after: str | None = None,
+        filter: AuditFilter | None = None, order_by: list[AuditOrder] | None = None,
+    ) -> Connection[AuditLogEntry]:
+        return await list_nodes(info, AuditLogEntry, AUDIT_LISTING, first=first, after=after,
+                                filter=filter, order_by=order_by,
+                                search=(AuditModel.entity_type, AuditModel.action))
+
+    @strawberry.field(extensions=requires("events:read"))
+    async def events(
+        self, info: Info, first: int | None = None, after: str | None = None,
+        filter: EventFilter | None = None, order_by: list[EventOrder] | None = None,
+    ) -> Connection[Event]:
+        return await list_nodes(info, Event, EVENT_LISTING, first=first, after=after,
+                                filter=filter, order_by=order_by, search=(EventModel.type,))
+
+
+@strawberry.type
+class EventSubscription:
+    @strawberry.subscription(extensions=requires("events:read"),
+                             description="New events as they are committed.")
+    async def events(self, info: Info, types: list[str] | None = None
+                     ) -> AsyncGenerator[Event, None]:
+        context = info.context
+        wake = asyncio.Event()
+
+        async def listen() -> None:
+            async for _ in context.runtime.notifier.subscribe(EVENTS_CHANNEL):
+                wake.set()
+
+        listener = asyncio.create_task(listen())
+        try:
+            async with context.read() as session:
+                last_id = await session.scalar(select(func.max(EventModel.id))) or 0
+            while True:
+                async with context.read() as session:
+                    stmt = select(EventModel).where(EventModel.id > last_id)
+                    if types:
+                        stmt = stmt.where(EventModel.type.in_(types))
+                    rows = list(await session.scalars(stmt.order_by(EventModel.id).limit(500)))
+                for row in rows:
+                    last_id = row.id
+                    yield Event.from_model(row)
+                if len(rows) == 500:
+                    continue
+                wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(wake.wait(), POLL_SECONDS)
+        finally:
+            listener.cancel()

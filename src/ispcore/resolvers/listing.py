@@ -1,0 +1,199 @@
+"""Filters, ordering and keyset cursor pagination for every connection, from one place."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+from graphql import GraphQLError
+from sqlalchemy import Select, and_, false, func, not_, or_, select, true
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
+from strawberry import UNSET, relay
+
+from ispcore.schema.filtering import IdOf, ListingInputs, OrderDirection
+from ispcore.schema.nodes import Connection, decode_pk
+
+
+def bad_input(message: str) -> GraphQLError:
+    return GraphQLError(message, extensions={"code": "BAD_USER_INPUT"})
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _decode_ids(values: list[relay.GlobalID], spec: IdOf) -> list[int]:
+    ids = []
+    for gid in values:
+        if gid.type_name != spec.type_name:
+            raise bad_input(f"Expected {spec.type_name} ids, got a {gid.type_name} id.")
+        ids.append(decode_pk(spec.type_name, gid.node_id))
+    return ids
+
+
+def _operators(column: Any, ops: Any, spec: Any) -> list[ColumnElement[bool]]:
+    clauses: list[ColumnElement[bool]] = []
+    for op, value in vars(ops).items():
+        if value is UNSET or value is None:
+            continue
+        if isinstance(spec, IdOf) and op in ("eq", "ne", "in_"):
+            decoded = _decode_ids(value if op == "in_" else [value], spec)
+            value = decoded if op == "in_" else decoded[0]
+        if op == "eq":
+            clauses.append(column == value)
+        elif op == "ne":
+            clauses.append(or_(column != value, column.is_(None)))
+        elif op == "in_":
+            clauses.append(column.in_(value) if value else false())
+        elif op == "contains":
+            clauses.append(column.ilike(f"%{_like_escape(value)}%", escape="\\"))
+        elif op == "starts_with":
+            clauses.append(column.ilike(f"{_like_escape(value)}%", escape="\\"))
+        elif op == "gt":
+            clauses.append(column > value)
+        elif op == "gte":
+            clauses.append(column >= value)
+        elif op == "lt":
+            clauses.append(column < value)
+        elif op == "lte":
+            clauses.append(column <= value)
+        elif op == "is_null":
+            clauses.append(column.is_(None) if value else column.is_not(None))
+    return clauses
+
+
+def compile_filter(model: type, inputs: ListingInputs, flt: Any,
+                   search_columns: Sequence[Any]) -> ColumnElement[bool]:
+    """Translate a generated ``<Entity>Filter`` value into one SQL condition."""
+    if flt is None or flt is UNSET:
+        return true()
+    clauses: list[ColumnElement[bool]] = []
+    for name, spec in inputs.fields.items():
+        ops = getattr(flt, name)
+        if ops is not UNSET and ops is not None:
+            clauses.extend(_operators(getattr(model, name), ops, spec))
+    if flt.search not in (UNSET, None) and flt.search.strip():
+        pattern = f"%{_like_escape(flt.search.strip())}%"
+        clauses.append(or_(*(c.ilike(pattern, escape="\\") for c in search_columns)))
+    if flt.and_ not in (UNSET, None):
+        clauses.extend(compile_filter(model, inputs, f, search_columns) for f in flt.and_)
+    if flt.or_ not in (UNSET, None):
+        clauses.append(or_(false(), *(compile_filter(model, inputs, f, search_columns)
+                                      for f in flt.or_)))
+    if flt.not_ not in (UNSET, None):
+        clauses.append(not_(compile_filter(model, inputs, flt.not_, search_columns)))
+    return and_(true(), *clauses)
+
+
+# --- cursors ------------------------------------------------------------------------------
+
+def _encode_value(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def _decode_value(column: Any, value: Any) -> Any:
+    if isinstance(value, str) and column.type.python_type is datetime:
+        return datetime.fromisoformat(value)
+    return value
+
+
+def _encode_cursor(signature: str, values: list[Any]) -> str:
+    raw = json.dumps([signature, [_encode_value(v) for v in values]], separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str, signature: str, columns: list[Any]) -> list[Any]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        got_signature, values = json.loads(base64.urlsafe_b64decode(padded))
+        if got_signature != signature or len(values) != len(columns):
+            raise ValueError
+        return [_decode_value(c, v) for c, v in zip(columns, values, strict=True)]
+    except (ValueError, TypeError):
+        raise bad_input("The cursor is malformed or belongs to another ordering.") from None
+
+
+def _after(columns: list[Any], directions: list[OrderDirection], values: list[Any]
+           ) -> ColumnElement[bool]:
+    """Rows strictly after ``values`` in the given lexicographic order."""
+    alternatives = []
+    for i, (column, direction) in enumerate(zip(columns, directions, strict=True)):
+        equal = [c == v for c, v in zip(columns[:i], values[:i], strict=True)]
+        beyond = column > values[i] if direction is OrderDirection.ASC else column < values[i]
+        alternatives.append(and_(*equal, beyond))
+    return or_(*alternatives)
+
+
+# --- pagination ----------------------------------------------------------------------------
+
+async def paginate(
+    open_session: Callable[[], Any],
+    statement: Select[Any],
+    *,
+    model: type,
+    inputs: ListingInputs,
+    to_node: Callable[[Any], Any],
+    first: int | None,
+    after: str | None,
+    filter: Any,
+    order_by: list[Any] | None,
+    search_columns: Sequence[Any],
+    max_page_size: int,
+    default_page_size: int,
+) -> Connection[Any]:
+    """Run a keyset-paginated, filtered, ordered page of ``statement``.
+
+    The id is always the last sort key, so the order is total and a cursor (the sort values of
+    a row, plus a signature of the ordering) is stable while rows are added or removed.
+    """
+    size = default_page_size if first is None else first
+    if not 0 <= size <= max_page_size:
+        raise bad_input(f"first must be between 0 and {max_page_size}.")
+    keys = [(o.field.value, o.direction) for o in order_by or [] if o.field.value != "id"]
+    id_direction = next((o.direction for o in order_by or [] if o.field.value == "id"),
+                        OrderDirection.ASC)
+    keys.append(("id", id_direction))
+    columns = [getattr(model, name) for name, _ in keys]
+    directions = [direction for _, direction in keys]
+    signature = ",".join(f"{n}:{d.value}" for n, d in keys)
+
+    filtered = statement.where(compile_filter(model, inputs, filter, search_columns))
+    page = filtered
+    if after:
+        page = page.where(_after(columns, directions, _decode_cursor(after, signature, columns)))
+    page = page.order_by(*(c.asc() if d is OrderDirection.ASC else c.desc()
+                           for c, d in zip(columns, directions, strict=True))).limit(size + 1)
+
+    async with open_session() as session:
+        rows = list((await session.scalars(page)).all()) if size else []
+    has_next = len(rows) > size
+    rows = rows[:size]
+
+    edges = [
+        relay.Edge(node=to_node(row),
+                   cursor=_encode_cursor(signature, [getattr(row, n) for n, _ in keys]))
+        for row in rows
+    ]
+
+    async def count() -> int:
+        async with open_session() as session:
+            return await _count(session, filtered)
+
+    return Connection(
+        edges=edges,
+        page_info=relay.PageInfo(
+            has_next_page=has_next,
+            has_previous_page=bool(after),
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
+        ),
+        count=count,
+    )
+
+
+async def _count(session: AsyncSession, filtered: Select[Any]) -> int:
+    return await session.scalar(select(func.count()).select_from(filtered.subquery())) or 0

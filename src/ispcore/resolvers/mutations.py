@@ -1,0 +1,129 @@
+"""The one way a mutation runs: a unit of work, domain errors as ``UserError``s, idempotency."""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from collections.abc import Awaitable, Callable
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from sqlalchemy.exc import IntegrityError
+from strawberry import UNSET, relay
+from strawberry.types import Info
+
+from ispcore.domain.common.errors import DomainError, ErrorCode, Validator
+from ispcore.domain.common.unit_of_work import UnitOfWork
+from ispcore.domain.idempotency import service as idempotency
+from ispcore.schema.errors import UserError
+from ispcore.schema.nodes import NODE_TYPES, to_node
+
+PayloadT = TypeVar("PayloadT")
+Work = Callable[[UnitOfWork], Awaitable[dict[str, Any]]]
+
+def camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def user_errors(exc: DomainError) -> list[UserError]:
+    return [UserError(field=camel(e.field) if e.field else None, code=e.code, message=e.message)
+            for e in exc.errors]
+
+
+def input_values(data: Any, *, exclude: tuple[str, ...] = ("idempotency_key",)) -> dict[str, Any]:
+    """The fields a caller actually sent (UNSET ones left out), snake_case."""
+    return {f.name: getattr(data, f.name) for f in dataclasses.fields(data)
+            if getattr(data, f.name) is not UNSET and f.name not in exclude}
+
+
+def non_null(changes: dict[str, Any]) -> dict[str, Any]:
+    """Update inputs: a field may be omitted, but these may not be set to null."""
+    v = Validator()
+    for key, value in changes.items():
+        if value is None:
+            v.add(key, "May be omitted but not set to null.", ErrorCode.REQUIRED)
+    v.raise_if_any()
+    return changes
+
+
+def _canonical(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {k: _canonical(v) for k, v in input_values(value, exclude=()).items()}
+    if isinstance(value, list | tuple):
+        return [_canonical(v) for v in value]
+    if isinstance(value, relay.GlobalID):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, enum.Enum):
+        return value.value
+    return value
+
+
+def _to_record(result: dict[str, Any]) -> dict[str, Any]:
+    record: dict[str, Any] = {}
+    for name, value in result.items():
+        if type(value) in NODE_TYPES:
+            record[name] = {"model": type(value).__name__, "id": value.id}
+        else:
+            record[name] = _canonical(value)
+    return record
+
+
+async def _from_record(uow: UnitOfWork, record: dict[str, Any]) -> dict[str, Any]:
+    models = {model.__name__: model for model in NODE_TYPES}
+    result: dict[str, Any] = {}
+    for name, value in record.items():
+        if isinstance(value, dict) and set(value) == {"model", "id"}:
+            result[name] = await uow.session.get(models[value["model"]], value["id"])
+        else:
+            result[name] = value
+    return result
+
+
+def _payload(payload_cls: type[PayloadT], result: dict[str, Any]) -> PayloadT:
+    fields = {name: to_node(value) if type(value) in NODE_TYPES else value
+              for name, value in result.items()}
+    return payload_cls(**fields, errors=[])
+
+
+async def mutate(info: Info, payload_cls: type[PayloadT], work: Work, *,
+                 input: Any = None, idempotency_key: str | None = None,
+                 retry_on_conflict: bool = True) -> PayloadT:
+    """Run ``work`` in one transaction and build the payload.
+
+    ``work`` returns the payload's fields (models become nodes). A ``DomainError`` rolls
+    everything back and fills ``errors``. With an idempotency key, the first successful
+    response is stored with the change; a retry with the same input gets it back, a retry with
+    other input gets ``IDEMPOTENCY_KEY_REUSED``.
+
+    A unique-constraint conflict means a concurrent request committed the same thing first;
+    the mutation runs once more, so its checks (or the stored idempotent answer) see that
+    row and answer properly.
+    """
+    operation = info.field_name
+    digest = idempotency.request_hash(_canonical(input)) if idempotency_key else ""
+    try:
+        async with info.context.unit_of_work(operation) as uow:
+            if idempotency_key:
+                stored = await idempotency.stored_response(uow, operation, idempotency_key,
+                                                           digest)
+                if stored is not None:
+                    return _payload(payload_cls, await _from_record(uow, stored))
+            result = await work(uow)
+            if idempotency_key:
+                idempotency.remember(uow, operation, idempotency_key, digest,
+                                     _to_record(result))
+                await uow.session.flush()
+        return _payload(payload_cls, result)
+    except DomainError as exc:
+        return payload_cls(errors=user_errors(exc))
+    except IntegrityError:
+        if not retry_on_conflict:
+            raise
+        return await mutate(info, payload_cls, work, input=input,
+                            idempotency_key=idempotency_key, retry_on_conflict=False)

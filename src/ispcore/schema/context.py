@@ -1,0 +1,45 @@
+"""What every resolver sees: the runtime, the actor, the request id and per-request loaders."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ispcore.domain.common.unit_of_work import UnitOfWork
+from ispcore.domain.identity.actor import Actor
+
+if TYPE_CHECKING:
+    from ispcore.resolvers.loaders import Loaders
+    from ispcore.runtime import Runtime
+
+
+@dataclass
+class Context:
+    runtime: Runtime
+    actor: Actor
+    request_id: str
+    request: Any = None
+    response: Any = None
+    connection_params: dict[str, Any] | None = None
+    _loaders: Loaders | None = field(default=None, repr=False)
+
+    @property
+    def loaders(self) -> Loaders:
+        if self._loaders is None:
+            from ispcore.resolvers.loaders import Loaders
+
+            self._loaders = Loaders(self.runtime.db)
+        return self._loaders
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        """A short read-only session (resolvers run concurrently, so each takes its own)."""
+        async with self.runtime.db.session() as session:
+            yield session
+
+    def unit_of_work(self, action: str) -> UnitOfWork:
+        return self.runtime.unit_of_work(self.actor, request_id=self.request_id, action=action)

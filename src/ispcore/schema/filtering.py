@@ -1,0 +1,127 @@
+"""The one filter and ordering shape every connection takes.
+
+``filter: {name: {contains: "fibre"}, and: [...], or: [...], not: {...}, search: "..."}`` and
+``orderBy: [{field: NAME, direction: DESC}]``. Operator inputs are shared; each entity's
+filter and order inputs are generated from a short declaration with :func:`listing_inputs`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+import strawberry
+from strawberry import UNSET, relay
+
+
+@strawberry.input(description="Operators on a text field. contains/startsWith ignore case.")
+class StringFilter:
+    eq: str | None = UNSET
+    ne: str | None = UNSET
+    in_: list[str] | None = strawberry.field(name="in", default=UNSET)
+    contains: str | None = UNSET
+    starts_with: str | None = UNSET
+    is_null: bool | None = UNSET
+
+
+@strawberry.input(description="Operators on a whole-number field.")
+class IntFilter:
+    eq: int | None = UNSET
+    ne: int | None = UNSET
+    in_: list[int] | None = strawberry.field(name="in", default=UNSET)
+    gt: int | None = UNSET
+    gte: int | None = UNSET
+    lt: int | None = UNSET
+    lte: int | None = UNSET
+    is_null: bool | None = UNSET
+
+
+@strawberry.input(description="Operators on a timestamp field.")
+class DateTimeFilter:
+    eq: datetime | None = UNSET
+    gt: datetime | None = UNSET
+    gte: datetime | None = UNSET
+    lt: datetime | None = UNSET
+    lte: datetime | None = UNSET
+    is_null: bool | None = UNSET
+
+
+@strawberry.input(description="Operators on a true/false field.")
+class BooleanFilter:
+    eq: bool | None = UNSET
+    is_null: bool | None = UNSET
+
+
+@strawberry.input(description="Operators on an id (global ids of the named type).")
+class IDFilter:
+    eq: relay.GlobalID | None = UNSET
+    ne: relay.GlobalID | None = UNSET
+    in_: list[relay.GlobalID] | None = strawberry.field(name="in", default=UNSET)
+    is_null: bool | None = UNSET
+
+
+@strawberry.enum(description="Sort direction.")
+class OrderDirection(Enum):
+    ASC = "asc"
+    DESC = "desc"
+
+
+@dataclass(frozen=True)
+class IdOf:
+    """Declares an ``IDFilter`` field whose ids name ``type_name`` (e.g. ``IdOf("Company")``)."""
+
+    type_name: str
+
+
+FilterField = type | IdOf
+
+
+@dataclass(frozen=True)
+class ListingInputs:
+    filter: type
+    order: type
+    fields: dict[str, FilterField]
+    order_fields: type[Enum]
+
+
+def listing_inputs(entity: str, fields: dict[str, FilterField], order_by: list[str]
+                   ) -> ListingInputs:
+    """Generate ``<Entity>Filter``, ``<Entity>OrderField`` and ``<Entity>Order``.
+
+    ``fields`` maps snake_case model attributes to operator inputs; ``order_by`` names the
+    attributes a caller may sort by (non-null columns: the cursor encodes their values).
+    """
+    filter_cls = type(f"{entity}Filter", (), {"__module__": __name__})
+    annotations: dict[str, Any] = {}
+    namespace: dict[str, Any] = {}
+    for name, spec in fields.items():
+        annotations[name] = (IDFilter if isinstance(spec, IdOf) else spec) | None
+        namespace[name] = UNSET
+    annotations["and_"] = list[filter_cls] | None  # type: ignore[valid-type]
+    namespace["and_"] = strawberry.field(name="and", default=UNSET,
+                                         description="Every one of these must match.")
+    annotations["or_"] = list[filter_cls] | None  # type: ignore[valid-type]
+    namespace["or_"] = strawberry.field(name="or", default=UNSET,
+                                        description="At least one of these must match.")
+    annotations["not_"] = filter_cls | None
+    namespace["not_"] = strawberry.field(name="not", default=UNSET,
+                                         description="This must not match.")
+    annotations["search"] = str | None
+    namespace["search"] = strawberry.field(default=UNSET,
+                                           description="Free text over the main text fields.")
+    filter_cls.__annotations__ = annotations
+    for key, value in namespace.items():
+        setattr(filter_cls, key, value)
+    filter_cls = strawberry.input(filter_cls, description=f"Filter for {entity} connections.")
+
+    order_fields = Enum(f"{entity}OrderField", {n.upper(): n for n in ["id", *order_by]})
+    order_fields = strawberry.enum(order_fields, description=f"Fields {entity} sorts by.")
+    order_cls = type(f"{entity}Order", (), {
+        "__module__": __name__,
+        "__annotations__": {"field": order_fields, "direction": OrderDirection},
+        "direction": OrderDirection.ASC,
+    })
+    order_cls = strawberry.input(order_cls, description=f"Sort order for {entity} connections.")
+    return ListingInputs(filter_cls, order_cls, fields, order_fields)

@@ -1,0 +1,1 @@
+"""HTTP edge: the ASGI app, its middleware and the GraphQL view."""

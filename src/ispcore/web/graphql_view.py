@@ -1,0 +1,108 @@
+"""The GraphQL endpoint: authenticates the bearer token, rate-limits, builds the context."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+
+from ispcore.domain.identity.actor import ANONYMOUS, Actor
+from ispcore.domain.identity.auth import AuthenticationError, authenticate
+from ispcore.runtime import Runtime
+from ispcore.schema.context import Context
+
+
+def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None
+           ) -> JSONResponse:
+    return JSONResponse({"data": None, "errors": [{"message": message,
+                                                   "extensions": {"code": code}}]},
+                        status_code=status, headers=headers)
+
+
+def _bearer(value: str | None) -> str | None:
+    """The token of an ``Authorization: Bearer`` header; an empty one means anonymous."""
+    if not value:
+        return None
+    scheme, _, token = value.strip().partition(" ")
+    if scheme.lower() != "bearer":
+        return "\0invalid"
+    return token.strip() or None
+
+
+class GraphQLView(GraphQL):
+    def __init__(self, runtime: Runtime, schema: Any) -> None:
+        settings = runtime.settings
+        super().__init__(
+            schema,
+            graphql_ide=None,  # our offline GraphiQL is served at /graphiql
+            allow_queries_via_get=True,
+            keep_alive=True,
+            keep_alive_interval=30,
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+            connection_init_wait_timeout=timedelta(seconds=10),
+            max_subscriptions_per_connection=settings.max_subscriptions_per_connection,
+            allowed_origins=settings.cors_origins,
+        )
+        self.runtime = runtime
+
+    async def _actor_for(self, header: str | None, ip: str | None) -> Actor:
+        token = _bearer(header)
+        if token is None:
+            return Actor(ip=ip)
+        async with self.runtime.db.session() as session:
+            return await authenticate(session, token, ip=ip, now=self.runtime.clock.now())
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            headers = dict(scope["headers"])
+            ip = scope["client"][0] if scope.get("client") else None
+            raw = headers.get(b"authorization")
+            try:
+                actor = await self._actor_for(raw.decode("latin-1") if raw else None, ip)
+            except AuthenticationError as exc:
+                await _error(401, exc.code, exc.message,
+                             {"WWW-Authenticate": 'Bearer realm="ispcore"'})(scope, receive, send)
+                return
+            verdict = await self.runtime.rate_limiter.hit(actor.rate_limit_key)
+            if not verdict.allowed:
+                await _error(
+                    429, "RATE_LIMITED",
+                    f"Rate limit of {self.runtime.settings.rate_limit_per_minute} requests per "
+                    f"minute reached; retry in {verdict.retry_after} s.",
+                    {"Retry-After": str(verdict.retry_after)},
+                )(scope, receive, send)
+                return
+            scope.setdefault("state", {})["actor"] = actor
+        await super().__call__(scope, receive, send)
+
+    async def get_context(self, request: Request | WebSocket, response: Response | WebSocket
+                          ) -> Context:
+        state = request.scope.get("state", {})
+        return Context(runtime=self.runtime, actor=state.get("actor", ANONYMOUS),
+                       request_id=state.get("request_id", ""), request=request,
+                       response=response)
+
+    async def on_ws_connect(self, context: Context) -> Any:
+        """Websockets authenticate in ``connection_init``: ``{"Authorization": "Bearer ..."}``
+        (or ``authToken``). Without a valid token the socket is closed with 4403."""
+        params = context.connection_params or {}
+        header = params.get("Authorization") or params.get("authorization")
+        if header is None and params.get("authToken"):
+            header = f"Bearer {params['authToken']}"
+        request = context.request
+        ip = request.client.host if request.client else None
+        try:
+            actor = await self._actor_for(header if isinstance(header, str) else None, ip)
+        except AuthenticationError as exc:
+            raise ConnectionRejectionError({"code": exc.code}) from exc
+        if not actor.authenticated:
+            raise ConnectionRejectionError({"code": "UNAUTHENTICATED"})
+        context.actor = actor
+        return None

@@ -1,0 +1,69 @@
+"""Request ids and Prometheus metrics, as plain ASGI middleware (no per-request overhead of
+Starlette's BaseHTTPMiddleware)."""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+
+from prometheus_client import Counter, Histogram
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ispcore.logging_setup import request_id_var
+
+REQUEST_ID_HEADER = b"x-request-id"
+_VALID_REQUEST_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,64}$")
+_KNOWN_PATHS = {"/graphql", "/graphiql", "/healthz", "/readyz", "/metrics"}
+
+REQUESTS = Counter("ispcore_http_requests_total", "HTTP requests", ["method", "path", "status"])
+LATENCY = Histogram("ispcore_http_request_duration_seconds", "HTTP request latency", ["path"])
+
+
+def _path_label(path: str) -> str:
+    if path in _KNOWN_PATHS:
+        return path
+    return "/graphiql/static" if path.startswith("/graphiql/static/") else "other"
+
+
+class RequestIdMiddleware:
+    """Takes a caller's ``X-Request-ID`` (if sane) or makes one; echoes it on the response and
+    puts it in the log context and the GraphQL context."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        given = next((v for k, v in scope["headers"] if k == REQUEST_ID_HEADER), None)
+        request_id = (given.decode() if given and _VALID_REQUEST_ID.match(given)
+                      else uuid.uuid4().hex)
+        scope.setdefault("state", {})["request_id"] = request_id
+        token = request_id_var.set(request_id)
+        if scope["type"] == "websocket":
+            try:
+                await self.app(scope, receive, send)
+            finally:
+                request_id_var.reset(token)
+            return
+
+        path = _path_label(scope["path"])
+        started = time.perf_counter()
+        status = 500
+        header = (REQUEST_ID_HEADER, request_id.encode())
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", []), header]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            REQUESTS.labels(scope["method"], path, str(status)).inc()
+            LATENCY.labels(path).observe(time.perf_counter() - started)
+            request_id_var.reset(token)
