@@ -83,6 +83,14 @@ def worker() -> None:
     run_worker(WorkerSettings)  # type: ignore[arg-type]
 
 
+@main.command("print-schema")
+def print_schema() -> None:
+    """Print the GraphQL schema (SDL); ``schema.graphql`` is this output, committed."""
+    from ispcore.schema import build_schema
+
+    click.echo(build_schema().as_str())
+
+
 @main.command()
 def migrate() -> None:
     """Upgrade the database schema to the latest revision."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
 import strawberry
@@ -15,19 +15,24 @@ from strawberry.extensions import (
     ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
+from strawberry.types import Info
 
 from ispcore.config import Settings, get_settings
 from ispcore.resolvers.audit import AuditQuery, EventSubscription
 from ispcore.resolvers.companies import CompanyMutation, CompanyQuery
+from ispcore.resolvers.connections import fetch_node
 from ispcore.resolvers.identity import IdentityMutation, IdentityQuery
 from ispcore.schema.errors_masking import MaskUnexpectedErrors
+from ispcore.schema.nodes import node_type_named
 
 
 @strawberry.type
 class Query(CompanyQuery, IdentityQuery, AuditQuery):
-    node: relay.Node | None = relay.node(
-        description="Any entity by its global id (permission of its type applies)."
-    )
+    @strawberry.field(description="Any entity by its global id (its type's read permission "
+                      "applies); null if there is none.")
+    async def node(self, info: Info, id: relay.GlobalID) -> relay.Node | None:
+        node_type = node_type_named(id.type_name)
+        return None if node_type is None else await fetch_node(info, node_type, id)
 
 
 @strawberry.type
@@ -53,13 +58,14 @@ def build_schema(settings: Settings | None = None) -> Schema:
         mutation=Mutation,
         subscription=Subscription,
         config=StrawberryConfig(auto_camel_case=True),
+        # Factories: each request gets fresh extension objects (the caches are module-level).
         extensions=[
-            ParserCache(maxsize=1000),
-            ValidationCache(maxsize=1000),
-            QueryDepthLimiter(max_depth=settings.max_query_depth),
-            MaxTokensLimiter(max_token_count=settings.max_query_tokens),
-            MaxAliasesLimiter(max_alias_count=settings.max_aliases),
-            MaskUnexpectedErrors(),
+            partial(ParserCache, maxsize=1000),
+            partial(ValidationCache, maxsize=1000),
+            partial(QueryDepthLimiter, max_depth=settings.max_query_depth),
+            partial(MaxTokensLimiter, max_token_count=settings.max_query_tokens),
+            partial(MaxAliasesLimiter, max_alias_count=settings.max_aliases),
+            MaskUnexpectedErrors,
         ],
     )
 

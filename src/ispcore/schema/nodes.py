@@ -73,6 +73,10 @@ def model_node(model: type, *, read_permission: str) -> Callable[[type], type]:
     return bind
 
 
+def node_type_named(name: str) -> type[ModelNode] | None:
+    return next((t for t in NODE_TYPES.values() if t.__name__ == name), None)
+
+
 def to_node(obj: Any) -> ModelNode | None:
     if obj is None:
         return None

@@ -1,0 +1,155 @@
+"""Test fixtures: a real database (PostgreSQL or SQLite, chosen by ISPCORE_TEST_DB), the app in
+process, a live server for websockets and the browser, and helpers to call the API."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+import uvicorn
+from sqlalchemy import text
+
+from ispcore import migrate
+from ispcore.app import create_app
+from ispcore.config import Settings
+from ispcore.db import Base
+from ispcore.domain.common.clock import FixedClock
+from ispcore.domain.identity.actor import SYSTEM
+from ispcore.runtime import Runtime, build_runtime
+from tests.support import Api
+
+PG_ADMIN_DSN = os.environ.get("ISPCORE_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("ISPCORE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def backend() -> str:
+    return os.environ.get("ISPCORE_TEST_DB", "sqlite")
+
+
+def pytest_report_header() -> str:
+    return f"ispcore database backend: {backend()}"
+
+
+async def create_database(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Any]:
+    """A new empty database; returns its URL and a coroutine function that drops it."""
+    if backend() == "postgresql":
+        name = f"ispcore_test_{uuid.uuid4().hex[:10]}"
+        conn = await asyncpg.connect(PG_ADMIN_DSN)
+        await conn.execute(f'CREATE DATABASE "{name}"')
+        await conn.close()
+
+        async def drop() -> None:
+            conn = await asyncpg.connect(PG_ADMIN_DSN)
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await conn.close()
+
+        base = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
+        return f"{base}/{name}", drop
+    path = tmp_path_factory.mktemp("db") / f"{uuid.uuid4().hex[:8]}.db"
+
+    async def remove() -> None:
+        pass
+
+    return f"sqlite+aiosqlite:///{path}", remove
+
+
+def test_settings(database_url: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {"database_url": database_url, "rate_limit_per_minute": 100_000,
+                              "redis_url": None}
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture(scope="session")
+async def database_url(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
+    url, drop = await create_database(tmp_path_factory)
+    yield url
+    await drop()
+
+
+@pytest.fixture(scope="session")
+def clock() -> FixedClock:
+    return FixedClock(datetime(2026, 11, 2, 15, 0, tzinfo=UTC))
+
+
+@pytest.fixture(scope="session")
+async def runtime(database_url: str, clock: FixedClock) -> AsyncIterator[Runtime]:
+    rt = await build_runtime(test_settings(database_url), clock=clock)
+    await migrate.upgrade(rt.db.engine)
+    yield rt
+    await rt.close()
+
+
+async def truncate_all(rt: Runtime) -> None:
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    async with rt.db.engine.begin() as conn:
+        if rt.db.is_sqlite:
+            for name in tables:
+                await conn.execute(text(f'DELETE FROM "{name}"'))
+        else:
+            quoted = ", ".join(f'"{n}"' for n in tables)
+            await conn.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture(autouse=True)
+async def _clean(request: pytest.FixtureRequest, clock: FixedClock) -> AsyncIterator[None]:
+    start = clock.now()
+    yield
+    clock.set(start)
+    if "runtime" in request.fixturenames:
+        rt: Runtime = request.getfixturevalue("runtime")
+        await rt.jobs.drain()
+        await truncate_all(rt)
+
+
+@pytest.fixture
+def system_uow(runtime: Runtime) -> Any:
+    def open_uow(action: str = "test") -> Any:
+        return runtime.unit_of_work(SYSTEM, action=action)
+
+    return open_uow
+
+
+@pytest.fixture(scope="session")
+async def app(runtime: Runtime) -> AsyncIterator[Any]:
+    application = create_app(runtime=runtime)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+async def api(app: Any, runtime: Runtime) -> AsyncIterator[Api]:
+    transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 50000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        yield Api(client, runtime)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+async def live_server(app: Any) -> AsyncIterator[str]:
+    """The same app served by uvicorn on loopback, in this event loop."""
+    port = free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="off",
+                            ws="websockets-sansio")
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    for _ in range(500):
+        if server.started:
+            break
+        await asyncio.sleep(0.02)
+    yield f"127.0.0.1:{port}"
+    server.should_exit = True
+    await task
