@@ -4,31 +4,16 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 from alembic import context
-from sqlalchemy import DateTime
 from sqlalchemy.engine import Connection
 
 import ispcore.domain.models  # noqa: F401
 from ispcore.config import get_settings
-from ispcore.db import Base, UTCDateTime, create_engine
+from ispcore.db import Base, create_engine
+from ispcore.migrate import compare_type, render_item
 
 target_metadata = Base.metadata
-
-
-def render_item(type_: str, obj: Any, autogen_context: Any) -> Any:
-    """Write our column types as plain SQLAlchemy types, so migrations do not import app code."""
-    if type_ == "type" and isinstance(obj, UTCDateTime):
-        return "sa.DateTime(timezone=True)"
-    return False
-
-
-def compare_type(ctx: Any, inspected: Any, metadata: Any, inspected_type: Any,
-                 metadata_type: Any) -> bool | None:
-    if isinstance(metadata_type, UTCDateTime):
-        return not isinstance(inspected_type, DateTime)
-    return None
 
 
 def run_on(connection: Connection) -> None:

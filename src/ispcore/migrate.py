@@ -5,13 +5,37 @@ from __future__ import annotations
 from typing import Any
 
 from alembic import command
+from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import DateTime, MetaData
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ispcore.config import resource_dir
+from ispcore.db import Base, UTCDateTime
+
+
+def render_item(type_: str, obj: Any, autogen_context: Any) -> Any:
+    """Write our column types as plain SQLAlchemy types, so migrations do not import app code."""
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
+def compare_type(ctx: Any, inspected: Any, metadata: Any, inspected_type: Any,
+                 metadata_type: Any) -> bool | None:
+    if isinstance(metadata_type, UTCDateTime):
+        return not isinstance(inspected_type, DateTime)
+    return None
+
+
+def drift(connection: Connection, metadata: MetaData = Base.metadata) -> list[Any]:
+    """What autogenerate would still write: empty when the models match the database."""
+    context = MigrationContext.configure(
+        connection, opts={"compare_type": compare_type, "render_item": render_item})
+    return compare_metadata(context, metadata)
 
 
 def alembic_config() -> Config:

@@ -1,0 +1,107 @@
+"""The `events` subscription over graphql-transport-ws, and its authentication."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+import websockets
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+PROTOCOL = "graphql-transport-ws"
+SUBSCRIBE = "subscription { events(types: [\"company.created\"]) { type payload companyId } }"
+CREATE = ('mutation($name: String!) { createCompany(input: {name: $name, currency: "EUR", '
+          'timeZone: "Europe/Dublin"}) { company { id } errors { message } } }')
+
+
+async def _connect(server: str, **kwargs):
+    return await websockets.connect(f"ws://{server}/graphql", subprotocols=[PROTOCOL],
+                                    open_timeout=5, **kwargs)
+
+
+async def _recv(ws) -> dict:
+    return json.loads(await asyncio.wait_for(ws.recv(), 5.0))
+
+
+async def _init(ws, payload: dict | None) -> dict:
+    await ws.send(json.dumps({"type": "connection_init", "payload": payload or {}}))
+    return await _recv(ws)
+
+
+async def _closed_with(ws) -> int:
+    with pytest.raises(ConnectionClosed) as closed:
+        for _ in range(5):
+            await _recv(ws)
+    return closed.value.rcvd.code
+
+
+async def test_events_stream_to_an_authenticated_subscriber(api, live_server):
+    token = await api.admin_token()
+    async with await _connect(live_server) as ws:
+        assert (await _init(ws, {"Authorization": f"Bearer {token}"}))["type"] == "connection_ack"
+        await ws.send(json.dumps({"id": "1", "type": "subscribe",
+                                  "payload": {"query": SUBSCRIBE}}))
+        await asyncio.sleep(0.3)  # let the subscription start listening
+        created = await api.data(CREATE, {"name": "Streamed"}, token)
+        message = await _recv(ws)
+        assert message["type"] == "next" and message["id"] == "1"
+        event = message["payload"]["data"]["events"]
+        assert event["type"] == "company.created"
+        assert event["payload"]["name"] == "Streamed"
+        assert event["companyId"] == created["createCompany"]["company"]["id"]
+        await ws.send(json.dumps({"id": "1", "type": "complete"}))
+
+
+async def test_subscribing_without_connection_init_is_refused(live_server):
+    async with await _connect(live_server) as ws:
+        await ws.send(json.dumps({"id": "1", "type": "subscribe",
+                                  "payload": {"query": SUBSCRIBE}}))
+        assert await _closed_with(ws) == 4401
+
+
+@pytest.mark.parametrize("payload", [None, {"Authorization": "Bearer isp_pat_nonsense"},
+                                     {"Authorization": "Bearer "}])
+async def test_connection_init_without_a_valid_token_is_refused(live_server, payload):
+    async with await _connect(live_server) as ws:
+        await ws.send(json.dumps({"type": "connection_init", "payload": payload or {}}))
+        assert await _closed_with(ws) == 4403
+
+
+async def test_subscriber_needs_the_events_permission(api, live_server):
+    _, token = await api.user_with_token("reader@example.com", permissions=["companies:read"])
+    async with await _connect(live_server) as ws:
+        assert (await _init(ws, {"authToken": token}))["type"] == "connection_ack"
+        await ws.send(json.dumps({"id": "1", "type": "subscribe",
+                                  "payload": {"query": SUBSCRIBE}}))
+        message = await _recv(ws)
+        assert message["type"] == "error"
+        assert message["payload"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_subscriptions_per_socket_are_capped(api, live_server):
+    token = await api.admin_token()
+    cap = api.runtime.settings.max_subscriptions_per_connection
+    async with await _connect(live_server) as ws:
+        await _init(ws, {"Authorization": f"Bearer {token}"})
+        for n in range(cap):
+            await ws.send(json.dumps({"id": str(n), "type": "subscribe",
+                                      "payload": {"query": SUBSCRIBE}}))
+        await ws.send(json.dumps({"id": "over", "type": "subscribe",
+                                  "payload": {"query": SUBSCRIBE}}))
+        message = await _recv(ws)
+        assert (message["type"], message["id"]) == ("error", "over")
+        assert message["payload"][0]["message"] == "Subscription limit reached"
+
+
+async def test_the_legacy_graphql_ws_protocol_is_not_offered(live_server):
+    async with await websockets.connect(f"ws://{live_server}/graphql",
+                                        subprotocols=["graphql-ws"]) as ws:
+        assert ws.subprotocol is None
+        assert await _closed_with(ws) in (4406, 1002, 1000, 4400)
+
+
+async def test_cross_origin_websocket_is_refused(live_server):
+    with pytest.raises(InvalidStatus) as refused:
+        await _connect(live_server, origin="https://evil.example")
+    assert refused.value.response.status_code == 403
