@@ -24,3 +24,11 @@ def test_every_root_field_declares_a_permission():
             if field_permission(field.extensions) is None:
                 missing.append(f"{root.__name__}.{field.name}")
     assert missing == []
+
+
+def test_readme_lists_every_setting():
+    from ispcore.config import Settings
+
+    readme = (SCHEMA_FILE.parent / "README.md").read_text()
+    missing = [n for n in Settings.model_fields if f"`ISPCORE_{n.upper()}`" not in readme]
+    assert missing == []

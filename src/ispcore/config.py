@@ -7,6 +7,7 @@ for rate limits and subscription fan-out), normally together with a PostgreSQL d
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -19,9 +20,12 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 def resource_dir(name: str) -> Path:
     """A folder shipped beside the package (``migrations``, ``graphiql``).
 
-    A source checkout keeps them at the repository root; an installed image keeps them in the
-    working directory (the Dockerfile copies them to ``/app``).
+    A source checkout keeps them at the repository root; an image names their parent folder
+    in ``ISPCORE_RESOURCE_DIR`` (the Dockerfile copies them to ``/app``).
     """
+    configured = os.environ.get("ISPCORE_RESOURCE_DIR")
+    if configured:
+        return Path(configured) / name
     beside_source = PROJECT_ROOT / name
     return beside_source if beside_source.is_dir() else Path.cwd() / name
 
