@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, select
 from strawberry import relay
 from strawberry.types import Info
 
@@ -24,14 +23,13 @@ async def list_nodes(
     filter: Any,
     order_by: list[Any] | None,
     search: Sequence[Any] = (),
-    statement: Select[Any] | None = None,
 ) -> Connection[Any]:
-    """A page of ``node_type``; ``statement`` narrows the rows the caller may see."""
+    """A page of the ``node_type`` rows the caller may see."""
     settings = info.context.runtime.settings
     model = node_type.model
     return await paginate(
         info.context.read,
-        statement if statement is not None else select(model),
+        node_type.readable(info.context.actor),
         model=model,
         inputs=inputs,
         to_node=node_type.from_model,

@@ -3,7 +3,6 @@ from __future__ import annotations
 from typing import Any
 
 import strawberry
-from sqlalchemy import select
 from strawberry import relay
 from strawberry.types import Info
 
@@ -89,10 +88,9 @@ class IdentityQuery:
         self, info: Info, first: int | None = None, after: str | None = None,
         filter: TokenFilter | None = None, order_by: list[TokenOrder] | None = None,
     ) -> Connection[PersonalAccessToken]:
-        own = select(TokenModel).where(TokenModel.user_id == info.context.actor.user_id)
         return await list_nodes(info, PersonalAccessToken, TOKEN_LISTING, first=first,
                                 after=after, filter=filter, order_by=order_by,
-                                search=(TokenModel.name,), statement=own)
+                                search=(TokenModel.name,))
 
 
 @strawberry.type

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import strawberry
+from sqlalchemy import Select, select
 from strawberry import UNSET, relay
 from strawberry.types import Info
 
+from ispcore.domain.identity.actor import Actor
 from ispcore.domain.identity.models import PersonalAccessToken as TokenModel
 from ispcore.domain.identity.models import Role as RoleModel
 from ispcore.domain.identity.models import User as UserModel
@@ -68,6 +71,11 @@ class PersonalAccessToken(ModelNode):
     last_used_at: datetime | None
     last_used_ip: str | None
     revoked_at: datetime | None
+
+    @classmethod
+    def readable(cls, actor: Actor) -> Select[Any]:
+        """A user sees only their own tokens."""
+        return select(TokenModel).where(TokenModel.user_id == actor.user_id)
 
 
 @strawberry.type(description="A permission roles can hold and tokens can be scoped to.")

@@ -8,10 +8,12 @@ from typing import Any, ClassVar, Generic, Self
 
 import strawberry
 from graphql import GraphQLError
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from strawberry import relay
 from strawberry.relay.types import NodeType as NodeT  # relay.Connection's own type variable
 from strawberry.types import Info
+
+from ispcore.domain.identity.actor import Actor
 
 #: Model class -> strawberry node type; filled by :func:`model_node`.
 NODE_TYPES: dict[type, type[ModelNode]] = {}
@@ -37,15 +39,22 @@ class ModelNode(relay.Node):
         return cls(**{name: getattr(obj, name) for name in copied})
 
     @classmethod
+    def readable(cls, actor: Actor) -> Select[Any]:
+        """The rows ``actor`` may see (beyond the type's permission); narrowing happens in
+        SQL, so lists, ``node(id:)`` and counts agree."""
+        return select(cls.model)
+
+    @classmethod
     async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str],
                             required: bool = False) -> list[Self | None]:
-        if not info.context.actor.can(cls.read_permission):
+        actor = info.context.actor
+        if not actor.can(cls.read_permission):
             raise GraphQLError(f"Missing permission {cls.read_permission}.",
                                extensions={"code": "FORBIDDEN"})
         ids = [decode_pk(cls.__name__, raw) for raw in node_ids]
         async with info.context.read() as session:
             rows = {row.id: row for row in await session.scalars(
-                select(cls.model).where(cls.model.id.in_(ids)))}
+                cls.readable(actor).where(cls.model.id.in_(ids)))}
         return [cls.from_model(rows[i]) if i in rows else None for i in ids]
 
 
