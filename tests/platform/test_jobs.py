@@ -132,3 +132,26 @@ def test_worker_settings_declare_cron_and_msgpack():
     assert [c.name for c in WorkerSettings.cron_jobs] == [f"cron:{events.DISPATCH_JOB}"]
     packed = WorkerSettings.job_serializer({"f": "x", "a": [], "k": {"n": 1}})
     assert WorkerSettings.job_deserializer(packed) == {"f": "x", "a": [], "k": {"n": 1}}
+
+
+async def test_inline_cron_runs_the_dispatcher_every_minute(runtime, system_uow):
+    from datetime import UTC, datetime
+
+    handled: list[int] = []
+
+    async def handle(uow, event):
+        handled.append(event.id)
+
+    async with system_uow() as uow:
+        events.record_event(uow, "cron.test", company_id=None)
+    await runtime.jobs.drain()  # dispatched before any handler existed: nothing to do
+    events.register_handler("test.cron", {"cron.test"}, handle)
+    try:
+        await runtime.jobs.tick(datetime(2026, 11, 2, 15, 0, 30, tzinfo=UTC))
+        await runtime.jobs.drain()
+        assert handled == []  # not due at second 30
+        await runtime.jobs.tick(datetime(2026, 11, 2, 15, 1, 0, tzinfo=UTC))
+        await runtime.jobs.drain()
+        assert len(handled) == 1
+    finally:
+        events.unregister_handler("test.cron")

@@ -83,15 +83,19 @@ class InlineJobQueue:
         if self._cron_task is None:
             self._cron_task = asyncio.create_task(self._cron_loop())
 
+    async def tick(self, moment: datetime) -> None:
+        """Enqueue the cron entries due at ``moment`` (a whole second, UTC)."""
+        for entry in CRON:
+            if entry.due(moment):
+                await self.enqueue(entry.job, job_id=f"cron:{entry.job}")
+
     async def _cron_loop(self) -> None:
         last = None
         while True:
             now = datetime.now(UTC).replace(microsecond=0)
             if now != last:
                 last = now
-                for entry in CRON:
-                    if entry.due(now):
-                        await self.enqueue(entry.job, job_id=f"cron:{entry.job}")
+                await self.tick(now)
             await asyncio.sleep(1.0 - datetime.now(UTC).microsecond / 1e6)
 
     async def close(self) -> None:
