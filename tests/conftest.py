@@ -78,6 +78,16 @@ async def database_url(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterato
     await drop()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _cheap_password_hashing() -> None:
+    """Still argon2id, with the smallest cost: tests hash hundreds of passwords."""
+    from argon2 import PasswordHasher
+
+    from ispcore.domain.identity import secrets
+
+    secrets._hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+
+
 @pytest.fixture(scope="session")
 def clock() -> FixedClock:
     return FixedClock(datetime(2026, 11, 2, 15, 0, tzinfo=UTC))

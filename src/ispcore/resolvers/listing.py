@@ -40,6 +40,8 @@ def _operators(column: Any, ops: Any, spec: Any) -> list[ColumnElement[bool]]:
     for op, value in vars(ops).items():
         if value is UNSET or value is None:
             continue
+        if isinstance(value, datetime) and value.tzinfo is None:
+            raise bad_input("Timestamps need a UTC offset, e.g. 2026-03-01T14:00:00Z.")
         if isinstance(spec, IdOf) and op in ("eq", "ne", "in_"):
             decoded = _decode_ids(value if op == "in_" else [value], spec)
             value = decoded if op == "in_" else decoded[0]
@@ -85,7 +87,10 @@ def compile_filter(model: type, inputs: ListingInputs, flt: Any,
         clauses.append(or_(false(), *(compile_filter(model, inputs, f, search_columns)
                                       for f in flt.or_)))
     if flt.not_ not in (UNSET, None):
-        clauses.append(not_(compile_filter(model, inputs, flt.not_, search_columns)))
+        # NULL (a comparison with an empty field) counts as "no match", so `not` is the exact
+        # complement of its filter.
+        inner = compile_filter(model, inputs, flt.not_, search_columns)
+        clauses.append(not_(func.coalesce(inner, false())))
     return and_(true(), *clauses)
 
 
@@ -96,8 +101,17 @@ def _encode_value(value: Any) -> Any:
 
 
 def _decode_value(column: Any, value: Any) -> Any:
-    if isinstance(value, str) and column.type.python_type is datetime:
-        return datetime.fromisoformat(value)
+    """A cursor value back to the column's type; anything else is a tampered cursor."""
+    expected = column.type.python_type
+    if expected is datetime:
+        moment = datetime.fromisoformat(value) if isinstance(value, str) else None
+        if moment is None or moment.tzinfo is None:
+            raise ValueError("bad timestamp in cursor")
+        return moment
+    if expected is int and (type(value) is not int or not -(2**63) <= value < 2**63):
+        raise ValueError("bad number in cursor")
+    if expected is str and not isinstance(value, str):
+        raise ValueError("bad text in cursor")
     return value
 
 
@@ -168,8 +182,8 @@ async def paginate(
     page = page.order_by(*(c.asc() if d is OrderDirection.ASC else c.desc()
                            for c, d in zip(columns, directions, strict=True))).limit(size + 1)
 
-    async with open_session() as session:
-        rows = list((await session.scalars(page)).all()) if size else []
+    async with open_session() as session:  # with first: 0 this still tells if rows follow
+        rows = list((await session.scalars(page)).all())
     has_next = len(rows) > size
     rows = rows[:size]
 

@@ -6,21 +6,15 @@ import logging
 
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
+from strawberry.relay import GlobalIDValueError
 
 log = logging.getLogger("ispcore.errors")
 
-#: Errors we raise on purpose carry one of these codes and pass through unmasked.
-EXPECTED_CODES = frozenset({"BAD_USER_INPUT", "FORBIDDEN", "UNAUTHENTICATED", "NOT_FOUND"})
-
-
 def _expected(error: GraphQLError) -> bool:
-    if error.original_error is None:
-        return True  # parse, validation and limiter errors
-    if isinstance(error.original_error, GraphQLError):
-        return (error.original_error.extensions or {}).get("code") in EXPECTED_CODES
-    from strawberry.relay import GlobalIDValueError
-
-    return isinstance(error.original_error, GlobalIDValueError)
+    """Errors raised as GraphQLError on purpose (ours, and strawberry's input coercion) and
+    bad global ids speak to the client; anything else is an internal failure."""
+    original = error.original_error
+    return original is None or isinstance(original, GraphQLError | GlobalIDValueError)
 
 
 class MaskUnexpectedErrors(MaskErrors):

@@ -14,6 +14,7 @@ from strawberry.relay.types import NodeType as NodeT  # relay.Connection's own t
 from strawberry.types import Info
 
 from ispcore.domain.identity.actor import Actor
+from ispcore.schema.permissions import denied
 
 #: Model class -> strawberry node type; filled by :func:`model_node`.
 NODE_TYPES: dict[type, type[ModelNode]] = {}
@@ -49,8 +50,7 @@ class ModelNode(relay.Node):
                             required: bool = False) -> list[Self | None]:
         actor = info.context.actor
         if not actor.can(cls.read_permission):
-            raise GraphQLError(f"Missing permission {cls.read_permission}.",
-                               extensions={"code": "FORBIDDEN"})
+            raise denied(actor, cls.read_permission)
         ids = [decode_pk(cls.__name__, raw) for raw in node_ids]
         async with info.context.read() as session:
             rows = {row.id: row for row in await session.scalars(

@@ -9,6 +9,7 @@ from strawberry.extensions import FieldExtension
 from strawberry.permission import BasePermission, PermissionExtension
 from strawberry.types import Info
 
+from ispcore.domain.identity.actor import Actor
 from ispcore.domain.identity.permissions import PERMISSIONS
 
 #: Marker for the few fields anyone may call (``login``); the schema test checks every other
@@ -31,11 +32,16 @@ class Require(BasePermission):
         if actor.can(self.permission) or (self.permission == AUTHENTICATED
                                           and actor.authenticated):
             return True
-        if actor.authenticated:
-            raise GraphQLError(f"Missing permission {self.permission}.",
-                               extensions={"code": "FORBIDDEN", "permission": self.permission})
-        raise GraphQLError("Authentication required: send Authorization: Bearer <token>.",
-                           extensions={"code": "UNAUTHENTICATED", "permission": self.permission})
+        raise denied(actor, self.permission)
+
+
+def denied(actor: Actor, permission: str) -> GraphQLError:
+    """The error for an actor lacking ``permission``: UNAUTHENTICATED if nobody signed in."""
+    if actor.authenticated:
+        return GraphQLError(f"Missing permission {permission}.",
+                            extensions={"code": "FORBIDDEN", "permission": permission})
+    return GraphQLError("Authentication required: send Authorization: Bearer <token>.",
+                        extensions={"code": "UNAUTHENTICATED", "permission": permission})
 
 
 def requires(permission: str) -> list[FieldExtension]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 
 class ErrorCode(StrEnum):
@@ -71,6 +72,17 @@ class Validator:
 
     def add(self, field: str, message: str, code: ErrorCode = ErrorCode.INVALID) -> None:
         self.errors.append(DomainError(message, field=field, code=code))
+
+    def fit_columns(self, model: type, values: dict[str, Any]) -> None:
+        """Text longer than its column is an input error, not a database failure."""
+        columns = model.__table__.columns  # type: ignore[attr-defined]
+        already = {e.field for e in self.errors}
+        for name, value in values.items():
+            if name in already:
+                continue
+            length = getattr(columns[name].type, "length", None) if name in columns else None
+            if isinstance(value, str) and length is not None and len(value) > length:
+                self.add(name, f"At most {length} characters.")
 
     def raise_if_any(self) -> None:
         if len(self.errors) == 1:

@@ -38,6 +38,7 @@ def _clean(values: dict[str, Any]) -> dict[str, Any]:
             v.add("country", f"{values['country']!r} is not an ISO 3166 country code.")
     if out.get("contact_email") is not None:
         out["contact_email"] = normalize_email(v, out["contact_email"], "contact_email")
+    v.fit_columns(Company, out)
     v.raise_if_any()
     return out
 

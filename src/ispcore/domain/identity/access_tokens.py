@@ -41,6 +41,7 @@ async def create_token(uow: UnitOfWork, *, name: str, scopes: list[str] | None,
                   ErrorCode.FORBIDDEN)
     if expires_at is not None and expires_at <= now:
         v.add("expires_at", "The expiry must be in the future.")
+    v.fit_columns(PersonalAccessToken, {"name": name.strip()})
     v.raise_if_any()
     secret = mint_token(TokenKind.PERSONAL_ACCESS)
     token = PersonalAccessToken(

@@ -74,6 +74,7 @@ async def create_role(uow: UnitOfWork, *, name: str, description: str = "",
     if not name:
         v.add("name", "A role needs a name.", ErrorCode.REQUIRED)
     permissions = check_permissions(v, permissions, "permissions")
+    v.fit_columns(Role, {"name": name, "description": description})
     v.raise_if_any()
     await _check_unique(uow, Role, Role.name, name, "name")
     now = uow.clock.now()
@@ -95,6 +96,7 @@ async def update_role(uow: UnitOfWork, role_id: int, changes: dict[str, Any]) ->
         changes["name"] = changes["name"].strip()
         if not changes["name"]:
             v.add("name", "A role needs a name.", ErrorCode.REQUIRED)
+    v.fit_columns(Role, changes)
     v.raise_if_any()
     if "name" in changes:
         await _check_unique(uow, Role, Role.name, changes["name"], "name", exclude_id=role.id)
@@ -125,6 +127,7 @@ async def create_user(uow: UnitOfWork, *, email: str, name: str, password: str, 
         v.add("name", "A user needs a name.", ErrorCode.REQUIRED)
     check_password(v, password, min_length=uow.settings.password_min_length, email=email)
     allowlist = normalize_allowlist(v, ip_allowlist or [])
+    v.fit_columns(User, {"email": email, "name": name.strip()})
     v.raise_if_any()
     await get_role(uow, role_id)
     await _check_unique(uow, User, User.email, email, "email")
@@ -149,6 +152,7 @@ async def update_user(uow: UnitOfWork, user_id: int, changes: dict[str, Any]) ->
     if "password" in changes:
         check_password(v, changes["password"], min_length=uow.settings.password_min_length,
                        email=changes.get("email", user.email))
+    v.fit_columns(User, changes)
     v.raise_if_any()
     if "role_id" in changes:
         await get_role(uow, changes["role_id"])

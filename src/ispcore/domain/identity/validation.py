@@ -18,8 +18,13 @@ def normalize_email(v: Validator, email: str, field: str = "email") -> str:
         return email
 
 
+MAX_PASSWORD_LENGTH = 1024
+
+
 def check_password(v: Validator, password: str, *, min_length: int, email: str = "") -> None:
-    if len(password) < min_length:
+    if len(password) > MAX_PASSWORD_LENGTH:
+        v.add("password", f"Passwords have at most {MAX_PASSWORD_LENGTH} characters.")
+    elif len(password) < min_length:
         v.add("password", f"Passwords need at least {min_length} characters.",
               ErrorCode.PASSWORD_TOO_WEAK)
     elif password.lower() == email.lower() or len(set(password)) < 4:
