@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractAsyncContextManager as AsyncContextManager
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, event
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -94,6 +96,10 @@ class Database:
         self.url = url
         self.engine = create_engine(url, pool_size=pool_size)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+        # Same pool; on PostgreSQL no BEGIN/ROLLBACK round trips around read-only statements
+        # (SQLite has no round trips to save, and switching modes per checkout costs there).
+        self._reader = (self.engine if self.is_sqlite
+                        else self.engine.execution_options(isolation_level="AUTOCOMMIT"))
 
     @property
     def is_sqlite(self) -> bool:
@@ -101,6 +107,10 @@ class Database:
 
     def session(self) -> AsyncSession:
         return self.sessionmaker()
+
+    def read_rows(self) -> AsyncContextManager[AsyncConnection]:
+        """A connection for read-only Core statements, in autocommit mode."""
+        return self._reader.connect()
 
     async def dispose(self) -> None:
         await self.engine.dispose()

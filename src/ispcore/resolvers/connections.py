@@ -26,13 +26,11 @@ async def list_nodes(
 ) -> Connection[Any]:
     """A page of the ``node_type`` rows the caller may see."""
     settings = info.context.runtime.settings
-    model = node_type.model
     return await paginate(
-        info.context.read,
+        info.context.rows,
         node_type.readable(info.context.actor),
-        model=model,
+        node_type=node_type,
         inputs=inputs,
-        to_node=node_type.from_model,
         first=first,
         after=after,
         filter=filter,

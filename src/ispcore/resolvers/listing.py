@@ -10,12 +10,12 @@ from typing import Any
 
 from graphql import GraphQLError
 from sqlalchemy import Select, and_, false, func, not_, or_, select, true
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 from strawberry import UNSET, relay
 
 from ispcore.schema.filtering import IdOf, ListingInputs, OrderDirection
-from ispcore.schema.nodes import Connection, decode_pk
+from ispcore.schema.nodes import Connection, Edge, ModelNode, decode_pk
 
 
 def bad_input(message: str) -> GraphQLError:
@@ -145,12 +145,11 @@ def _after(columns: list[Any], directions: list[OrderDirection], values: list[An
 # --- pagination ----------------------------------------------------------------------------
 
 async def paginate(
-    open_session: Callable[[], Any],
+    open_rows: Callable[[], Any],
     statement: Select[Any],
     *,
-    model: type,
+    node_type: type[ModelNode],
     inputs: ListingInputs,
-    to_node: Callable[[Any], Any],
     first: int | None,
     after: str | None,
     filter: Any,
@@ -164,6 +163,7 @@ async def paginate(
     The id is always the last sort key, so the order is total and a cursor (the sort values of
     a row, plus a signature of the ordering) is stable while rows are added or removed.
     """
+    model = node_type.model
     size = default_page_size if first is None else first
     if not 0 <= size <= max_page_size:
         raise bad_input(f"first must be between 0 and {max_page_size}.")
@@ -176,38 +176,42 @@ async def paginate(
     signature = ",".join(f"{n}:{d.value}" for n, d in keys)
 
     filtered = statement.where(compile_filter(model, inputs, filter, search_columns))
-    page = filtered
+    # Plain rows, not ORM instances: a read-only page needs no identity map.
+    page = filtered.with_only_columns(*model.__table__.columns)
     if after:
         page = page.where(_after(columns, directions, _decode_cursor(after, signature, columns)))
     page = page.order_by(*(c.asc() if d is OrderDirection.ASC else c.desc()
                            for c, d in zip(columns, directions, strict=True))).limit(size + 1)
 
-    async with open_session() as session:  # with first: 0 this still tells if rows follow
-        rows = list((await session.scalars(page)).all())
+    async with open_rows() as conn:  # with first: 0 this still tells if rows follow
+        rows = list((await conn.execute(page)).all())
     has_next = len(rows) > size
     rows = rows[:size]
 
-    edges = [
-        relay.Edge(node=to_node(row),
-                   cursor=_encode_cursor(signature, [getattr(row, n) for n, _ in keys]))
-        for row in rows
-    ]
+    def encode(values: list[Any]) -> str:
+        return _encode_cursor(signature, values)
+
+    names = [column.key for column in model.__table__.columns]
+    positions = [names.index(n) for n, _ in keys]
+    read = node_type.row_reader(names)
+    edges = [Edge(node=read(row), sort_key=[row[i] for i in positions], encode=encode)
+             for row in rows]
 
     async def count() -> int:
-        async with open_session() as session:
-            return await _count(session, filtered)
+        async with open_rows() as conn:
+            return await _count(conn, filtered)
 
     return Connection(
         edges=edges,
         page_info=relay.PageInfo(
             has_next_page=has_next,
             has_previous_page=bool(after),
-            start_cursor=edges[0].cursor if edges else None,
-            end_cursor=edges[-1].cursor if edges else None,
+            start_cursor=edges[0].cursor() if edges else None,
+            end_cursor=edges[-1].cursor() if edges else None,
         ),
         count=count,
     )
 
 
-async def _count(session: AsyncSession, filtered: Select[Any]) -> int:
-    return await session.scalar(select(func.count()).select_from(filtered.subquery())) or 0
+async def _count(conn: AsyncConnection, filtered: Select[Any]) -> int:
+    return await conn.scalar(select(func.count()).select_from(filtered.subquery())) or 0

@@ -7,13 +7,7 @@ from typing import Any
 
 import strawberry
 from strawberry import relay
-from strawberry.extensions import (
-    MaxAliasesLimiter,
-    MaxTokensLimiter,
-    ParserCache,
-    QueryDepthLimiter,
-    ValidationCache,
-)
+from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import Info
 
@@ -22,15 +16,15 @@ from ispcore.resolvers.audit import AuditQuery, EventSubscription
 from ispcore.resolvers.companies import CompanyMutation, CompanyQuery
 from ispcore.resolvers.connections import fetch_node
 from ispcore.resolvers.identity import IdentityMutation, IdentityQuery
-from ispcore.schema.errors_masking import MaskUnexpectedErrors
-from ispcore.schema.nodes import node_type_named
+from ispcore.schema.guard import ApiGuard, limit_rules
+from ispcore.schema.nodes import Node, node_type_named
 
 
 @strawberry.type
 class Query(CompanyQuery, IdentityQuery, AuditQuery):
     @strawberry.field(description="Any entity by its global id (its type's read permission "
                       "applies); null if there is none.")
-    async def node(self, info: Info, id: relay.GlobalID) -> relay.Node | None:
+    async def node(self, info: Info, id: relay.GlobalID) -> Node | None:
         node_type = node_type_named(id.type_name)
         return None if node_type is None else await fetch_node(info, node_type, id)
 
@@ -48,11 +42,12 @@ class Subscription(EventSubscription):
 class Schema(strawberry.Schema):
     def process_errors(self, errors: list[Any], execution_context: Any = None) -> None:
         """Expected errors (bad input, permissions) are the client's business; unexpected
-        ones are logged by :class:`MaskUnexpectedErrors` with their request id."""
+        ones are logged by :class:`ApiGuard` with their request id."""
 
 
 def build_schema(settings: Settings | None = None) -> Schema:
     settings = settings or get_settings()
+    rules = limit_rules(max_depth=settings.max_query_depth, max_aliases=settings.max_aliases)
     return Schema(
         query=Query,
         mutation=Mutation,
@@ -62,10 +57,7 @@ def build_schema(settings: Settings | None = None) -> Schema:
         extensions=[
             partial(ParserCache, maxsize=1000),
             partial(ValidationCache, maxsize=1000),
-            partial(QueryDepthLimiter, max_depth=settings.max_query_depth),
-            partial(MaxTokensLimiter, max_token_count=settings.max_query_tokens),
-            partial(MaxAliasesLimiter, max_alias_count=settings.max_aliases),
-            MaskUnexpectedErrors,
+            partial(ApiGuard, rules=rules, max_tokens=settings.max_query_tokens),
         ],
     )
 

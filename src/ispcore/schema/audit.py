@@ -30,7 +30,6 @@ def _company_id(company_id: int | None) -> relay.GlobalID | None:
 @strawberry.type(description="One change to one entity: who, what, when, through which request.")
 @model_node(AuditModel, read_permission="audit:read")
 class AuditLogEntry(ModelNode):
-    id: relay.NodeID[int]
     occurred_at: datetime
     action: str | None = strawberry.field(description="The mutation or job that made it.")
     operation: str = strawberry.field(description="create, update or delete.")
@@ -75,7 +74,6 @@ AUDIT_LISTING = listing_inputs(
 @strawberry.type(description="Something that happened, as partners and handlers see it.")
 @model_node(EventModel, read_permission="events:read")
 class Event(ModelNode):
-    id: relay.NodeID[int]
     type: str = strawberry.field(description="e.g. company.created.")
     occurred_at: datetime
     payload: JSON

@@ -16,7 +16,6 @@ from ispcore.schema.nodes import ModelNode, model_node
 @strawberry.type(description="An ISP brand. Every account, invoice and device belongs to one.")
 @model_node(CompanyModel, read_permission="companies:read")
 class Company(ModelNode):
-    id: relay.NodeID[int]
     name: str
     currency: str = strawberry.field(description="ISO 4217 code; all money of this company.")
     time_zone: str = strawberry.field(description="IANA zone; billing dates are local to it.")

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager as AsyncContextManager
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from ispcore.domain.common.unit_of_work import UnitOfWork
 from ispcore.domain.identity.actor import Actor
@@ -40,6 +41,10 @@ class Context:
         """A short read-only session (resolvers run concurrently, so each takes its own)."""
         async with self.runtime.db.session() as session:
             yield session
+
+    def rows(self) -> AsyncContextManager[AsyncConnection]:
+        """A connection for reading plain rows (lists and counts): no ORM, no transaction."""
+        return self.runtime.db.read_rows()
 
     def unit_of_work(self, action: str) -> UnitOfWork:
         return self.runtime.unit_of_work(self.actor, request_id=self.request_id, action=action)

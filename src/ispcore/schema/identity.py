@@ -28,7 +28,6 @@ from ispcore.schema.nodes import ModelNode, model_node, to_node
 @strawberry.type(description="A named set of permissions given to users.")
 @model_node(RoleModel, read_permission="roles:read")
 class Role(ModelNode):
-    id: relay.NodeID[int]
     name: str
     description: str
     permissions: list[str] = strawberry.field(
@@ -41,7 +40,6 @@ class Role(ModelNode):
 @strawberry.type(description="A member of staff (or an integration's service user).")
 @model_node(UserModel, read_permission="users:read")
 class User(ModelNode):
-    id: relay.NodeID[int]
     email: str
     name: str
     active: bool
@@ -60,7 +58,6 @@ class User(ModelNode):
 @strawberry.type(description="A token for scripts and integrations. The secret is shown once.")
 @model_node(TokenModel, read_permission="tokens:read")
 class PersonalAccessToken(ModelNode):
-    id: relay.NodeID[int]
     name: str
     display_prefix: str = strawberry.field(
         description="The secret's first characters, to tell tokens apart.")

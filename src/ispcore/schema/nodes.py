@@ -1,43 +1,96 @@
-"""Relay nodes and connections shared by every entity."""
+"""Relay nodes and connections shared by every entity.
+
+The global id of a node is computed once when the node is built (a plain field, no resolver
+per row), and an edge's cursor only when a query selects it: lists of hundreds of nodes cost
+little more than graphql-core itself.
+"""
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Awaitable, Callable, Iterable
-from typing import Any, ClassVar, Generic, Self
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import Any, ClassVar, Generic, Self, TypeVar
 
 import strawberry
 from graphql import GraphQLError
-from sqlalchemy import Select, select
+from sqlalchemy import Row, Select, select
 from strawberry import relay
-from strawberry.relay.types import NodeType as NodeT  # relay.Connection's own type variable
 from strawberry.types import Info
 
 from ispcore.domain.identity.actor import Actor
 from ispcore.schema.permissions import denied
 
+NodeT = TypeVar("NodeT")
+
 #: Model class -> strawberry node type; filled by :func:`model_node`.
 NODE_TYPES: dict[type, type[ModelNode]] = {}
 
 
-class ModelNode(relay.Node):
+def encode_global_id(type_name: str, pk: int) -> str:
+    """The Relay global id: base64 of ``Type:pk`` (what ``relay.GlobalID`` parses)."""
+    return relay.to_base64(type_name, pk)
+
+
+@strawberry.interface(name="Node", description="An object with a global id.")
+class Node:
+    id: strawberry.ID = strawberry.field(
+        description="Global id, unique across types; pass it to node(id:).")
+
+
+@strawberry.type  # never in the schema itself: the base of every model-backed type
+class ModelNode(Node):
     """A node backed by one SQLAlchemy model.
 
-    Subclasses set ``model`` and ``read_permission``; ``from_model`` copies the same-named
-    attributes, and ``node(id:)`` loads through :meth:`resolve_nodes` with the permission
-    checked.
+    Subclasses set ``model`` and ``read_permission`` (with :func:`model_node`); ``from_model``
+    copies the same-named attributes of a model instance or a result row, and ``node(id:)``
+    loads through :meth:`resolve_nodes` with the permission checked.
     """
 
+    pk: strawberry.Private[int]
     model: ClassVar[type]
     read_permission: ClassVar[str]
     _copied: ClassVar[tuple[str, ...]]
 
     @classmethod
-    def from_model(cls, obj: Any) -> Self:
+    def _fields_from_model(cls) -> tuple[str, ...]:
         copied = cls.__dict__.get("_copied")
         if copied is None:
-            copied = cls._copied = tuple(f.name for f in dataclasses.fields(cls) if f.init)
-        return cls(**{name: getattr(obj, name) for name in copied})
+            copied = cls._copied = tuple(f.name for f in dataclasses.fields(cls)
+                                         if f.init and f.name not in ("id", "pk"))
+        return copied
+
+    @classmethod
+    def from_model(cls, obj: Any) -> Self:
+        """The node for a model instance (or anything with the same attributes)."""
+        pk = obj.id
+        return cls(id=encode_global_id(cls.__name__, pk), pk=pk,
+                   **{name: getattr(obj, name) for name in cls._fields_from_model()})
+
+    @classmethod
+    def row_reader(cls, columns: Sequence[str]) -> Callable[[Row[Any]], Self]:
+        """A fast builder of nodes from result rows with these columns (for long lists).
+
+        Values go straight into the instance dict by position: no keyword arguments, no
+        attribute lookups per field. The node types are plain dataclasses without
+        ``__post_init__``, so this builds exactly what the constructor would.
+        """
+        fields = cls._fields_from_model()
+        positions = [columns.index(name) for name in fields]
+        pk_position = columns.index("id")
+        type_name, new = cls.__name__, object.__new__
+        pairs = list(zip(fields, positions, strict=True))
+
+        def read(row: Row[Any]) -> Self:
+            node = new(cls)
+            values = node.__dict__
+            for name, position in pairs:
+                values[name] = row[position]
+            pk = row[pk_position]
+            values["pk"] = pk
+            values["id"] = encode_global_id(type_name, pk)
+            return node
+
+        return read
 
     @classmethod
     def readable(cls, actor: Actor) -> Select[Any]:
@@ -46,8 +99,7 @@ class ModelNode(relay.Node):
         return select(cls.model)
 
     @classmethod
-    async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str],
-                            required: bool = False) -> list[Self | None]:
+    async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str]) -> list[Self | None]:
         actor = info.context.actor
         if not actor.can(cls.read_permission):
             raise denied(actor, cls.read_permission)
@@ -109,10 +161,21 @@ def decode_id(gid: relay.GlobalID, expected: type[ModelNode], field: str) -> int
         raise DomainError(exc.message, field=field) from None
 
 
-@strawberry.type
-class Connection(relay.Connection[NodeT], Generic[NodeT]):
-    """A page of nodes with cursors; ``totalCount`` counts every match (run only if asked)."""
+@strawberry.type(description="A node and where it is in its connection.")
+class Edge(Generic[NodeT]):
+    node: NodeT
+    sort_key: strawberry.Private[list[Any]]
+    encode: strawberry.Private[Callable[[list[Any]], str]]
 
+    @strawberry.field(description="Pass as `after:` to continue after this node.")
+    def cursor(self) -> str:
+        return self.encode(self.sort_key)
+
+
+@strawberry.type(description="A page of nodes.")
+class Connection(Generic[NodeT]):
+    page_info: relay.PageInfo
+    edges: list[Edge[NodeT]]
     count: strawberry.Private[Callable[[], Awaitable[int]]]
 
     @strawberry.field(description="How many nodes match the filter, over all pages.")

@@ -1,0 +1,55 @@
+"""One request extension: document limits, and unexpected failures masked.
+
+Limits: tokens per document (checked while parsing), depth and aliases (validation rules
+built once per schema, so strawberry's validation cache keeps hitting). Masking: an
+unexpected failure reaches the client as "Internal error" with the request id, no trace.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from graphql import GraphQLError
+from strawberry.extensions import MaskErrors, MaxAliasesLimiter, QueryDepthLimiter
+from strawberry.relay import GlobalIDValueError
+
+log = logging.getLogger("ispcore.errors")
+
+def _expected(error: GraphQLError) -> bool:
+    """Errors raised as GraphQLError on purpose (ours, and strawberry's input coercion) and
+    bad global ids speak to the client; anything else is an internal failure."""
+    original = error.original_error
+    return original is None or isinstance(original, GraphQLError | GlobalIDValueError)
+
+
+def limit_rules(*, max_depth: int, max_aliases: int) -> tuple[Any, ...]:
+    """Strawberry's depth and alias validation rules, built once."""
+    return (*QueryDepthLimiter(max_depth=max_depth).validation_rules,
+            *MaxAliasesLimiter(max_alias_count=max_aliases).validation_rules)
+
+
+class ApiGuard(MaskErrors):
+    def __init__(self, *, rules: Sequence[Any], max_tokens: int) -> None:
+        super().__init__(should_mask_error=lambda error: not _expected(error))
+        self.rules = tuple(rules)
+        self.max_tokens = max_tokens
+
+    def on_operation(self) -> Iterator[None]:
+        context = self.execution_context
+        context.parse_options["max_tokens"] = self.max_tokens
+        context.validation_rules = context.validation_rules + self.rules
+        yield from super().on_operation()
+
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        request_id = None
+        if self.execution_context and self.execution_context.context is not None:
+            request_id = getattr(self.execution_context.context, "request_id", None)
+        log.error("unexpected error in %s", error.path, exc_info=error.original_error)
+        return GraphQLError(
+            f"Internal error (request id {request_id}).",
+            nodes=error.nodes, source=error.source, positions=error.positions, path=error.path,
+            extensions={"code": "INTERNAL", "requestId": request_id},
+        )
+
