@@ -31,7 +31,8 @@ def _snapshot(obj: Audited) -> dict[str, Any]:
     return {
         attr.key: _jsonable(getattr(obj, attr.key))
         for attr in mapper.column_attrs
-        if attr.key not in obj.audit_exclude and attr.key not in ("created_at", "updated_at")
+        if attr.key not in obj.audit_exclude and attr.key not in obj.audit_secrets
+        and attr.key not in ("created_at", "updated_at")
     }
 
 
@@ -46,7 +47,11 @@ def _diff(obj: Audited) -> dict[str, Any]:
         if history.has_changes():
             before = history.deleted[0] if history.deleted else None
             after = history.added[0] if history.added else None
-            if before != after:
+            if before == after:
+                continue
+            if key in obj.audit_secrets:
+                changes[obj.audit_secrets[key]] = True
+            else:
                 changes[key] = {"from": _jsonable(before), "to": _jsonable(after)}
     return changes
 

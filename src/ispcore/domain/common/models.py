@@ -19,10 +19,14 @@ class Timestamps:
 class Audited:
     """Marks a model whose inserts, updates and deletes are written to the audit log.
 
-    ``audit_exclude`` names columns never copied into the log (secrets, hashes).
+    ``audit_exclude`` names columns left out of the log (bookkeeping such as counters);
+    ``audit_secrets`` maps columns whose value never appears to the flag an update of them
+    sets instead, e.g. ``{"password_hash": "password_changed"}`` (a password reset is a
+    security event, its value is nobody's business).
     """
 
     audit_exclude: frozenset[str] = frozenset()
+    audit_secrets: dict[str, str] = {}
 
     def audit_company_id(self) -> int | None:
         return getattr(self, "company_id", None)

@@ -8,6 +8,7 @@ from datetime import datetime
 from ispcore.domain.common.errors import ErrorCode, Forbidden, NotFound, Validator
 from ispcore.domain.common.unit_of_work import UnitOfWork
 from ispcore.domain.identity.models import PersonalAccessToken
+from ispcore.domain.identity.permissions import PERMISSIONS
 from ispcore.domain.identity.secrets import TokenKind, mint_token, token_hash
 from ispcore.domain.identity.validation import check_permissions
 
@@ -35,7 +36,7 @@ async def create_token(uow: UnitOfWork, *, name: str, scopes: list[str] | None,
         v.add("name", "A token needs a name.", ErrorCode.REQUIRED)
     if scopes is not None:
         scopes = check_permissions(v, scopes, "scopes")
-        beyond = [s for s in scopes if not actor.can(s)]
+        beyond = [s for s in scopes if s in PERMISSIONS and not actor.can(s)]
         if beyond:
             v.add("scopes", f"You cannot grant what you lack: {', '.join(beyond)}.",
                   ErrorCode.FORBIDDEN)

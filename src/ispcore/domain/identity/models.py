@@ -20,8 +20,8 @@ class Role(IdMixin, Timestamps, Audited, Base):
 
 class User(IdMixin, Timestamps, Audited, Base):
     __tablename__ = "users"
-    audit_exclude = frozenset({"password_hash", "failed_login_count", "locked_until",
-                               "last_login_at"})
+    audit_exclude = frozenset({"failed_login_count", "locked_until", "last_login_at"})
+    audit_secrets = {"password_hash": "password_changed"}
 
     email: Mapped[str] = mapped_column(String(320), unique=True)
     name: Mapped[str] = mapped_column(String(200))
@@ -51,7 +51,8 @@ class UserSession(IdMixin, Base):
 
 class PersonalAccessToken(IdMixin, Audited, Base):
     __tablename__ = "personal_access_tokens"
-    audit_exclude = frozenset({"token_hash", "last_used_at", "last_used_ip"})
+    audit_exclude = frozenset({"last_used_at", "last_used_ip"})
+    audit_secrets = {"token_hash": "token_changed"}
 
     user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"),
                                          index=True)

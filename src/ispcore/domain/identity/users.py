@@ -6,7 +6,14 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from ispcore.domain.common.errors import Duplicate, ErrorCode, InUse, NotFound, Validator
+from ispcore.domain.common.errors import (
+    Duplicate,
+    ErrorCode,
+    Forbidden,
+    InUse,
+    NotFound,
+    Validator,
+)
 from ispcore.domain.common.unit_of_work import UnitOfWork
 from ispcore.domain.identity.models import Role, User
 from ispcore.domain.identity.permissions import ADMIN_ROLE, ALL_PERMISSIONS
@@ -35,6 +42,17 @@ async def ensure_admin_role(uow: UnitOfWork) -> Role:
         uow.session.add(role)
         await uow.session.flush()
     return role
+
+
+def _check_grantable(uow: UnitOfWork, permissions: frozenset[str] | list[str], field: str,
+                     what: str) -> None:
+    """Nobody hands out (or takes over) more than they hold: the rule token scopes follow,
+    applied to roles and users too."""
+    actor = uow.actor
+    beyond = sorted(p for p in permissions if not actor.can(p))
+    if beyond:
+        raise Forbidden(f"{what} needs permissions you lack: {', '.join(beyond)}.",
+                        field=field)
 
 
 async def get_role(uow: UnitOfWork, role_id: int, field: str = "role_id") -> Role:
@@ -76,6 +94,7 @@ async def create_role(uow: UnitOfWork, *, name: str, description: str = "",
     permissions = check_permissions(v, permissions, "permissions")
     v.fit_columns(Role, {"name": name, "description": description})
     v.raise_if_any()
+    _check_grantable(uow, permissions, "permissions", "A role with these permissions")
     await _check_unique(uow, Role, Role.name, name, "name")
     now = uow.clock.now()
     role = Role(name=name, description=description, permissions=permissions, built_in=False,
@@ -89,6 +108,7 @@ async def update_role(uow: UnitOfWork, role_id: int, changes: dict[str, Any]) ->
     role = await get_role(uow, role_id, field="id")
     if role.built_in:
         raise InUse("Built-in roles cannot be changed.", field="id")
+    _check_grantable(uow, role_permissions(role), "id", "Changing this role")
     v = Validator()
     if "permissions" in changes:
         changes["permissions"] = check_permissions(v, changes["permissions"], "permissions")
@@ -98,6 +118,9 @@ async def update_role(uow: UnitOfWork, role_id: int, changes: dict[str, Any]) ->
             v.add("name", "A role needs a name.", ErrorCode.REQUIRED)
     v.fit_columns(Role, changes)
     v.raise_if_any()
+    if "permissions" in changes:
+        _check_grantable(uow, changes["permissions"], "permissions",
+                         "A role with these permissions")
     if "name" in changes:
         await _check_unique(uow, Role, Role.name, changes["name"], "name", exclude_id=role.id)
     for key, value in changes.items():
@@ -111,6 +134,7 @@ async def delete_role(uow: UnitOfWork, role_id: int) -> Role:
     role = await get_role(uow, role_id, field="id")
     if role.built_in:
         raise InUse("Built-in roles cannot be deleted.", field="id")
+    _check_grantable(uow, role_permissions(role), "id", "Deleting this role")
     holders = await uow.session.scalar(select(func.count()).where(User.role_id == role.id))
     if holders:
         raise InUse(f"{holders} user(s) still hold this role.", field="id")
@@ -129,7 +153,8 @@ async def create_user(uow: UnitOfWork, *, email: str, name: str, password: str, 
     allowlist = normalize_allowlist(v, ip_allowlist or [])
     v.fit_columns(User, {"email": email, "name": name.strip()})
     v.raise_if_any()
-    await get_role(uow, role_id)
+    role = await get_role(uow, role_id)
+    _check_grantable(uow, role_permissions(role), "role_id", "Giving this role")
     await _check_unique(uow, User, User.email, email, "email")
     now = uow.clock.now()
     user = User(email=email, name=name.strip(), password_hash=hash_password(password),
@@ -142,11 +167,15 @@ async def create_user(uow: UnitOfWork, *, email: str, name: str, password: str, 
 
 async def update_user(uow: UnitOfWork, user_id: int, changes: dict[str, Any]) -> User:
     user = await get_user(uow, user_id)
+    current_role = await get_role(uow, user.role_id)
+    _check_grantable(uow, role_permissions(current_role), "id", "Changing this user")
     v = Validator()
     if "email" in changes:
         changes["email"] = normalize_email(v, changes["email"])
-    if "name" in changes and not changes["name"].strip():
-        v.add("name", "A user needs a name.", ErrorCode.REQUIRED)
+    if "name" in changes:
+        changes["name"] = changes["name"].strip()
+        if not changes["name"]:
+            v.add("name", "A user needs a name.", ErrorCode.REQUIRED)
     if "ip_allowlist" in changes:
         changes["ip_allowlist"] = normalize_allowlist(v, changes["ip_allowlist"])
     if "password" in changes:
@@ -155,7 +184,8 @@ async def update_user(uow: UnitOfWork, user_id: int, changes: dict[str, Any]) ->
     v.fit_columns(User, changes)
     v.raise_if_any()
     if "role_id" in changes:
-        await get_role(uow, changes["role_id"])
+        new_role = await get_role(uow, changes["role_id"])
+        _check_grantable(uow, role_permissions(new_role), "role_id", "Giving this role")
     if "email" in changes:
         await _check_unique(uow, User, User.email, changes["email"], "email", exclude_id=user.id)
     if "password" in changes:
