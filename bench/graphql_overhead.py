@@ -198,8 +198,8 @@ class Bench:
         await common.seed_companies(runtime, ROWS)
         _, token = await common.admin_with_token(runtime)
         async with runtime.db.session() as session:
-            self.actor = await authenticate(session, token, ip="127.0.0.1",
-                                            now=runtime.clock.now())
+            self.actor = (await authenticate(session, token, ip="127.0.0.1",
+                                             now=runtime.clock.now())).actor
         self.schema = build_schema(runtime.settings)
         self.Context = Context
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from fastapi import FastAPI
 from fastapi.responses import FileResponse, JSONResponse, Response
@@ -12,7 +11,7 @@ from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from starlette.middleware.cors import CORSMiddleware
-from starlette.routing import Route, WebSocketRoute
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ispcore import __version__
 from ispcore.config import Settings, get_settings, resource_dir
@@ -30,37 +29,51 @@ GRAPHIQL_CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe
                 "frame-ancestors 'none'; base-uri 'none'; form-action 'none'")
 
 
-def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> FastAPI:
+class IspcoreApp(FastAPI):
+    """FastAPI for the operations endpoints and GraphiQL; ``/graphql`` goes straight to the
+    GraphQL view (behind the request-id and CORS middleware), skipping FastAPI's routing and
+    middleware stack, which would otherwise cost more than a small query itself."""
+
+    graphql: ASGIApp | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.graphql is not None and scope["type"] != "lifespan" \
+                and scope["path"] == "/graphql":
+            await self.graphql(scope, receive, send)
+        else:
+            await super().__call__(scope, receive, send)
+
+
+def _cors(app: ASGIApp, origins: list[str]) -> ASGIApp:
+    if not origins:
+        return app
+    return CORSMiddleware(app, allow_origins=origins, allow_methods=["GET", "POST"],
+                          allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+                          expose_headers=["X-Request-ID"])
+
+
+def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None
+               ) -> IspcoreApp:
     """Build the app. Given a ``runtime`` (tests, benchmarks), the app uses it and does not
     close it; otherwise it builds one at startup from ``settings``."""
     settings = settings or (runtime.settings if runtime else get_settings())
     schema = build_schema(settings)
-    holder: dict[str, Any] = {}
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: IspcoreApp) -> AsyncIterator[None]:
         own = runtime is None
         rt = runtime or await build_runtime(settings, start_cron=not settings.scaled)
         app.state.runtime = rt
-        holder["view"] = GraphQLView(rt, schema)
+        app.graphql = RequestIdMiddleware(_cors(GraphQLView(rt, schema), settings.cors_origins))
         try:
             yield
         finally:
+            app.graphql = None
             if own:
                 await rt.close()
 
-    app = FastAPI(title="ispcore", version=__version__, lifespan=lifespan, docs_url=None,
-                  redoc_url=None, openapi_url=None)
-
-    class GraphQLEndpoint:
-        """ASGI endpoint that forwards to the view built at startup."""
-
-        async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-            await holder["view"](scope, receive, send)
-
-    endpoint = GraphQLEndpoint()
-    app.router.routes.append(Route("/graphql", endpoint, methods=["GET", "POST"]))
-    app.router.routes.append(WebSocketRoute("/graphql", endpoint))
+    app = IspcoreApp(title="ispcore", version=__version__, lifespan=lifespan, docs_url=None,
+                     redoc_url=None, openapi_url=None)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
@@ -99,11 +112,6 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.mount("/graphiql/static", StaticFiles(directory=GRAPHIQL_DIST, check_dir=False),
               name="graphiql-static")
 
-    if settings.cors_origins:
-        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins,
-                           allow_methods=["GET", "POST"],
-                           allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
-                           expose_headers=["X-Request-ID"])
     app.add_middleware(RequestIdMiddleware)
     return app
 

@@ -26,6 +26,8 @@ class Context:
     request: Any = None
     response: Any = None
     connection_params: dict[str, Any] | None = None
+    #: The signed-in user's record, loaded by authentication (saves a query for ``me``).
+    user: Any = None
     _loaders: Loaders | None = field(default=None, repr=False)
 
     @property
@@ -34,6 +36,8 @@ class Context:
             from ispcore.resolvers.loaders import Loaders
 
             self._loaders = Loaders(self.runtime.db)
+            if self.user is not None:
+                self._loaders.by_id(type(self.user)).prime(self.user.id, self.user)
         return self._loaders
 
     @asynccontextmanager

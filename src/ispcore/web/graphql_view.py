@@ -14,7 +14,7 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from ispcore.domain.identity.actor import ANONYMOUS, Actor
-from ispcore.domain.identity.auth import AuthenticationError, authenticate
+from ispcore.domain.identity.auth import AuthenticationError, Principal, authenticate
 from ispcore.runtime import Runtime
 from ispcore.schema.context import Context
 
@@ -52,10 +52,11 @@ class GraphQLView(GraphQL):
         )
         self.runtime = runtime
 
-    async def _actor_for(self, header: str | None, ip: str | None) -> Actor:
+    async def _principal_for(self, header: str | None, ip: str | None) -> Principal | None:
+        """The authenticated principal, or ``None`` for an anonymous caller."""
         token = _bearer(header)
         if token is None:
-            return Actor(ip=ip)
+            return None
         async with self.runtime.db.session() as session:
             return await authenticate(session, token, ip=ip, now=self.runtime.clock.now())
 
@@ -65,11 +66,13 @@ class GraphQLView(GraphQL):
             ip = scope["client"][0] if scope.get("client") else None
             raw = headers.get(b"authorization")
             try:
-                actor = await self._actor_for(raw.decode("latin-1") if raw else None, ip)
+                principal = await self._principal_for(raw.decode("latin-1") if raw else None,
+                                                      ip)
             except AuthenticationError as exc:
                 await _error(401, exc.code, exc.message,
                              {"WWW-Authenticate": 'Bearer realm="ispcore"'})(scope, receive, send)
                 return
+            actor = principal.actor if principal else Actor(ip=ip)
             verdict = await self.runtime.rate_limiter.hit(actor.rate_limit_key)
             if not verdict.allowed:
                 await _error(
@@ -79,7 +82,9 @@ class GraphQLView(GraphQL):
                     {"Retry-After": str(verdict.retry_after)},
                 )(scope, receive, send)
                 return
-            scope.setdefault("state", {})["actor"] = actor
+            state = scope.setdefault("state", {})
+            state["actor"] = actor
+            state["user"] = principal.user if principal else None
         await super().__call__(scope, receive, send)
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket
@@ -87,7 +92,7 @@ class GraphQLView(GraphQL):
         state = request.scope.get("state", {})
         return Context(runtime=self.runtime, actor=state.get("actor", ANONYMOUS),
                        request_id=state.get("request_id", ""), request=request,
-                       response=response)
+                       response=response, user=state.get("user"))
 
     async def on_ws_connect(self, context: Context) -> Any:
         """Websockets authenticate in ``connection_init``: ``{"Authorization": "Bearer ..."}``
@@ -99,10 +104,11 @@ class GraphQLView(GraphQL):
         request = context.request
         ip = request.client.host if request.client else None
         try:
-            actor = await self._actor_for(header if isinstance(header, str) else None, ip)
+            principal = await self._principal_for(header if isinstance(header, str) else None,
+                                                  ip)
         except AuthenticationError as exc:
             raise ConnectionRejectionError({"code": exc.code}) from exc
-        if not actor.authenticated:
+        if principal is None:
             raise ConnectionRejectionError({"code": "UNAUTHENTICATED"})
-        context.actor = actor
+        context.actor = principal.actor
         return None

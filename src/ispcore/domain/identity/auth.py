@@ -37,6 +37,14 @@ class AuthenticationError(Exception):
 
 
 @dataclass(frozen=True)
+class Principal:
+    """An authenticated actor and the user record the check already loaded."""
+
+    actor: Actor
+    user: User
+
+
+@dataclass(frozen=True)
 class LoginResult:
     token: str
     session: UserSession
@@ -95,7 +103,7 @@ async def logout(uow: UnitOfWork) -> bool:
 
 
 async def authenticate(session: AsyncSession, token: str, *, ip: str | None,
-                       now: datetime) -> Actor:
+                       now: datetime) -> Principal:
     """Resolve a bearer token to its actor, or raise :class:`AuthenticationError`."""
     kind = token_kind(token)
     if kind is None:
@@ -126,8 +134,10 @@ async def authenticate(session: AsyncSession, token: str, *, ip: str | None,
         if credential.scopes is not None:
             permissions = permissions & frozenset(credential.scopes)
         await _touch_token(session, credential, ip, now)
-        return Actor(user_id=user.id, token_id=credential.id, permissions=permissions, ip=ip)
-    return Actor(user_id=user.id, session_id=credential.id, permissions=permissions, ip=ip)
+        actor = Actor(user_id=user.id, token_id=credential.id, permissions=permissions, ip=ip)
+    else:
+        actor = Actor(user_id=user.id, session_id=credential.id, permissions=permissions, ip=ip)
+    return Principal(actor, user)
 
 
 async def _touch_token(session: AsyncSession, token: PersonalAccessToken, ip: str | None,
