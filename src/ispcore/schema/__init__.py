@@ -7,7 +7,6 @@ from typing import Any
 
 import strawberry
 from strawberry import relay
-from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import Info
 
@@ -53,12 +52,8 @@ def build_schema(settings: Settings | None = None) -> Schema:
         mutation=Mutation,
         subscription=Subscription,
         config=StrawberryConfig(auto_camel_case=True),
-        # Factories: each request gets fresh extension objects (the caches are module-level).
-        extensions=[
-            partial(ParserCache, maxsize=1000),
-            partial(ValidationCache, maxsize=1000),
-            partial(ApiGuard, rules=rules, max_tokens=settings.max_query_tokens),
-        ],
+        # A factory: each request gets a fresh extension (its caches are module-level).
+        extensions=[partial(ApiGuard, rules=rules, max_tokens=settings.max_query_tokens)],
     )
 
 

@@ -1,8 +1,11 @@
-"""One request extension: document limits, and unexpected failures masked.
+"""The one request extension: cached parsing and validation, document limits, and
+unexpected failures masked.
 
+Caches: strawberry's own parser and validation LRU caches (module-level, shared by every
+request), used from a single extension because each extension costs hooks on every request.
 Limits: tokens per document (checked while parsing), depth and aliases (validation rules
-built once per schema, so strawberry's validation cache keeps hitting). Masking: an
-unexpected failure reaches the client as "Internal error" with the request id, no trace.
+built once per schema, so the validation cache keeps hitting). Masking: an unexpected failure
+reaches the client as "Internal error" with the request id, no trace.
 """
 
 from __future__ import annotations
@@ -12,7 +15,13 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from graphql import GraphQLError
-from strawberry.extensions import MaskErrors, MaxAliasesLimiter, QueryDepthLimiter
+from strawberry.extensions import (
+    MaskErrors,
+    MaxAliasesLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
 from strawberry.relay import GlobalIDValueError
 
 log = logging.getLogger("ispcore.errors")
@@ -30,6 +39,11 @@ def limit_rules(*, max_depth: int, max_aliases: int) -> tuple[Any, ...]:
             *MaxAliasesLimiter(max_alias_count=max_aliases).validation_rules)
 
 
+CACHE_SIZE = 1000
+_cached_parse = ParserCache(maxsize=CACHE_SIZE).cached_parse_document
+_cached_validate = ValidationCache(maxsize=CACHE_SIZE).cached_validate_document
+
+
 class ApiGuard(MaskErrors):
     def __init__(self, *, rules: Sequence[Any], max_tokens: int) -> None:
         super().__init__(should_mask_error=lambda error: not _expected(error))
@@ -41,6 +55,17 @@ class ApiGuard(MaskErrors):
         context.parse_options["max_tokens"] = self.max_tokens
         context.validation_rules = context.validation_rules + self.rules
         yield from super().on_operation()
+
+    def on_parse(self) -> Iterator[None]:
+        context = self.execution_context
+        context.graphql_document = _cached_parse(context.query, **context.parse_options)
+        yield
+
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        context.pre_execution_errors = _cached_validate(
+            context.schema._schema, context.graphql_document, context.validation_rules)
+        yield
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
         request_id = None

@@ -3,9 +3,10 @@ Starlette's BaseHTTPMiddleware)."""
 
 from __future__ import annotations
 
+import os
 import re
 import time
-import uuid
+from typing import Any
 
 from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -15,9 +16,22 @@ from ispcore.logging_setup import request_id_var
 REQUEST_ID_HEADER = b"x-request-id"
 _VALID_REQUEST_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,64}$")
 _KNOWN_PATHS = {"/graphql", "/graphiql", "/healthz", "/readyz", "/metrics"}
+_KNOWN_METHODS = {"GET", "POST", "HEAD", "OPTIONS"}
 
 REQUESTS = Counter("ispcore_http_requests_total", "HTTP requests", ["method", "path", "status"])
 LATENCY = Histogram("ispcore_http_request_duration_seconds", "HTTP request latency", ["path"])
+
+_series: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+
+def _metrics(method: str, path: str, status: int) -> tuple[Any, Any]:
+    """The counter and histogram children for one label set, looked up once (``labels()``
+    validates and locks on every call)."""
+    key = (method, path, status)
+    found = _series.get(key)
+    if found is None:
+        found = _series[key] = (REQUESTS.labels(method, path, str(status)), LATENCY.labels(path))
+    return found
 
 
 def _path_label(path: str) -> str:
@@ -39,7 +53,7 @@ class RequestIdMiddleware:
             return
         given = next((v for k, v in scope["headers"] if k == REQUEST_ID_HEADER), None)
         request_id = (given.decode() if given and _VALID_REQUEST_ID.match(given)
-                      else uuid.uuid4().hex)
+                      else os.urandom(16).hex())
         scope.setdefault("state", {})["request_id"] = request_id
         token = request_id_var.set(request_id)
         if scope["type"] == "websocket":
@@ -64,6 +78,8 @@ class RequestIdMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            REQUESTS.labels(scope["method"], path, str(status)).inc()
-            LATENCY.labels(path).observe(time.perf_counter() - started)
+            method = scope["method"] if scope["method"] in _KNOWN_METHODS else "OTHER"
+            count, latency = _metrics(method, path, status)
+            count.inc()
+            latency.observe(time.perf_counter() - started)
             request_id_var.reset(token)
