@@ -227,3 +227,32 @@ async def test_a_refused_login_writes_no_audit_entry(api):
     await login(api, "nobody@example.com", "wrong password 123")
     after = (await api.data(count, token=admin))["auditLogEntries"]["totalCount"]
     assert after == before
+
+
+async def test_a_password_change_signs_out_every_session(api):
+    _, admin = await api.user_with_token("admin@example.com")
+    await api.user_with_token("ann@example.com", permissions=["companies:read"])
+    first = (await login(api, "ann@example.com"))["token"]
+    second = (await login(api, "ann@example.com"))["token"]
+    ann = await user_gid(api, admin, "ann@example.com")
+    changed = await api.data("""mutation($id: ID!) { updateUser(input: {id: $id,
+        password: "a completely new passphrase"}) { errors { code } } }""", {"id": ann}, admin)
+    assert changed["updateUser"]["errors"] == []
+    for token in (first, second):
+        response = await api.post(ME, token=token)
+        assert response.status_code == 401
+        assert response.json()["errors"][0]["extensions"]["code"] == "TOKEN_REVOKED"
+    assert (await login(api, "ann@example.com", "a completely new passphrase"))["token"]
+
+
+async def test_logins_and_logouts_are_in_the_audit_log(api):
+    _, admin = await api.user_with_token("admin@example.com")
+    result = await login(api, "admin@example.com")
+    await api.data(LOGOUT, token=result["token"])
+    query = """{ auditLogEntries(filter: {entityType: {eq: "UserSession"}}) {
+        edges { node { action operation changes } } } }"""
+    entries = [e["node"] for e in (await api.data(query, token=admin))["auditLogEntries"]["edges"]]
+    assert [(e["action"], e["operation"]) for e in entries] == [
+        ("login", "create"), ("logout", "update")]
+    assert "token_hash" not in str(entries) and result["token"] not in str(entries)
+    assert set(entries[1]["changes"]) == {"revoked_at"}

@@ -252,3 +252,17 @@ async def test_replicas_share_the_budget_in_scaled_mode(runtime, database_url, c
             assert_limited(await post(other, ME, token))
     finally:
         await forget_pinned_windows()
+
+
+async def test_refused_tokens_are_limited_per_address(runtime, database_url, clock, wall,
+                                                      scaled):
+    async with limited_app(database_url, clock, scaled=scaled) as (rt, app), \
+            client_for(app) as client, client_for(app, "203.0.113.10") as neighbour:
+        _, token = await Api(client, rt).user_with_token("ann@example.com")
+        guess = "isp_pat_" + "A" * 36
+        for _ in range(3):
+            assert (await post(client, ME, guess)).status_code == 401
+        assert (await post(client, ME, guess)).status_code == 429
+        assert (await post(neighbour, ME, guess)).status_code == 401
+        # the address's own budget does not hold back a valid token from it
+        assert (await post(client, ME, token)).status_code == 200

@@ -481,3 +481,11 @@ async def test_users_write_cannot_take_over_a_more_privileged_user(api):
     login = await api.data(LOGIN, {"email": "admin@example.com",
                                    "password": "the clerk owns this now"})
     assert login["login"]["token"] is None
+
+
+async def test_an_email_with_surrounding_spaces_is_accepted_like_at_login(api):
+    _, admin = await api.user_with_token("admin@example.com")
+    role = await role_id(api, admin, "admin")
+    result = await create_user(api, admin, email="  Spaced@Example.com ", roleId=role)
+    assert result["errors"] == []
+    assert result["user"]["email"] == "spaced@example.com"

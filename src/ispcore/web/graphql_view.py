@@ -69,23 +69,31 @@ class GraphQLView(GraphQL):
                 principal = await self._principal_for(raw.decode("latin-1") if raw else None,
                                                       ip)
             except AuthenticationError as exc:
+                # Refused tokens count against the caller's address, so guessing is limited too.
+                if not (await self.runtime.rate_limiter.hit(f"ip:{ip}")).allowed:
+                    await self._too_many(scope, receive, send, 60)
+                    return
                 await _error(401, exc.code, exc.message,
                              {"WWW-Authenticate": 'Bearer realm="ispcore"'})(scope, receive, send)
                 return
             actor = principal.actor if principal else Actor(ip=ip)
             verdict = await self.runtime.rate_limiter.hit(actor.rate_limit_key)
             if not verdict.allowed:
-                await _error(
-                    429, "RATE_LIMITED",
-                    f"Rate limit of {self.runtime.settings.rate_limit_per_minute} requests per "
-                    f"minute reached; retry in {verdict.retry_after} s.",
-                    {"Retry-After": str(verdict.retry_after)},
-                )(scope, receive, send)
+                await self._too_many(scope, receive, send, verdict.retry_after)
                 return
             state = scope.setdefault("state", {})
             state["actor"] = actor
             state["user"] = principal.user if principal else None
         await super().__call__(scope, receive, send)
+
+    async def _too_many(self, scope: Scope, receive: Receive, send: Send,
+                        retry_after: int) -> None:
+        await _error(
+            429, "RATE_LIMITED",
+            f"Rate limit of {self.runtime.settings.rate_limit_per_minute} requests per minute "
+            f"reached; retry in {retry_after} s.",
+            {"Retry-After": str(retry_after)},
+        )(scope, receive, send)
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket
                           ) -> Context:

@@ -94,12 +94,12 @@ async def logout(uow: UnitOfWork) -> bool:
     """End the actor's login session; a token-authenticated actor has none to end."""
     if uow.actor.session_id is None:
         return False
-    await uow.session.execute(
-        update(UserSession)
-        .where(UserSession.id == uow.actor.session_id, UserSession.revoked_at.is_(None))
-        .values(revoked_at=uow.clock.now())
-    )
+    session = await uow.session.get(UserSession, uow.actor.session_id)
+    if session is not None and session.revoked_at is None:
+        session.revoked_at = uow.clock.now()  # through the ORM, so the audit log sees it
+        await uow.session.flush()
     return True
+
 
 
 async def authenticate(session: AsyncSession, token: str, *, ip: str | None,

@@ -35,10 +35,11 @@ class User(IdMixin, Timestamps, Audited, Base):
     last_login_at: Mapped[datetime | None]
 
 
-class UserSession(IdMixin, Base):
+class UserSession(IdMixin, Audited, Base):
     """A login session; the token's SHA-256 is stored, never the token."""
 
     __tablename__ = "user_sessions"
+    audit_secrets = {"token_hash": "token_changed"}
 
     user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"),
                                          index=True)

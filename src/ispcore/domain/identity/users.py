@@ -15,7 +15,7 @@ from ispcore.domain.common.errors import (
     Validator,
 )
 from ispcore.domain.common.unit_of_work import UnitOfWork
-from ispcore.domain.identity.models import Role, User
+from ispcore.domain.identity.models import Role, User, UserSession
 from ispcore.domain.identity.permissions import ADMIN_ROLE, ALL_PERMISSIONS
 from ispcore.domain.identity.secrets import hash_password
 from ispcore.domain.identity.validation import (
@@ -53,6 +53,15 @@ def _check_grantable(uow: UnitOfWork, permissions: frozenset[str] | list[str], f
     if beyond:
         raise Forbidden(f"{what} needs permissions you lack: {', '.join(beyond)}.",
                         field=field)
+
+
+async def end_sessions(uow: UnitOfWork, user_id: int) -> None:
+    """Revoke every open login session of a user (after a password change)."""
+    open_sessions = await uow.session.scalars(
+        select(UserSession).where(UserSession.user_id == user_id,
+                                  UserSession.revoked_at.is_(None)))
+    for session in open_sessions:
+        session.revoked_at = uow.clock.now()
 
 
 async def get_role(uow: UnitOfWork, role_id: int, field: str = "role_id") -> Role:
@@ -192,6 +201,7 @@ async def update_user(uow: UnitOfWork, user_id: int, changes: dict[str, Any]) ->
         user.password_hash = hash_password(changes.pop("password"))
         user.failed_login_count = 0
         user.locked_until = None
+        await end_sessions(uow, user.id)  # whoever knew the old password is signed out
     for key, value in changes.items():
         setattr(user, key, value)
     user.updated_at = uow.clock.now()

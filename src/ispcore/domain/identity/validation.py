@@ -12,7 +12,7 @@ from ispcore.domain.identity.permissions import unknown_permissions
 
 def normalize_email(v: Validator, email: str, field: str = "email") -> str:
     try:
-        return validate_email(email, check_deliverability=False).normalized.lower()
+        return validate_email(email.strip(), check_deliverability=False).normalized.lower()
     except EmailNotValidError as exc:
         v.add(field, f"Not a valid email address: {exc}")
         return email
