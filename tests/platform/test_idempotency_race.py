@@ -28,3 +28,27 @@ async def test_concurrent_creates_without_a_key_report_the_duplicate(api):
                if not a["createCompany"]["company"]]
     assert len(made) == 1
     assert refused == ["DUPLICATE", "DUPLICATE"]
+
+
+async def test_a_request_overtaken_by_its_twin_answers_with_the_twins_result(api, monkeypatch):
+    """Deterministic form of the race: the twin commits between this request's key check and
+    its own work, so this one's name check says DUPLICATE; it must answer as the twin did."""
+    from ispcore.domain.companies import service
+
+    token = await api.admin_token()
+    real = service.create_company
+    twin_answer: list[dict] = []
+    calls: list[int] = []
+
+    async def overtaken(uow, values):
+        calls.append(1)
+        if len(calls) == 1:  # this request: let its twin run to the end first
+            twin_answer.append(await api.data(CREATE, {"key": "retry-2"}, token))
+        return await real(uow, values)
+
+    monkeypatch.setattr(service, "create_company", overtaken)
+    mine = await api.data(CREATE, {"key": "retry-2"}, token)
+    assert mine == twin_answer[0]
+    assert mine["createCompany"]["errors"] == []
+    count = await api.data("{ companies { totalCount } }", token=token)
+    assert count["companies"]["totalCount"] == 1

@@ -108,12 +108,11 @@ async def mutate(info: Info, payload_cls: type[PayloadT], work: Work, *,
     operation = info.field_name
     digest = idempotency.request_hash(_canonical(input)) if idempotency_key else ""
     try:
+        if idempotency_key:
+            replayed = await _replay(info, payload_cls, operation, idempotency_key, digest)
+            if replayed is not None:
+                return replayed
         async with info.context.unit_of_work(operation) as uow:
-            if idempotency_key:
-                stored = await idempotency.stored_response(uow, operation, idempotency_key,
-                                                           digest)
-                if stored is not None:
-                    return _payload(payload_cls, await _from_record(uow, stored))
             result = await work(uow)
             if idempotency_key:
                 idempotency.remember(uow, operation, idempotency_key, digest,
@@ -121,9 +120,28 @@ async def mutate(info: Info, payload_cls: type[PayloadT], work: Work, *,
                 await uow.session.flush()
         return _payload(payload_cls, result)
     except DomainError as exc:
+        if idempotency_key and exc.code is not ErrorCode.IDEMPOTENCY_KEY_REUSED:
+            # A concurrent request with this key may have committed while this one ran (and
+            # made, say, the name taken): then its answer is this one's too.
+            try:
+                replayed = await _replay(info, payload_cls, operation, idempotency_key, digest)
+            except DomainError as reuse:
+                return payload_cls(errors=user_errors(reuse))
+            if replayed is not None:
+                return replayed
         return payload_cls(errors=user_errors(exc))
     except IntegrityError:
         if not retry_on_conflict:
             raise
         return await mutate(info, payload_cls, work, input=input,
                             idempotency_key=idempotency_key, retry_on_conflict=False)
+
+
+async def _replay(info: Info, payload_cls: type[PayloadT], operation: str, key: str,
+                  digest: str) -> PayloadT | None:
+    """The stored first answer for this key, or ``None``."""
+    async with info.context.unit_of_work(operation) as uow:
+        stored = await idempotency.stored_response(uow, operation, key, digest)
+        if stored is None:
+            return None
+        return _payload(payload_cls, await _from_record(uow, stored))
