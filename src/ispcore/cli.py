@@ -169,9 +169,10 @@ def token_create(email: str, name: str, scopes: tuple[str, ...],
     from ispcore.domain.identity import access_tokens
     from ispcore.domain.identity.models import Role, User
     from ispcore.domain.identity.users import role_permissions
+    from ispcore.domain.identity.validation import canonical_email
 
     async def work(uow: Any) -> str:
-        found = await uow.session.scalar(select(User).where(User.email == email.lower()))
+        found = await uow.session.scalar(select(User).where(User.email == canonical_email(email)))
         if found is None:
             raise click.ClickException(f"no user with email {email}")
         role = await uow.session.get_one(Role, found.role_id)
@@ -179,7 +180,7 @@ def token_create(email: str, name: str, scopes: tuple[str, ...],
         uow.actor = replace(uow.actor, is_system=False, user_id=found.id,
                             permissions=role_permissions(role))
         expires = (uow.clock.now() + timedelta(days=expires_in_days)
-                   if expires_in_days else None)
+                   if expires_in_days is not None else None)
         created = await access_tokens.create_token(uow, name=name, scopes=list(scopes) or None,
                                                    expires_at=expires)
         return created.secret

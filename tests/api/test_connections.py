@@ -342,7 +342,7 @@ query($first: Int!) { users(first: $first) { edges { node { email role { name } 
 async def create_users_with_roles(runtime: Any, count: int, role_count: int
                                   ) -> dict[str, str]:
     """``count`` users spread over ``role_count`` roles; returns email -> role name."""
-    password_hash = hash_password("not used by these tests")  # once: argon2 is slow
+    password_hash = await hash_password("not used by these tests")  # once: argon2 is slow
     expected = {}
     async with runtime.unit_of_work(SYSTEM, action="test") as uow:
         roles = [await users.create_role(uow, name=f"role {i}", permissions=["users:read"])

@@ -256,3 +256,22 @@ async def test_logins_and_logouts_are_in_the_audit_log(api):
         ("login", "create"), ("logout", "update")]
     assert "token_hash" not in str(entries) and result["token"] not in str(entries)
     assert set(entries[1]["changes"]) == {"revoked_at"}
+
+
+async def test_parallel_wrong_guesses_still_lock_the_account(api):
+    import asyncio
+
+    await api.user_with_token("ann@example.com")
+    threshold = api.runtime.settings.lockout_threshold
+    await asyncio.gather(*(login(api, "ann@example.com", f"guess number {n}")
+                           for n in range(threshold)))
+    refused(await login(api, "ann@example.com"), "ACCOUNT_LOCKED")
+
+
+async def test_a_login_is_audited_as_the_user_who_signed_in(api):
+    _, admin = await api.user_with_token("admin@example.com")
+    await login(api, "admin@example.com")
+    query = """{ auditLogEntries(filter: {action: {eq: "login"}}) {
+        edges { node { user { email } } } } }"""
+    edges = (await api.data(query, token=admin))["auditLogEntries"]["edges"]
+    assert [e["node"]["user"] for e in edges] == [{"email": "admin@example.com"}]

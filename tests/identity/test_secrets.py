@@ -70,21 +70,30 @@ def test_token_hash_is_sha256_hex():
     assert len(token_hash(token)) == 64
 
 
-def test_hash_password_is_argon2id_and_salted():
-    first = hash_password("correct horse battery staple")
-    second = hash_password("correct horse battery staple")
+async def test_hash_password_is_argon2id_and_salted():
+    first = await hash_password("correct horse battery staple")
+    second = await hash_password("correct horse battery staple")
     assert first.startswith("$argon2id$")
     assert first != second  # a fresh salt each time
     assert "correct horse" not in first
 
 
-def test_verify_password_accepts_the_right_password_only():
-    hashed = hash_password("correct horse battery staple")
-    assert verify_password(hashed, "correct horse battery staple") is True
-    assert verify_password(hashed, "correct horse battery stapler") is False
-    assert verify_password(hashed, "") is False
+async def test_verify_password_accepts_the_right_password_only():
+    hashed = await hash_password("correct horse battery staple")
+    assert await verify_password(hashed, "correct horse battery staple") is True
+    assert await verify_password(hashed, "correct horse battery stapler") is False
+    assert await verify_password(hashed, "") is False
 
 
-def test_verify_password_rejects_a_broken_hash_without_raising():
-    assert verify_password("not a hash", "whatever") is False
-    assert verify_password("", "whatever") is False
+async def test_verify_password_rejects_a_broken_hash_without_raising():
+    assert await verify_password("not a hash", "whatever") is False
+    assert await verify_password("", "whatever") is False
+
+
+def test_allowlists_match_ipv4_addresses_seen_on_dual_stack_sockets():
+    from ispcore.domain.identity.validation import address_allowed
+
+    assert address_allowed(["203.0.113.0/24"], "::ffff:203.0.113.7")
+    assert not address_allowed(["203.0.113.0/24"], "::ffff:198.51.100.1")
+    assert address_allowed(["2001:db8::/32"], "2001:db8::1")
+    assert not address_allowed(["203.0.113.0/24"], "not an address")

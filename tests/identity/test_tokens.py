@@ -353,3 +353,12 @@ async def test_tokens_need_the_tokens_permissions(api):
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     anonymous = await api.gql(CREATE, {"input": {"name": "x"}})
     assert anonymous["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+async def test_a_scoped_token_cannot_mint_an_unscoped_one(api):
+    _, narrow = await api.user_with_token("ann@example.com", scopes=["tokens:write"])
+    created = await create(api, narrow, name="escalate")
+    assert created["errors"] == []
+    assert created["token"]["scopes"] == ["tokens:write"]
+    response = await api.post("{ companies { totalCount } }", token=created["secret"])
+    assert response.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"

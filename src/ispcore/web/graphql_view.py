@@ -58,7 +58,9 @@ class GraphQLView(GraphQL):
         if token is None:
             return None
         async with self.runtime.db.session() as session:
-            return await authenticate(session, token, ip=ip, now=self.runtime.clock.now())
+            principal = await authenticate(session, token, ip=ip, now=self.runtime.clock.now())
+            await session.commit()  # the token's last-used time, when it was due
+            return principal
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":

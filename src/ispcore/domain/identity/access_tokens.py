@@ -7,9 +7,10 @@ from datetime import datetime
 
 from ispcore.domain.common.errors import ErrorCode, Forbidden, NotFound, Validator
 from ispcore.domain.common.unit_of_work import UnitOfWork
-from ispcore.domain.identity.models import PersonalAccessToken
+from ispcore.domain.identity.models import PersonalAccessToken, Role, User
 from ispcore.domain.identity.permissions import PERMISSIONS
 from ispcore.domain.identity.secrets import TokenKind, mint_token, token_hash
+from ispcore.domain.identity.users import role_permissions
 from ispcore.domain.identity.validation import check_permissions
 
 DISPLAY_PREFIX_LENGTH = 12
@@ -34,6 +35,13 @@ async def create_token(uow: UnitOfWork, *, name: str, scopes: list[str] | None,
     v = Validator()
     if not name.strip():
         v.add("name", "A token needs a name.", ErrorCode.REQUIRED)
+    if scopes is None and not actor.is_system:
+        # "All of the user's permissions" only if the actor holds them all itself: a scoped
+        # token minting a token passes on no more than its own scopes.
+        user = await uow.session.get_one(User, owner)
+        full = role_permissions(await uow.session.get_one(Role, user.role_id))
+        if not full <= actor.permissions:
+            scopes = sorted(actor.permissions)
     if scopes is not None:
         scopes = check_permissions(v, scopes, "scopes")
         beyond = [s for s in scopes if s in PERMISSIONS and not actor.can(s)]

@@ -27,8 +27,8 @@ class Actor:
     def rate_limit_key(self) -> str:
         if self.token_id is not None:
             return f"token:{self.token_id}"
-        if self.session_id is not None:
-            return f"session:{self.session_id}"
+        if self.user_id is not None:  # all of a user's login sessions share one budget
+            return f"user:{self.user_id}"
         return f"ip:{self.ip or 'unknown'}"
 
 

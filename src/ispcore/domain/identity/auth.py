@@ -21,7 +21,7 @@ from ispcore.domain.identity.secrets import (
     verify_password,
 )
 from ispcore.domain.identity.users import role_permissions
-from ispcore.domain.identity.validation import address_allowed
+from ispcore.domain.identity.validation import address_allowed, canonical_email
 
 #: How stale a token's last-used record may get before a request refreshes it.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -59,26 +59,24 @@ async def login(uow: UnitOfWork, *, email: str, password: str, ip: str | None) -
     caller commits it (see the ``login`` resolver).
     """
     settings, now = uow.settings, uow.clock.now()
-    user = await uow.session.scalar(select(User).where(User.email == email.strip().lower()))
+    user = await uow.session.scalar(select(User).where(User.email == canonical_email(email)))
     if user is None:
-        dummy_verify()
+        await dummy_verify()
         raise DomainError("Wrong email or password.", code=ErrorCode.INVALID_CREDENTIALS)
     if user.locked_until is not None and user.locked_until > now:
         raise DomainError(
             f"Too many failed logins; try again after {user.locked_until.isoformat()}.",
             code=ErrorCode.ACCOUNT_LOCKED,
         )
-    if not verify_password(user.password_hash, password):
-        user.failed_login_count += 1
-        if user.failed_login_count >= settings.lockout_threshold:
-            user.locked_until = now + timedelta(minutes=settings.lockout_minutes)
-            user.failed_login_count = 0
+    if not address_allowed(user.ip_allowlist, ip):  # before the password: no oracle
+        raise DomainError("Logins from this address are not allowed for this user.",
+                          code=ErrorCode.FORBIDDEN)
+    if not await verify_password(user.password_hash, password):
+        await _count_failure(uow, user, now)
         raise DomainError("Wrong email or password.", code=ErrorCode.INVALID_CREDENTIALS)
     if not user.active:
         raise DomainError("This user is deactivated.", code=ErrorCode.INVALID_CREDENTIALS)
-    if not address_allowed(user.ip_allowlist, ip):
-        raise DomainError("Logins from this address are not allowed for this user.",
-                          code=ErrorCode.FORBIDDEN)
+    uow.actor = Actor(user_id=user.id, ip=ip)  # the audit log records who signed in
     user.failed_login_count = 0
     user.locked_until = None
     user.last_login_at = now
@@ -88,6 +86,25 @@ async def login(uow: UnitOfWork, *, email: str, password: str, ip: str | None) -
     uow.session.add(session)
     await uow.session.flush()
     return LoginResult(token, session, user)
+
+
+async def _count_failure(uow: UnitOfWork, user: User, now: datetime) -> None:
+    """Count a failed login atomically (parallel guesses must not share one count), and lock
+    the user once the count reaches the threshold."""
+    settings = uow.settings
+    failures = await uow.session.scalar(
+        update(User).where(User.id == user.id)
+        .values(failed_login_count=User.failed_login_count + 1)
+        .returning(User.failed_login_count)
+        .execution_options(synchronize_session=False)
+    )
+    if failures is not None and failures >= settings.lockout_threshold:
+        await uow.session.execute(
+            update(User).where(User.id == user.id)
+            .values(failed_login_count=0,
+                    locked_until=now + timedelta(minutes=settings.lockout_minutes))
+            .execution_options(synchronize_session=False)
+        )
 
 
 async def logout(uow: UnitOfWork) -> bool:
@@ -133,7 +150,7 @@ async def authenticate(session: AsyncSession, token: str, *, ip: str | None,
     if kind is TokenKind.PERSONAL_ACCESS:
         if credential.scopes is not None:
             permissions = permissions & frozenset(credential.scopes)
-        await _touch_token(session, credential, ip, now)
+        await _touch_token(session, credential, ip, now)  # the caller commits it
         actor = Actor(user_id=user.id, token_id=credential.id, permissions=permissions, ip=ip)
     else:
         actor = Actor(user_id=user.id, session_id=credential.id, permissions=permissions, ip=ip)
@@ -149,4 +166,3 @@ async def _touch_token(session: AsyncSession, token: PersonalAccessToken, ip: st
             .where(PersonalAccessToken.id == token.id)
             .values(last_used_at=now, last_used_ip=ip)
         )
-        await session.commit()

@@ -8,6 +8,7 @@ randomness make a slow hash unnecessary.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import secrets
 import string
@@ -29,20 +30,31 @@ class TokenKind(StrEnum):
     SESSION = "isp_ses_"
 
 
-def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+# argon2 deliberately takes tens of milliseconds of CPU: it runs in a worker thread so the
+# event loop keeps serving other requests, at most a few at a time.
+_hashing_slots = asyncio.Semaphore(2)
 
 
-def verify_password(password_hash: str, password: str) -> bool:
+def _verify(password_hash: str, password: str) -> bool:
     try:
         return _hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
 
 
-def dummy_verify() -> None:
+async def hash_password(password: str) -> str:
+    async with _hashing_slots:
+        return await asyncio.to_thread(_hasher.hash, password)
+
+
+async def verify_password(password_hash: str, password: str) -> bool:
+    async with _hashing_slots:
+        return await asyncio.to_thread(_verify, password_hash, password)
+
+
+async def dummy_verify() -> None:
     """Spend the time of a real check, so unknown emails do not answer faster."""
-    verify_password(_DUMMY_HASH, "not the password")
+    await verify_password(_DUMMY_HASH, "not the password")
 
 
 _DUMMY_HASH = _hasher.hash("dummy password for timing")

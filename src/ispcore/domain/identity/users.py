@@ -166,7 +166,7 @@ async def create_user(uow: UnitOfWork, *, email: str, name: str, password: str, 
     _check_grantable(uow, role_permissions(role), "role_id", "Giving this role")
     await _check_unique(uow, User, User.email, email, "email")
     now = uow.clock.now()
-    user = User(email=email, name=name.strip(), password_hash=hash_password(password),
+    user = User(email=email, name=name.strip(), password_hash=await hash_password(password),
                 active=active, role_id=role_id, ip_allowlist=allowlist, failed_login_count=0,
                 created_at=now, updated_at=now)
     uow.session.add(user)
@@ -198,7 +198,7 @@ async def update_user(uow: UnitOfWork, user_id: int, changes: dict[str, Any]) ->
     if "email" in changes:
         await _check_unique(uow, User, User.email, changes["email"], "email", exclude_id=user.id)
     if "password" in changes:
-        user.password_hash = hash_password(changes.pop("password"))
+        user.password_hash = await hash_password(changes.pop("password"))
         user.failed_login_count = 0
         user.locked_until = None
         await end_sessions(uow, user.id)  # whoever knew the old password is signed out

@@ -10,9 +10,15 @@ from ispcore.domain.common.errors import ErrorCode, Validator
 from ispcore.domain.identity.permissions import unknown_permissions
 
 
+def canonical_email(email: str) -> str:
+    """How emails are compared and stored: trimmed, lower case."""
+    return email.strip().lower()
+
+
 def normalize_email(v: Validator, email: str, field: str = "email") -> str:
     try:
-        return validate_email(email.strip(), check_deliverability=False).normalized.lower()
+        normalized = validate_email(email.strip(), check_deliverability=False).normalized
+        return canonical_email(normalized)
     except EmailNotValidError as exc:
         v.add(field, f"Not a valid email address: {exc}")
         return email
@@ -50,6 +56,8 @@ def address_allowed(allowlist: list[str], ip: str | None) -> bool:
         address = ipaddress.ip_address(ip)
     except ValueError:
         return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped  # ::ffff:192.0.2.1 from a dual-stack socket
     return any(address in ipaddress.ip_network(cidr) for cidr in allowlist)
 
 
