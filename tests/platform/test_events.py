@@ -114,3 +114,29 @@ async def test_concurrent_dispatchers_do_not_double_handle(runtime, system_uow, 
     results = await asyncio.gather(*(run_job(runtime, events.DISPATCH_JOB) for _ in range(3)))
     assert sum(results) == 20
     assert sorted(recorder.seen) == ids
+
+
+async def test_the_feed_returns_late_committers_it_jumped_over(runtime, clock):
+    from datetime import timedelta
+
+    from ispcore.domain.events.feed import GAP_TTL, EventFeed
+
+    def event(pk: int) -> Event:
+        return Event(id=pk, type="feed.test", company_id=None, payload={},
+                     occurred_at=clock.now())
+
+    async with runtime.db.session() as session:
+        feed = await EventFeed.from_now(session)
+        session.add_all([event(1), event(2), event(4), event(6)])  # 3 and 5 still in flight
+        await session.commit()
+        assert [e.id for e in await feed.next_batch(session, clock.now())] == [1, 2, 4, 6]
+        assert set(feed.gaps) == {3, 5}
+
+        session.add(event(3))  # commits late, after 4 was seen
+        await session.commit()
+        assert [e.id for e in await feed.next_batch(session, clock.now())] == [3]
+        assert set(feed.gaps) == {5}
+
+        clock.advance(GAP_TTL + timedelta(seconds=1))  # 5 was rolled back: forget it
+        assert await feed.next_batch(session, clock.now()) == []
+        assert feed.gaps == {}

@@ -105,3 +105,39 @@ async def test_cross_origin_websocket_is_refused(live_server):
     with pytest.raises(InvalidStatus) as refused:
         await _connect(live_server, origin="https://evil.example")
     assert refused.value.response.status_code == 403
+
+
+async def test_queries_and_mutations_are_not_served_over_the_socket(api, live_server):
+    token = await api.admin_token()
+    async with await _connect(live_server) as ws:
+        await _init(ws, {"Authorization": f"Bearer {token}"})
+        await ws.send(json.dumps({"id": "q", "type": "subscribe",
+                                  "payload": {"query": "{ me { email } }"}}))
+        message = await _recv(ws)
+        assert message["type"] == "error"
+        assert "only subscriptions" in message["payload"][0]["message"]
+
+
+async def test_a_revoked_token_stops_its_subscription(api, live_server, monkeypatch):
+    from ispcore.resolvers import audit
+
+    monkeypatch.setattr(audit, "POLL_SECONDS", 0.2)
+    _, token = await api.user_with_token("watcher@example.com")
+    tokens = await api.data("{ personalAccessTokens { edges { node { id } } } }", token=token)
+    token_id = tokens["personalAccessTokens"]["edges"][0]["node"]["id"]
+    async with await _connect(live_server) as ws:
+        await _init(ws, {"Authorization": f"Bearer {token}"})
+        await ws.send(json.dumps({"id": "1", "type": "subscribe",
+                                  "payload": {"query": SUBSCRIBE}}))
+        await asyncio.sleep(0.3)
+        revoked = await api.data("mutation($id: ID!) { revokePersonalAccessToken(input: "
+                                 "{id: $id}) { errors { code } } }", {"id": token_id}, token)
+        assert revoked["revokePersonalAccessToken"]["errors"] == []
+        messages = [await _recv(ws)]
+        while messages[-1]["type"] not in ("complete", "error"):
+            messages.append(await _recv(ws))
+        errors = [e for m in messages if m["type"] in ("next", "error")
+                  for e in (m["payload"].get("errors", []) if m["type"] == "next"
+                            else m["payload"])]
+        assert [e["extensions"]["code"] for e in errors] == ["TOKEN_REVOKED"]
+        assert messages[-1] == {"id": "1", "type": "complete"}

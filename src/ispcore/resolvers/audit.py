@@ -5,12 +5,14 @@ import contextlib
 from collections.abc import AsyncGenerator
 
 import strawberry
-from sqlalchemy import func, select
+from graphql import GraphQLError
 from strawberry.types import Info
 
 from ispcore.domain.audit.models import AuditLogEntry as AuditModel
+from ispcore.domain.events.feed import EventFeed
 from ispcore.domain.events.models import Event as EventModel
 from ispcore.domain.events.service import EVENTS_CHANNEL
+from ispcore.domain.identity.auth import AuthenticationError, still_authenticated
 from ispcore.resolvers.connections import list_nodes
 from ispcore.schema.audit import AUDIT_LISTING, EVENT_LISTING, AuditLogEntry, Event
 from ispcore.schema.nodes import Connection
@@ -19,8 +21,9 @@ from ispcore.schema.permissions import requires
 AuditFilter, AuditOrder = AUDIT_LISTING.filter, AUDIT_LISTING.order
 EventFilter, EventOrder = EVENT_LISTING.filter, EVENT_LISTING.order
 
-#: A subscriber re-reads the outbox at least this often, even if a notification was lost.
+#: A subscriber re-reads the outbox (and re-checks its credential) at least this often.
 POLL_SECONDS = 5.0
+BATCH = 500
 
 
 @strawberry.type
@@ -49,7 +52,8 @@ class EventSubscription:
                              description="New events as they are committed.")
     async def events(self, info: Info, types: list[str] | None = None
                      ) -> AsyncGenerator[Event, None]:
-        context = info.context
+        context, clock = info.context, info.context.runtime.clock
+        wanted = set(types) if types else None
         wake = asyncio.Event()
 
         async def listen() -> None:
@@ -59,20 +63,22 @@ class EventSubscription:
         listener = asyncio.create_task(listen())
         try:
             async with context.read() as session:
-                last_id = await session.scalar(select(func.max(EventModel.id))) or 0
+                feed = await EventFeed.from_now(session)
             while True:
                 async with context.read() as session:
-                    stmt = select(EventModel).where(EventModel.id > last_id)
-                    if types:
-                        stmt = stmt.where(EventModel.type.in_(types))
-                    rows = list(await session.scalars(stmt.order_by(EventModel.id).limit(500)))
+                    rows = await feed.next_batch(session, clock.now(), BATCH)
                 for row in rows:
-                    last_id = row.id
-                    yield Event.from_model(row)
-                if len(rows) == 500:
+                    if wanted is None or row.type in wanted:
+                        yield Event.from_model(row)
+                if len(rows) == BATCH:
                     continue
                 wake.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(wake.wait(), POLL_SECONDS)
+                async with context.read() as session:
+                    # A revoked token or deactivated user stops streaming too.
+                    await still_authenticated(session, context.actor, clock.now())
+        except AuthenticationError as exc:
+            raise GraphQLError(exc.message, extensions={"code": exc.code}) from None
         finally:
             listener.cancel()

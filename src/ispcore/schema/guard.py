@@ -15,6 +15,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from graphql import GraphQLError
+from starlette.websockets import WebSocket
 from strawberry.extensions import (
     MaskErrors,
     MaxAliasesLimiter,
@@ -23,6 +24,7 @@ from strawberry.extensions import (
     ValidationCache,
 )
 from strawberry.relay import GlobalIDValueError
+from strawberry.types.graphql import OperationType
 
 log = logging.getLogger("ispcore.errors")
 
@@ -63,9 +65,21 @@ class ApiGuard(MaskErrors):
 
     def on_validate(self) -> Iterator[None]:
         context = self.execution_context
-        context.pre_execution_errors = _cached_validate(
+        errors = _cached_validate(
             context.schema._schema, context.graphql_document, context.validation_rules)
+        if not errors and _over_websocket(context) \
+                and context.operation_type is not OperationType.SUBSCRIPTION:
+            # Queries and mutations go over HTTP, where each request is authenticated and
+            # rate limited; a socket authenticated once serves subscriptions only.
+            errors = [GraphQLError(
+                "Over websockets only subscriptions are served; send queries and mutations "
+                "to POST /graphql.", extensions={"code": "BAD_USER_INPUT"})]
+        context.pre_execution_errors = errors
         yield
+
+
+def _over_websocket(context: Any) -> bool:
+    return isinstance(getattr(context.context, "request", None), WebSocket)
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
         request_id = None

@@ -113,12 +113,16 @@ class GraphQLView(GraphQL):
             header = f"Bearer {params['authToken']}"
         request = context.request
         ip = request.client.host if request.client else None
+        limiter = self.runtime.rate_limiter
         try:
             principal = await self._principal_for(header if isinstance(header, str) else None,
                                                   ip)
         except AuthenticationError as exc:
+            await limiter.hit(f"ip:{ip}")
             raise ConnectionRejectionError({"code": exc.code}) from exc
         if principal is None:
             raise ConnectionRejectionError({"code": "UNAUTHENTICATED"})
+        if not (await limiter.hit(principal.actor.rate_limit_key)).allowed:
+            raise ConnectionRejectionError({"code": "RATE_LIMITED"})
         context.actor = principal.actor
         return None

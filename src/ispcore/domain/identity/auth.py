@@ -157,6 +157,25 @@ async def authenticate(session: AsyncSession, token: str, *, ip: str | None,
     return Principal(actor, user)
 
 
+async def still_authenticated(session: AsyncSession, actor: Actor, now: datetime) -> None:
+    """Raise :class:`AuthenticationError` if the actor's credential no longer holds (for
+    long-lived connections, which authenticated once)."""
+    if actor.is_system or actor.user_id is None:
+        return
+    model = UserSession if actor.session_id is not None else PersonalAccessToken
+    credential_id = actor.session_id if actor.session_id is not None else actor.token_id
+    row = (await session.execute(
+        select(model.revoked_at, model.expires_at, User.active)
+        .join(User, User.id == model.user_id).where(model.id == credential_id)
+    )).first()
+    if row is None or row.revoked_at is not None:
+        raise AuthenticationError("TOKEN_REVOKED", "The token has been revoked.")
+    if row.expires_at is not None and row.expires_at <= now:
+        raise AuthenticationError("TOKEN_EXPIRED", "The token has expired.")
+    if not row.active:
+        raise AuthenticationError("USER_INACTIVE", "The token's user is deactivated.")
+
+
 async def _touch_token(session: AsyncSession, token: PersonalAccessToken, ip: str | None,
                        now: datetime) -> None:
     stale = token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION
