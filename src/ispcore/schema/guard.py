@@ -28,6 +28,7 @@ from strawberry.types.graphql import OperationType
 
 log = logging.getLogger("ispcore.errors")
 
+
 def _expected(error: GraphQLError) -> bool:
     """Errors raised as GraphQLError on purpose (ours, and strawberry's input coercion) and
     bad global ids speak to the client; anything else is an internal failure."""
@@ -77,10 +78,6 @@ class ApiGuard(MaskErrors):
         context.pre_execution_errors = errors
         yield
 
-
-def _over_websocket(context: Any) -> bool:
-    return isinstance(getattr(context.context, "request", None), WebSocket)
-
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
         request_id = None
         if self.execution_context and self.execution_context.context is not None:
@@ -92,3 +89,6 @@ def _over_websocket(context: Any) -> bool:
             extensions={"code": "INTERNAL", "requestId": request_id},
         )
 
+
+def _over_websocket(context: Any) -> bool:
+    return isinstance(getattr(context.context, "request", None), WebSocket)
