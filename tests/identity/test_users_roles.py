@@ -489,3 +489,14 @@ async def test_an_email_with_surrounding_spaces_is_accepted_like_at_login(api):
     result = await create_user(api, admin, email="  Spaced@Example.com ", roleId=role)
     assert result["errors"] == []
     assert result["user"]["email"] == "spaced@example.com"
+
+
+async def test_a_user_s_role_needs_roles_read_except_one_s_own(api):
+    await api.user_with_token("admin@example.com")
+    _, clerk = await api.user_with_token("clerk@example.com", permissions=["users:read"])
+    listed = await api.data("""{ users(orderBy: [{field: EMAIL}]) { edges { node {
+        email role { name } } } } }""", token=clerk)
+    assert [e["node"] for e in listed["users"]["edges"]] == [
+        {"email": "admin@example.com", "role": None},
+        {"email": "clerk@example.com", "role": {"name": "role for clerk@example.com"}},
+    ]

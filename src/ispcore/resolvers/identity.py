@@ -55,8 +55,8 @@ def _client_ip(info: Info) -> str | None:
 class IdentityQuery:
     @strawberry.field(extensions=requires(AUTHENTICATED), description="The signed-in user.")
     async def me(self, info: Info) -> User | None:
-        user = await info.context.loaders.by_id(UserModel).load(info.context.actor.user_id)
-        return to_node(user)
+        user = await info.context.loaders.nodes(User).load(info.context.actor.user_id)
+        return User.from_model(user) if user is not None else None
 
     @strawberry.field(extensions=requires("users:read"))
     async def users(self, info: Info, first: int | None = None, after: str | None = None,

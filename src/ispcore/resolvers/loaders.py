@@ -3,29 +3,36 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
 from strawberry.dataloader import DataLoader
 
 from ispcore.db import Database
+from ispcore.domain.identity.actor import Actor
+
+if TYPE_CHECKING:
+    from ispcore.schema.nodes import ModelNode
 
 
 class Loaders:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, actor: Actor) -> None:
         self._db = db
-        self._by_id: dict[type, DataLoader[int, Any]] = {}
+        self._actor = actor
+        self._loaders: dict[type, DataLoader[int, Any]] = {}
 
-    def by_id(self, model: type) -> DataLoader[int, Any]:
-        """Loads ``model`` rows by primary key (``None`` for a missing one)."""
-        loader = self._by_id.get(model)
+    def nodes(self, node_type: type[ModelNode]) -> DataLoader[int, Any]:
+        """Loads ``node_type``'s model rows by primary key, narrowed to what the actor may
+        see (``None`` for a missing or hidden one)."""
+        loader = self._loaders.get(node_type)
         if loader is None:
+            statement = node_type.readable(self._actor)
+            model = node_type.model
 
             async def load(ids: Sequence[int]) -> list[Any]:
                 async with self._db.session() as session:
-                    rows = await session.scalars(select(model).where(model.id.in_(ids)))
+                    rows = await session.scalars(statement.where(model.id.in_(ids)))
                     found = {row.id: row for row in rows}
                 return [found.get(i) for i in ids]
 
-            loader = self._by_id[model] = DataLoader(load_fn=load)
+            loader = self._loaders[node_type] = DataLoader(load_fn=load)
         return loader

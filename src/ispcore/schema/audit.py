@@ -11,10 +11,9 @@ from strawberry.types import Info
 
 from ispcore.domain.audit.models import AuditLogEntry as AuditModel
 from ispcore.domain.events.models import Event as EventModel
-from ispcore.domain.identity.models import User as UserModel
 from ispcore.schema.filtering import DateTimeFilter, IdOf, StringFilter, listing_inputs
 from ispcore.schema.identity import User
-from ispcore.schema.nodes import ModelNode, model_node, to_node
+from ispcore.schema.nodes import ModelNode, model_node, related
 
 
 def _entity_id(entity_type: str | None, entity_id: int | None) -> relay.GlobalID | None:
@@ -55,11 +54,10 @@ class AuditLogEntry(ModelNode):
         return None if self.token_id is None else relay.GlobalID("PersonalAccessToken",
                                                                    str(self.token_id))
 
-    @strawberry.field
+    @strawberry.field(description="Who made the change; null for the system, or without "
+                      "users:read.")
     async def user(self, info: Info) -> User | None:
-        if self.user_id is None or not info.context.actor.can("users:read"):
-            return None
-        return to_node(await info.context.loaders.by_id(UserModel).load(self.user_id))
+        return await related(info, User, self.user_id)
 
 
 AUDIT_LISTING = listing_inputs(

@@ -34,10 +34,11 @@ class Context:
     def loaders(self) -> Loaders:
         if self._loaders is None:
             from ispcore.resolvers.loaders import Loaders
+            from ispcore.schema.nodes import NODE_TYPES
 
-            self._loaders = Loaders(self.runtime.db)
+            self._loaders = Loaders(self.runtime.db, self.actor)
             if self.user is not None:
-                self._loaders.by_id(type(self.user)).prime(self.user.id, self.user)
+                self._loaders.nodes(NODE_TYPES[type(self.user)]).prime(self.user.id, self.user)
         return self._loaders
 
     @asynccontextmanager

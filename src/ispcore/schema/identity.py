@@ -22,7 +22,7 @@ from ispcore.schema.filtering import (
     StringFilter,
     listing_inputs,
 )
-from ispcore.schema.nodes import ModelNode, model_node, to_node
+from ispcore.schema.nodes import ModelNode, model_node, related
 
 
 @strawberry.type(description="A named set of permissions given to users.")
@@ -50,9 +50,9 @@ class User(ModelNode):
     updated_at: datetime
     role_id: strawberry.Private[int]
 
-    @strawberry.field
-    async def role(self, info: Info) -> Role:
-        return to_node(await info.context.loaders.by_id(RoleModel).load(self.role_id))
+    @strawberry.field(description="Null without roles:read, except on one's own user.")
+    async def role(self, info: Info) -> Role | None:
+        return await related(info, Role, self.role_id, own=self.pk == info.context.actor.user_id)
 
 
 @strawberry.type(description="A token for scripts and integrations. The secret is shown once.")

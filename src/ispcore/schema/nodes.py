@@ -134,6 +134,19 @@ def model_node(model: type, *, read_permission: str) -> Callable[[type], type]:
     return bind
 
 
+async def related(info: Info, node_type: type[ModelNode], pk: int | None, *,
+                  own: bool = False) -> Any:
+    """A related node, through the request's loader: the one rule for relation fields.
+
+    It is null unless the actor holds the related type's read permission (or ``own``: it is
+    part of the actor's own record) and the row is within the type's row-level narrowing.
+    """
+    if pk is None or not (own or info.context.actor.can(node_type.read_permission)):
+        return None
+    found = await info.context.loaders.nodes(node_type).load(pk)
+    return None if found is None else node_type.from_model(found)
+
+
 def node_type_named(name: str) -> type[ModelNode] | None:
     return next((t for t in NODE_TYPES.values() if t.__name__ == name), None)
 
