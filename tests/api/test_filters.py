@@ -351,3 +351,30 @@ async def test_filters_on_other_connections_use_the_same_shape(api, seeded):
                          seeded["token"])
     assert body["data"] is None
     assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+async def test_oversized_filters_are_bad_input_not_internal_errors(api):
+    token = await api.admin_token()
+    query = "query($f: CompanyFilter) { companies(filter: $f) { totalCount } }"
+    deep: dict = {"name": {"eq": "x"}}
+    for _ in range(40):
+        deep = {"not": deep}
+    wide = {"or": [{"name": {"eq": str(n)}} for n in range(51)]}
+    many = {"name": {"in": [str(n) for n in range(501)]}}
+    for flt, words in ((deep, "nest at most"), (wide, "at most 50"), (many, "at most 500")):
+        body = await api.gql(query, {"f": flt}, token)
+        assert body["data"] is None
+        assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+        assert words in body["errors"][0]["message"]
+    fine = {"and": [{"name": {"in": [str(n) for n in range(500)]}}, {"not": {"search": "y"}}]}
+    assert (await api.data(query, {"f": fine}, token))["companies"]["totalCount"] == 0
+
+
+async def test_a_timestamp_without_offset_is_refused_with_a_clear_message(api):
+    token = await api.admin_token()
+    query = "query($t: DateTime) { companies(filter: {createdAt: {gte: $t}}) { totalCount } }"
+    body = await api.gql(query, {"t": "2026-03-01T14:00:00"}, token)
+    assert body["data"] is None
+    assert "no UTC offset" in body["errors"][0]["message"]
+    assert (await api.data(query, {"t": "2026-03-01T14:00:00Z"}, token))["companies"] == {
+        "totalCount": 0}

@@ -17,6 +17,11 @@ from strawberry import UNSET, relay
 from ispcore.schema.filtering import IdOf, ListingInputs, OrderDirection
 from ispcore.schema.nodes import Connection, Edge, ModelNode, decode_pk
 
+#: Bounds on one filter, so a huge input is a clear error, not a failure deep in the database.
+MAX_FILTER_DEPTH = 5
+MAX_FILTER_BRANCHES = 50
+MAX_IN_VALUES = 500
+
 
 def bad_input(message: str) -> GraphQLError:
     return GraphQLError(message, extensions={"code": "BAD_USER_INPUT"})
@@ -40,8 +45,8 @@ def _operators(column: Any, ops: Any, spec: Any) -> list[ColumnElement[bool]]:
     for op, value in vars(ops).items():
         if value is UNSET or value is None:
             continue
-        if isinstance(value, datetime) and value.tzinfo is None:
-            raise bad_input("Timestamps need a UTC offset, e.g. 2026-03-01T14:00:00Z.")
+        if op == "in_" and len(value) > MAX_IN_VALUES:
+            raise bad_input(f"`in` takes at most {MAX_IN_VALUES} values.")
         if isinstance(spec, IdOf) and op in ("eq", "ne", "in_"):
             decoded = _decode_ids(value if op == "in_" else [value], spec)
             value = decoded if op == "in_" else decoded[0]
@@ -69,10 +74,15 @@ def _operators(column: Any, ops: Any, spec: Any) -> list[ColumnElement[bool]]:
 
 
 def compile_filter(model: type, inputs: ListingInputs, flt: Any,
-                   search_columns: Sequence[Any]) -> ColumnElement[bool]:
+                   search_columns: Sequence[Any], depth: int = 0) -> ColumnElement[bool]:
     """Translate a generated ``<Entity>Filter`` value into one SQL condition."""
     if flt is None or flt is UNSET:
         return true()
+    if depth > MAX_FILTER_DEPTH:
+        raise bad_input(f"Filters nest at most {MAX_FILTER_DEPTH} levels of and/or/not.")
+    nested = [*(flt.and_ or []), *(flt.or_ or [])]
+    if len(nested) > MAX_FILTER_BRANCHES:
+        raise bad_input(f"A filter takes at most {MAX_FILTER_BRANCHES} and/or branches.")
     clauses: list[ColumnElement[bool]] = []
     for name, spec in inputs.fields.items():
         ops = getattr(flt, name)
@@ -82,14 +92,15 @@ def compile_filter(model: type, inputs: ListingInputs, flt: Any,
         pattern = f"%{_like_escape(flt.search.strip())}%"
         clauses.append(or_(*(c.ilike(pattern, escape="\\") for c in search_columns)))
     if flt.and_ not in (UNSET, None):
-        clauses.extend(compile_filter(model, inputs, f, search_columns) for f in flt.and_)
+        clauses.extend(compile_filter(model, inputs, f, search_columns, depth + 1)
+                       for f in flt.and_)
     if flt.or_ not in (UNSET, None):
-        clauses.append(or_(false(), *(compile_filter(model, inputs, f, search_columns)
+        clauses.append(or_(false(), *(compile_filter(model, inputs, f, search_columns, depth + 1)
                                       for f in flt.or_)))
     if flt.not_ not in (UNSET, None):
         # NULL (a comparison with an empty field) counts as "no match", so `not` is the exact
         # complement of its filter.
-        inner = compile_filter(model, inputs, flt.not_, search_columns)
+        inner = compile_filter(model, inputs, flt.not_, search_columns, depth + 1)
         clauses.append(not_(func.coalesce(inner, false())))
     return and_(true(), *clauses)
 

@@ -17,6 +17,7 @@ from ispcore.resolvers.connections import fetch_node
 from ispcore.resolvers.identity import IdentityMutation, IdentityQuery
 from ispcore.schema.guard import ApiGuard, limit_rules
 from ispcore.schema.nodes import Node, node_type_named
+from ispcore.schema.scalars import SCALAR_MAP
 
 
 @strawberry.type
@@ -51,7 +52,7 @@ def build_schema(settings: Settings | None = None) -> Schema:
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
-        config=StrawberryConfig(auto_camel_case=True),
+        config=StrawberryConfig(auto_camel_case=True, scalar_map=SCALAR_MAP),
         # A factory: each request gets a fresh extension (its caches are module-level).
         extensions=[partial(ApiGuard, rules=rules, max_tokens=settings.max_query_tokens)],
     )

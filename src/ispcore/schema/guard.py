@@ -14,7 +14,7 @@ import logging
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from graphql import GraphQLError
+from graphql import GraphQLError, GraphQLSyntaxError
 from starlette.websockets import WebSocket
 from strawberry.extensions import (
     MaskErrors,
@@ -30,10 +30,12 @@ log = logging.getLogger("ispcore.errors")
 
 
 def _expected(error: GraphQLError) -> bool:
-    """Errors raised as GraphQLError on purpose (ours, and strawberry's input coercion) and
-    bad global ids speak to the client; anything else is an internal failure."""
+    """What speaks to the client: errors before execution (parsing, validation, input values
+    a scalar refused: they have no path), errors raised as GraphQLError on purpose, and bad
+    global ids. Anything else is an internal failure."""
     original = error.original_error
-    return original is None or isinstance(original, GraphQLError | GlobalIDValueError)
+    return (original is None or error.path is None
+            or isinstance(original, GraphQLError | GlobalIDValueError))
 
 
 def limit_rules(*, max_depth: int, max_aliases: int) -> tuple[Any, ...]:
@@ -58,6 +60,9 @@ class ApiGuard(MaskErrors):
         context.parse_options["max_tokens"] = self.max_tokens
         context.validation_rules = context.validation_rules + self.rules
         yield from super().on_operation()
+        for error in getattr(context.result, "errors", None) or ():
+            if error.path is None and not (error.extensions or {}).get("code"):
+                error.extensions = {**(error.extensions or {}), "code": _pre_execution_code(error)}
 
     def on_parse(self) -> Iterator[None]:
         context = self.execution_context
@@ -88,6 +93,15 @@ class ApiGuard(MaskErrors):
             nodes=error.nodes, source=error.source, positions=error.positions, path=error.path,
             extensions={"code": "INTERNAL", "requestId": request_id},
         )
+
+
+def _pre_execution_code(error: GraphQLError) -> str:
+    """Codes for errors found before execution, as clients of other GraphQL servers know them."""
+    if isinstance(error, GraphQLSyntaxError):
+        return "GRAPHQL_PARSE_FAILED"
+    if error.original_error is not None:  # a scalar refused an input value
+        return "BAD_USER_INPUT"
+    return "GRAPHQL_VALIDATION_FAILED"
 
 
 def _over_websocket(context: Any) -> bool:
