@@ -140,3 +140,24 @@ async def test_the_feed_returns_late_committers_it_jumped_over(runtime, clock):
         clock.advance(GAP_TTL + timedelta(seconds=1))  # 5 was rolled back: forget it
         assert await feed.next_batch(session, clock.now()) == []
         assert feed.gaps == {}
+
+
+async def test_a_failing_handler_holds_up_nothing_and_is_retried(runtime, system_uow, handler):
+    ids = await _record(system_uow, 3)
+    await runtime.jobs.drain()
+    failing = handler("failing", {"test.happened"}, fail_on=set())
+    healthy = handler("healthy", {"test.happened"})
+
+    async def broken(uow, event):
+        if event.payload["n"] == 1:
+            raise RuntimeError("the partner's API is down")
+        await Recorder.__call__(failing, uow, event)
+
+    events.register_handler("failing", {"test.happened"}, broken)
+    assert await run_job(runtime, events.DISPATCH_JOB) == 5
+    assert failing.seen == [ids[0], ids[2]]
+    assert healthy.seen == ids
+
+    events.register_handler("failing", {"test.happened"}, failing)  # the API is back
+    assert await run_job(runtime, events.DISPATCH_JOB) == 1
+    assert sorted(failing.seen) == ids

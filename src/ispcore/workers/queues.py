@@ -35,7 +35,8 @@ class ArqJobQueue:
     async def enqueue(self, name: str, *, job_id: str | None = None, **kwargs: Any) -> None:
         if name not in JOBS:
             raise KeyError(f"unknown job {name!r}")
-        await self.redis.enqueue_job(name, **kwargs)
+        # ARQ refuses a job id it already holds (waiting, running or its kept result).
+        await self.redis.enqueue_job(name, _job_id=job_id, **kwargs)
 
 
 class InlineJobQueue:

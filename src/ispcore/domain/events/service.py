@@ -74,7 +74,9 @@ def record_event(
         await uow.notifier.publish(EVENTS_CHANNEL, "new")
 
     uow.after_commit(notify, once_key="notify:events")
-    uow.enqueue(DISPATCH_JOB, job_id=DISPATCH_JOB)
+    # One dispatch job per second at most: commits in the same second share it, and a commit
+    # while a dispatch runs still gets one of its own (the running one may have looked already).
+    uow.enqueue(DISPATCH_JOB, job_id=f"{DISPATCH_JOB}:{int(uow.clock.now().timestamp())}")
     return event
 
 
@@ -85,7 +87,8 @@ async def dispatch_pending(open_uow: Callable[[], UnitOfWork], *, batch_size: in
     ``EventHandlerRun``. The run row is inserted first, so a second dispatcher working the
     same pair waits on its key and then fails, rolling back: the handler's effects commit
     exactly once. A dispatcher killed half-way leaves the unfinished pairs unrecorded, and the
-    next run picks them up.
+    next run picks them up. A handler that fails leaves its pair for the next run and does not
+    hold up other events or handlers.
     """
     ran = 0
     for handler in handlers():
@@ -116,6 +119,10 @@ async def _pending_ids(
     return list(rows)
 
 
+class _HandledElsewhere(Exception):
+    pass
+
+
 async def _run_one(open_uow: Callable[[], UnitOfWork], handler: EventHandler, event_id: int) -> int:
     try:
         async with open_uow() as uow:
@@ -123,10 +130,17 @@ async def _run_one(open_uow: Callable[[], UnitOfWork], handler: EventHandler, ev
                 EventHandlerRun(event_id=event_id, handler=handler.name,
                                 processed_at=uow.clock.now())
             )
-            await uow.session.flush()
+            try:
+                await uow.session.flush()
+            except IntegrityError:
+                raise _HandledElsewhere from None
             event = await uow.session.get_one(Event, event_id)
             await handler.handle(uow, event)
-    except IntegrityError:
+    except _HandledElsewhere:
         log.info("event %s already handled by %s elsewhere", event_id, handler.name)
+        return 0
+    except Exception:
+        log.exception("handler %s failed on event %s; it will be retried", handler.name,
+                      event_id)
         return 0
     return 1
