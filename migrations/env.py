@@ -30,8 +30,11 @@ def run_on(connection: Connection) -> None:
 
 async def run_from_url(url: str) -> None:
     engine = create_engine(url)
-    async with engine.begin() as conn:
+    async with engine.connect() as conn:
+        if conn.dialect.name == "sqlite":  # as ispcore.migrate does: table copies drop tables
+            await conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
         await conn.run_sync(run_on)
+        await conn.commit()
     await engine.dispose()
 
 

@@ -9,11 +9,10 @@ from fastapi import FastAPI
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy import text
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ispcore import __version__
+from ispcore import __version__, migrate
 from ispcore.config import Settings, get_settings, resource_dir
 from ispcore.logging_setup import configure_logging
 from ispcore.runtime import Runtime, build_runtime
@@ -84,9 +83,9 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         rt: Runtime = app.state.runtime
         checks: dict[str, str] = {}
         try:
-            async with rt.db.engine.connect() as conn:
-                await conn.execute(text("SELECT 1"))
             checks["database"] = "ok"
+            if not await migrate.is_current(rt.db.engine):
+                checks["database"] = "error: schema not at the latest migration (ispcore migrate)"
         except Exception as exc:
             checks["database"] = f"error: {type(exc).__name__}"
         if rt.redis is not None:

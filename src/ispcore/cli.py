@@ -36,11 +36,17 @@ async def _system_uow(runtime: Any, work: Callable[[Any], Awaitable[T]], action:
         return await work(uow)
 
 
-async def _migrate(runtime: Any) -> str | None:
+async def _migrate() -> str | None:
+    """Upgrade the configured database; needs only the database (no Redis, no jobs)."""
     from ispcore import migrate
+    from ispcore.db import Database
 
-    await migrate.upgrade(runtime.db.engine)
-    return await migrate.current_revision(runtime.db.engine)
+    db = Database(get_settings().database_url)
+    try:
+        await migrate.upgrade(db.engine)
+        return await migrate.current_revision(db.engine)
+    finally:
+        await db.dispose()
 
 
 @click.group()
@@ -57,8 +63,12 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
     import uvicorn
 
     settings = get_settings()
+    if not settings.scaled and workers > 1:
+        raise click.ClickException(
+            "--workers needs scaled mode (ISPCORE_REDIS_URL): embedded mode keeps jobs, rate "
+            "limits and subscriptions in one process.")
     if settings.is_sqlite:
-        revision = _run(_with_runtime, _migrate)
+        revision = _run(_migrate)
         click.echo(f"embedded database at {settings.database_url} (revision {revision})",
                    err=True)
     uvicorn.run("ispcore.app:serve_app", factory=True, host=host or settings.host,
@@ -94,7 +104,7 @@ def print_schema() -> None:
 @main.command()
 def migrate() -> None:
     """Upgrade the database schema to the latest revision."""
-    click.echo(f"database at revision {_run(_with_runtime, _migrate)}")
+    click.echo(f"database at revision {_run(_migrate)}")
 
 
 @main.command()
@@ -104,9 +114,9 @@ def seed(demo: bool) -> None:
     from ispcore.demo import seed_demo
 
     async def work(runtime: Any) -> list[str]:
-        await _migrate(runtime)
         return await _system_uow(runtime, seed_demo, "seed")
 
+    _run(_migrate)
     for line in _run(_with_runtime, work):
         click.echo(line)
 

@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     log_level: str = Field(default="INFO", description="Python log level")
     db_pool_size: int = Field(default=10, description="Connections per process (PostgreSQL)")
 
+    max_request_bytes: int = Field(
+        default=1_048_576, description="Largest request body `/graphql` accepts"
+    )
     max_page_size: int = Field(default=500, description="Largest `first:` a connection accepts")
     default_page_size: int = Field(default=50, description="Page size when `first:` is omitted")
     max_query_depth: int = Field(default=12, description="Deepest selection nesting accepted")
@@ -70,7 +73,7 @@ class Settings(BaseSettings):
 
     @property
     def scaled(self) -> bool:
-        return self.redis_url is not None
+        return bool(self.redis_url)
 
     @property
     def is_sqlite(self) -> bool:

@@ -5,16 +5,24 @@ from __future__ import annotations
 import logging
 import sys
 from contextvars import ContextVar
+from typing import Any
 
 from pythonjsonlogger.json import JsonFormatter
 
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 
 
-class RequestIdFilter(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = request_id_var.get()
-        return True
+_make_record = logging.getLogRecordFactory()
+
+
+def _record_with_request_id(*args: Any, **kwargs: Any) -> logging.LogRecord:
+    record = _make_record(*args, **kwargs)
+    record.request_id = request_id_var.get()
+    return record
+
+
+# Every record, whichever handler writes it, knows the request it was made in.
+logging.setLogRecordFactory(_record_with_request_id)
 
 
 def configure_logging(level: str = "INFO") -> None:
@@ -24,7 +32,6 @@ def configure_logging(level: str = "INFO") -> None:
         rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
         timestamp=False,
     ))
-    handler.addFilter(RequestIdFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

@@ -108,3 +108,69 @@ async def test_graphiql_is_served_locally(api):
     script = await api.client.get("/graphiql/static/graphiql.min.js")
     assert script.status_code == 200
     assert "javascript" in script.headers["content-type"]
+
+
+async def test_a_failure_outside_graphql_execution_still_answers_with_the_request_id(
+        api, monkeypatch, caplog):
+    from ispcore.web import graphql_view
+
+    async def database_down(*args, **kwargs):
+        raise ConnectionError("database is down")
+
+    monkeypatch.setattr(graphql_view, "authenticate", database_down)
+    token = await api.admin_token()
+    response = await api.post("{ me { email } }", token=token)
+    request_id = response.headers["x-request-id"]
+    assert response.status_code == 500
+    assert response.json()["errors"][0]["extensions"] == {"code": "INTERNAL",
+                                                          "requestId": request_id}
+    assert "database is down" not in response.text
+    logged = [r for r in caplog.records if r.name == "ispcore.errors"]
+    assert logged and logged[-1].request_id == request_id
+
+
+async def test_oversized_bodies_are_refused(api):
+    limit = api.runtime.settings.max_request_bytes
+    padding = " " * limit
+    declared = await api.client.post("/graphql", content=b'{"query": "{ __typename }"' +
+                                     padding.encode() + b"}",
+                                     headers={"content-type": "application/json"})
+    assert declared.status_code == 413
+    assert declared.json()["errors"][0]["extensions"]["code"] == "PAYLOAD_TOO_LARGE"
+
+    async def chunks():
+        yield b'{"query": "{ __typename }"'
+        yield padding.encode()
+        yield b"}"
+
+    streamed = await api.client.post("/graphql", content=chunks(),
+                                     headers={"content-type": "application/json"})
+    assert streamed.status_code == 413
+
+
+async def test_readyz_reports_a_schema_behind_the_migrations(runtime, clock,
+                                                              tmp_path_factory):
+    import httpx
+
+    from ispcore import migrate
+    from ispcore.db import Database
+    from tests.conftest import create_database
+
+    url, drop = await create_database(tmp_path_factory)
+    db = Database(url)
+    try:
+        rt = await build_runtime(test_settings(url), clock=clock)
+        app = create_app(runtime=rt)
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+                behind = await client.get("/readyz")
+                await migrate.upgrade(db.engine)
+                current = await client.get("/readyz")
+        await rt.close()
+        assert behind.status_code == 503
+        assert "ispcore migrate" in behind.json()["checks"]["database"]
+        assert current.status_code == 200
+    finally:
+        await db.dispose()
+        await drop()

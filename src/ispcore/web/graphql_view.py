@@ -7,7 +7,7 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
@@ -34,6 +34,25 @@ def _bearer(value: str | None) -> str | None:
     if scheme.lower() != "bearer":
         return "\0invalid"
     return token.strip() or None
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+def _limited(receive: Receive, limit: int) -> Receive:
+    received = 0
+
+    async def receive_within_limit() -> Message:
+        nonlocal received
+        message = await receive()
+        if message["type"] == "http.request":
+            received += len(message.get("body", b""))
+            if received > limit:
+                raise _BodyTooLarge
+        return message
+
+    return receive_within_limit
 
 
 class GraphQLView(GraphQL):
@@ -65,6 +84,13 @@ class GraphQLView(GraphQL):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             headers = dict(scope["headers"])
+            limit = self.runtime.settings.max_request_bytes
+            too_large = _error(413, "PAYLOAD_TOO_LARGE",
+                               f"Request bodies are limited to {limit} bytes.")
+            if int(headers.get(b"content-length", b"0") or 0) > limit:
+                await too_large(scope, receive, send)
+                return
+            receive = _limited(receive, limit)  # chunked bodies have no length up front
             ip = scope["client"][0] if scope.get("client") else None
             raw = headers.get(b"authorization")
             try:
@@ -86,6 +112,11 @@ class GraphQLView(GraphQL):
             state = scope.setdefault("state", {})
             state["actor"] = actor
             state["user"] = principal.user if principal else None
+            try:
+                await super().__call__(scope, receive, send)
+            except _BodyTooLarge:
+                await too_large(scope, receive, send)
+            return
         await super().__call__(scope, receive, send)
 
     async def _too_many(self, scope: Scope, receive: Receive, send: Send,

@@ -3,6 +3,8 @@ Starlette's BaseHTTPMiddleware)."""
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 import re
 import time
@@ -12,6 +14,8 @@ from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ispcore.logging_setup import request_id_var
+
+log = logging.getLogger("ispcore.errors")
 
 REQUEST_ID_HEADER = b"x-request-id"
 _VALID_REQUEST_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,64}$")
@@ -64,22 +68,34 @@ class RequestIdMiddleware:
             return
 
         path = _path_label(scope["path"])
-        started = time.perf_counter()
+        began = time.perf_counter()
         status = 500
+        responded = False
         header = (REQUEST_ID_HEADER, request_id.encode())
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, responded
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status, responded = message["status"], True
                 message["headers"] = [*message.get("headers", []), header]
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception:
+            log.exception("unhandled error")  # still inside the request: the line has its id
+            if responded:
+                raise
+            await send_with_id({"type": "http.response.start", "status": 500, "headers": [
+                (b"content-type", b"application/json")]})
+            await send_with_id({"type": "http.response.body", "body": json.dumps({
+                "data": None, "errors": [{
+                    "message": f"Internal error (request id {request_id}).",
+                    "extensions": {"code": "INTERNAL", "requestId": request_id}}],
+            }).encode()})
         finally:
             method = scope["method"] if scope["method"] in _KNOWN_METHODS else "OTHER"
             count, latency = _metrics(method, path, status)
             count.inc()
-            latency.observe(time.perf_counter() - started)
+            latency.observe(time.perf_counter() - began)
             request_id_var.reset(token)
