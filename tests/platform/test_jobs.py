@@ -129,7 +129,8 @@ async def test_arq_worker_runs_the_dispatch_job(scaled_runtime, redis):
 
 def test_worker_settings_declare_cron_and_msgpack():
     assert {f.name for f in WorkerSettings.functions} >= {events.DISPATCH_JOB}
-    assert [c.name for c in WorkerSettings.cron_jobs] == [f"cron:{events.DISPATCH_JOB}"]
+    assert [c.name for c in WorkerSettings.cron_jobs] == [f"cron:{events.DISPATCH_JOB}",
+                                                          "cron:platform.housekeeping"]
     packed = WorkerSettings.job_serializer({"f": "x", "a": [], "k": {"n": 1}})
     assert WorkerSettings.job_deserializer(packed) == {"f": "x", "a": [], "k": {"n": 1}}
 
@@ -155,3 +156,38 @@ async def test_inline_cron_runs_the_dispatcher_every_minute(runtime, system_uow)
         assert len(handled) == 1
     finally:
         events.unregister_handler("test.cron")
+
+
+async def test_housekeeping_forgets_old_idempotency_answers_and_ended_sessions(
+        api, runtime, clock):
+    from datetime import timedelta
+
+    from sqlalchemy import func, select
+
+    from ispcore.domain.idempotency.models import IdempotencyKey
+    from ispcore.domain.identity.models import UserSession
+    from ispcore.workers.jobs import HOUSEKEEPING_JOB
+
+    token = await api.admin_token()
+    create = ('mutation($k: String) { createCompany(input: {name: "Keep", currency: "USD", '
+              'timeZone: "UTC", idempotencyKey: $k}) { errors { code } } }')
+    await api.data(create, {"k": "old"}, token)
+    login = ('mutation { login(input: {email: "admin@example.com", password: '
+             '"correct horse battery staple"}) { token } }')
+    session = (await api.data(login))["login"]["token"]
+
+    async def counts() -> tuple[int, int]:
+        async with runtime.db.session() as s:
+            return (await s.scalar(select(func.count()).select_from(IdempotencyKey)),
+                    await s.scalar(select(func.count()).select_from(UserSession)))
+
+    assert await registry.run_job(runtime, HOUSEKEEPING_JOB) == {"idempotency_keys": 0,
+                                                              "sessions": 0}
+    clock.advance(timedelta(hours=25))
+    assert await registry.run_job(runtime, HOUSEKEEPING_JOB) == {"idempotency_keys": 1,
+                                                              "sessions": 0}
+    clock.advance(timedelta(days=31))
+    assert await registry.run_job(runtime, HOUSEKEEPING_JOB) == {"idempotency_keys": 0,
+                                                              "sessions": 1}
+    assert await counts() == (0, 0)
+    assert session

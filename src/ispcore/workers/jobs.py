@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from ispcore.domain.events.service import DISPATCH_JOB, dispatch_pending
+from ispcore.domain.idempotency import service as idempotency
+from ispcore.domain.identity import users
 from ispcore.domain.identity.actor import SYSTEM
 from ispcore.workers.registry import CRON, CronEntry, job
 
@@ -19,4 +22,20 @@ async def dispatch_events(runtime: Runtime) -> int:
     return await dispatch_pending(lambda: runtime.unit_of_work(SYSTEM, action=DISPATCH_JOB))
 
 
+HOUSEKEEPING_JOB = "platform.housekeeping"
+#: A retry with an idempotency key is answered from storage for this long.
+IDEMPOTENCY_WINDOW = timedelta(hours=24)
+#: Ended login sessions are kept this long (for "who was signed in" questions), then deleted.
+ENDED_SESSIONS_KEPT = timedelta(days=30)
+
+
+@job(HOUSEKEEPING_JOB)
+async def housekeeping(runtime: Runtime) -> dict[str, int]:
+    """Hourly: forget expired idempotency answers and long-ended login sessions."""
+    async with runtime.unit_of_work(SYSTEM, action=HOUSEKEEPING_JOB) as uow:
+        return {"idempotency_keys": await idempotency.purge(uow, IDEMPOTENCY_WINDOW),
+                "sessions": await users.purge_sessions(uow, ENDED_SESSIONS_KEPT)}
+
+
 CRON.append(CronEntry(DISPATCH_JOB, second=0))
+CRON.append(CronEntry(HOUSEKEEPING_JOB, second=30, minutes=frozenset({17})))

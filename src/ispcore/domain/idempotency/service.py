@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from ispcore.domain.common.errors import DomainError, ErrorCode
 from ispcore.domain.common.unit_of_work import UnitOfWork
@@ -48,6 +49,13 @@ async def stored_response(uow: UnitOfWork, operation: str, key: str, digest: str
         raise DomainError("This idempotency key was already used with different input.",
                           field="idempotency_key", code=ErrorCode.IDEMPOTENCY_KEY_REUSED)
     return row.response
+
+
+async def purge(uow: UnitOfWork, older_than: timedelta) -> int:
+    """Forget answers older than the replay window; returns how many."""
+    result = await uow.session.execute(
+        delete(IdempotencyKey).where(IdempotencyKey.created_at < uow.clock.now() - older_than))
+    return result.rowcount or 0
 
 
 def remember(uow: UnitOfWork, operation: str, key: str, digest: str,

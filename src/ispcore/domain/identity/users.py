@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, or_, select
 
 from ispcore.domain.common.errors import (
     Duplicate,
@@ -62,6 +63,16 @@ async def end_sessions(uow: UnitOfWork, user_id: int) -> None:
                                   UserSession.revoked_at.is_(None)))
     for session in open_sessions:
         session.revoked_at = uow.clock.now()
+
+
+async def purge_sessions(uow: UnitOfWork, ended_before: timedelta) -> int:
+    """Delete login sessions that expired or were revoked longer ago than ``ended_before``
+    (their audit entries stay); returns how many."""
+    cutoff = uow.clock.now() - ended_before
+    result = await uow.session.execute(
+        delete(UserSession).where(or_(UserSession.expires_at < cutoff,
+                                      UserSession.revoked_at < cutoff)))
+    return result.rowcount or 0
 
 
 async def get_role(uow: UnitOfWork, role_id: int, field: str = "role_id") -> Role:
