@@ -73,7 +73,8 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
                    err=True)
     uvicorn.run("ispcore.app:serve_app", factory=True, host=host or settings.host,
                 port=port or settings.port, workers=workers, log_config=None,
-                proxy_headers=True, ws="websockets-sansio")
+                proxy_headers=True, forwarded_allow_ips=settings.forwarded_allow_ips,
+                ws="websockets-sansio")
 
 
 @main.command()

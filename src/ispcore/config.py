@@ -42,6 +42,11 @@ class Settings(BaseSettings):
     )
     host: str = Field(default="127.0.0.1", description="Address `ispcore serve` binds")
     port: int = Field(default=8000, description="Port `ispcore serve` binds")
+    forwarded_allow_ips: str = Field(
+        default="127.0.0.1",
+        description="Proxies whose X-Forwarded-For is trusted for the client address "
+                    "(comma-separated, or *)",
+    )
     log_level: str = Field(default="INFO", description="Python log level")
     db_pool_size: int = Field(default=10, description="Connections per process (PostgreSQL)")
 
