@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 from arq.connections import ArqRedis, RedisSettings, create_pool
 
@@ -25,11 +24,10 @@ class Runtime:
     settings: Settings
     db: Database
     clock: Clock
-    jobs: Any
-    notifier: Any
-    rate_limiter: Any
+    jobs: ArqJobQueue | InlineJobQueue
+    notifier: MemoryNotifier | RedisNotifier
+    rate_limiter: MemoryRateLimiter | RedisRateLimiter
     redis: ArqRedis | None = None
-    extras: dict[str, Any] = field(default_factory=dict)
 
     def unit_of_work(self, actor: Actor, *, request_id: str | None = None,
                      action: str | None = None) -> UnitOfWork:

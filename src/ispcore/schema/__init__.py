@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import lru_cache, partial
+from functools import partial
 from typing import Any
 
 import strawberry
@@ -56,8 +56,3 @@ def build_schema(settings: Settings | None = None) -> Schema:
         # A factory: each request gets a fresh extension (its caches are module-level).
         extensions=[partial(ApiGuard, rules=rules, max_tokens=settings.max_query_tokens)],
     )
-
-
-@lru_cache
-def default_schema() -> Schema:
-    return build_schema()

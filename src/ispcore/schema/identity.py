@@ -6,10 +6,11 @@ from datetime import datetime
 from typing import Any
 
 import strawberry
-from sqlalchemy import Select, select
+from sqlalchemy import Select
 from strawberry import UNSET, relay
 from strawberry.types import Info
 
+from ispcore.domain.identity.access_tokens import visible_tokens
 from ispcore.domain.identity.actor import Actor
 from ispcore.domain.identity.models import PersonalAccessToken as TokenModel
 from ispcore.domain.identity.models import Role as RoleModel
@@ -71,8 +72,7 @@ class PersonalAccessToken(ModelNode):
 
     @classmethod
     def readable(cls, actor: Actor) -> Select[Any]:
-        """A user sees only their own tokens."""
-        return select(TokenModel).where(TokenModel.user_id == actor.user_id)
+        return visible_tokens(actor)
 
 
 @strawberry.type(description="A permission roles can hold and tokens can be scoped to.")

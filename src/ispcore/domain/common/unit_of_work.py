@@ -98,5 +98,8 @@ class UnitOfWork:
         for effect in self._after_commit:
             try:
                 await effect()
-            except Exception:  # the change is committed; a lost side effect is re-driven by cron
+            except Exception:
+                # The change is committed and stays. A lost notification or dispatch job is
+                # made up for by the subscribers' polling and the dispatcher's cron; any other
+                # effect must be safe to lose or be re-driven by its own job.
                 log.exception("after-commit side effect failed")

@@ -5,8 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import Select, select
+
 from ispcore.domain.common.errors import ErrorCode, Forbidden, NotFound, Validator
 from ispcore.domain.common.unit_of_work import UnitOfWork
+from ispcore.domain.identity.actor import Actor
 from ispcore.domain.identity.models import PersonalAccessToken, Role, User
 from ispcore.domain.identity.permissions import PERMISSIONS
 from ispcore.domain.identity.secrets import TokenKind, mint_token, token_hash
@@ -61,6 +64,11 @@ async def create_token(uow: UnitOfWork, *, name: str, scopes: list[str] | None,
     uow.session.add(token)
     await uow.session.flush()
     return CreatedToken(secret, token)
+
+
+def visible_tokens(actor: Actor) -> Select[tuple[PersonalAccessToken]]:
+    """The tokens an actor may see: a user sees only their own."""
+    return select(PersonalAccessToken).where(PersonalAccessToken.user_id == actor.user_id)
 
 
 async def revoke_token(uow: UnitOfWork, token_id: int) -> PersonalAccessToken:
