@@ -63,7 +63,7 @@ async def create_database(tmp_path_factory: pytest.TempPathFactory) -> tuple[str
 
 def test_settings(database_url: str, **overrides: Any) -> Settings:
     values: dict[str, Any] = {"database_url": database_url, "rate_limit_per_minute": 100_000,
-                              "redis_url": None}
+                              "login_attempts_per_minute": 100_000, "redis_url": None}
     values.update(overrides)
     return Settings(**values)
 

@@ -65,6 +65,9 @@ class Settings(BaseSettings):
         default=1200, description="Requests a token (or anonymous address) may make per minute"
     )
 
+    login_attempts_per_minute: int = Field(
+        default=20, description="Login attempts one address may make per minute"
+    )
     session_ttl_hours: int = Field(default=12, description="Lifetime of a login session token")
     password_min_length: int = Field(default=12, description="Shortest accepted password")
     lockout_threshold: int = Field(

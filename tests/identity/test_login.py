@@ -275,3 +275,23 @@ async def test_a_login_is_audited_as_the_user_who_signed_in(api):
         edges { node { user { email } } } } }"""
     edges = (await api.data(query, token=admin))["auditLogEntries"]["edges"]
     assert [e["node"]["user"] for e in edges] == [{"email": "admin@example.com"}]
+
+
+async def test_logins_from_one_address_are_limited_across_accounts(api, app, monkeypatch):
+    import httpx
+
+    from tests.support import Api
+
+    monkeypatch.setattr(api.runtime.settings, "login_attempts_per_minute", 3)
+    await api.user_with_token("ann@example.com")
+
+    def client_at(address: str) -> httpx.AsyncClient:
+        transport = httpx.ASGITransport(app=app, client=(address, 1))
+        return httpx.AsyncClient(transport=transport, base_url="http://t")
+
+    async with client_at("198.51.100.77") as client, client_at("198.51.100.78") as other:
+        stuffer = Api(client, api.runtime)
+        for n in range(3):
+            refused(await login(stuffer, f"nobody{n}@example.com"), "INVALID_CREDENTIALS")
+        refused(await login(stuffer, "ann@example.com"), "TOO_MANY_ATTEMPTS")
+        assert (await login(Api(other, api.runtime), "ann@example.com"))["token"]

@@ -27,7 +27,8 @@ class MemoryRateLimiter:
         self.limit = limit
         self._counts: dict[str, tuple[int, int]] = {}
 
-    async def hit(self, key: str) -> Verdict:
+    async def hit(self, key: str, limit: int | None = None) -> Verdict:
+        limit = limit or self.limit
         window, retry_after = _window(time.time())
         seen_window, count = self._counts.get(key, (window, 0))
         if seen_window != window:
@@ -36,7 +37,7 @@ class MemoryRateLimiter:
                 self._counts.clear()
         count += 1
         self._counts[key] = (window, count)
-        return Verdict(count <= self.limit, max(self.limit - count, 0), retry_after)
+        return Verdict(count <= limit, max(limit - count, 0), retry_after)
 
 
 class RedisRateLimiter:
@@ -44,11 +45,12 @@ class RedisRateLimiter:
         self.limit = limit
         self._redis = redis
 
-    async def hit(self, key: str) -> Verdict:
+    async def hit(self, key: str, limit: int | None = None) -> Verdict:
+        limit = limit or self.limit
         window, retry_after = _window(time.time())
         redis_key = f"ispcore:rate:{key}:{window}"
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.incr(redis_key)
             pipe.expire(redis_key, WINDOW_SECONDS * 2)
             count, _ = await pipe.execute()
-        return Verdict(count <= self.limit, max(self.limit - count, 0), retry_after)
+        return Verdict(count <= limit, max(limit - count, 0), retry_after)

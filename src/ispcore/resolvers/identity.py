@@ -6,7 +6,7 @@ import strawberry
 from strawberry import relay
 from strawberry.types import Info
 
-from ispcore.domain.common.errors import DomainError
+from ispcore.domain.common.errors import DomainError, ErrorCode
 from ispcore.domain.common.unit_of_work import UnitOfWork
 from ispcore.domain.identity import access_tokens, auth, users
 from ispcore.domain.identity.models import PersonalAccessToken as TokenModel
@@ -15,6 +15,7 @@ from ispcore.domain.identity.models import User as UserModel
 from ispcore.domain.identity.permissions import PERMISSIONS
 from ispcore.resolvers.connections import fetch_node, list_nodes
 from ispcore.resolvers.mutations import input_values, mutate, non_null, user_errors
+from ispcore.schema.errors import UserError
 from ispcore.schema.identity import (
     ROLE_LISTING,
     TOKEN_LISTING,
@@ -98,11 +99,18 @@ class IdentityMutation:
     @strawberry.mutation(extensions=requires(PUBLIC),
                          description="Exchange email and password for a session token.")
     async def login(self, info: Info, input: LoginInput) -> LoginPayload:
+        runtime, ip = info.context.runtime, _client_ip(info)
+        attempts = await runtime.rate_limiter.hit(
+            f"login:{ip}", runtime.settings.login_attempts_per_minute)
+        if not attempts.allowed:  # credential stuffing, even spread over many accounts
+            return LoginPayload(errors=[UserError(
+                field=None, code=ErrorCode.TOO_MANY_ATTEMPTS,
+                message=f"Too many logins from this address; retry in {attempts.retry_after} s.")])
         # Not through `mutate`: a refused login still commits its failure count (lockout).
         async with info.context.unit_of_work("login") as uow:
             try:
                 result = await auth.login(uow, email=input.email, password=input.password,
-                                          ip=_client_ip(info))
+                                          ip=ip)
             except DomainError as exc:
                 return LoginPayload(errors=user_errors(exc))
         return LoginPayload(token=result.token, expires_at=result.session.expires_at,
