@@ -8,14 +8,14 @@ One query, 10 scalar fields x 500 companies = 5000 resolved leaf fields:
 Variants, interleaved round by round (the order rotates) so machine noise hits all alike:
 
   ispcore         ispcore's schema, in process: ``schema.execute`` with a Context holding the
-                  runtime and the authenticated admin Actor (parser/validation caches, limiter
-                  extensions, permission extension, keyset pagination, the ORM query, node
-                  construction, relay ids, cursors).
-  ispcore-nodb    the same, except that the companies resolver's session is a stand-in that
-                  returns the 500 ORM rows loaded once before: all of ispcore's Python work,
-                  none of the database's.
-  db-fetch       only the database side of ispcore's path: a session from the runtime, the
-                  exact statement ispcore builds (captured from the nodb run), ``.scalars().all()``.
+                  runtime and the authenticated admin Actor (the guard extension: caches,
+                  limits, masking; permission; keyset pagination; the row query; nodes built
+                  from rows with their global ids).
+  ispcore-nodb    the same, except that the companies resolver's row connection is a stand-in
+                  that returns the 500 result rows loaded once before: all of ispcore's Python
+                  work, none of the database's.
+  db-fetch        only the database side of ispcore's path: a row connection from the runtime,
+                  the exact statement ispcore builds (captured from the nodb run), ``.all()``.
   strawberry      a plain strawberry schema of the same shape (no relay, no extensions, no
                   permissions) over the same rows as dataclass-like objects in memory.
   graphql-core    baseline A: a hand-written ``GraphQLSchema`` of the same shape, default
