@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -63,7 +64,8 @@ def test_migrate_seed_user_and_token(workdir):
 
 def test_serve_migrates_a_new_embedded_database_and_answers(workdir):
     port = free_port()
-    server = subprocess.Popen([*ISPCORE, "serve", "--port", str(port)], cwd=workdir, env=_env(),
+    env = {**_env(), "ISPCORE_LOG_LEVEL": "INFO"}
+    server = subprocess.Popen([*ISPCORE, "serve", "--port", str(port)], cwd=workdir, env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         base = f"http://127.0.0.1:{port}"
@@ -86,4 +88,10 @@ def test_serve_migrates_a_new_embedded_database_and_answers(workdir):
         assert response.json() == {"data": {"companies": {"totalCount": 2}}}
     finally:
         server.terminate()
-        server.wait(timeout=10)
+        output = server.communicate(timeout=10)[0]
+    # Structured logs: JSON lines, the access line of a request carrying its request id.
+    lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    access = [line for line in lines if line["logger"] == "uvicorn.access"
+              and line["request_id"] == response.headers["x-request-id"]]
+    assert len(access) == 1 and "POST /graphql" in access[0]["message"]
+    assert {"time", "level", "logger", "message", "request_id"} <= set(access[0])
