@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from alembic import command
@@ -66,6 +67,7 @@ async def _migrate(engine: AsyncEngine, action: str, revision: str) -> None:
             await conn.commit()
         finally:
             if sqlite:
+                await conn.rollback()  # a PRAGMA inside a failed transaction would do nothing
                 await conn.exec_driver_sql("PRAGMA foreign_keys=ON")
 
 
@@ -85,6 +87,7 @@ async def current_revision(engine: AsyncEngine) -> str | None:
         return await conn.run_sync(read)
 
 
+@lru_cache
 def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 

@@ -360,13 +360,15 @@ async def test_oversized_filters_are_bad_input_not_internal_errors(api):
     for _ in range(40):
         deep = {"not": deep}
     wide = {"or": [{"name": {"eq": str(n)}} for n in range(51)]}
-    many = {"name": {"in": [str(n) for n in range(501)]}}
-    for flt, words in ((deep, "nest at most"), (wide, "at most 50"), (many, "at most 500")):
+    many = {"name": {"in": [str(n) for n in range(1001)]}}
+    spread = {"and": [{"or": [{"name": {"in": [str(n) for n in range(500)]}}] * 20}] * 2}
+    for flt, words in ((deep, "nest at most"), (wide, "at most 50"), (many, "at most 1000"),
+                       (spread, "at most 1000")):
         body = await api.gql(query, {"f": flt}, token)
         assert body["data"] is None
         assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
         assert words in body["errors"][0]["message"]
-    fine = {"and": [{"name": {"in": [str(n) for n in range(500)]}}, {"not": {"search": "y"}}]}
+    fine = {"and": [{"name": {"in": [str(n) for n in range(999)]}}, {"not": {"search": "y"}}]}
     assert (await api.data(query, {"f": fine}, token))["companies"]["totalCount"] == 0
 
 

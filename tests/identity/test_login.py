@@ -278,11 +278,16 @@ async def test_a_login_is_audited_as_the_user_who_signed_in(api):
 
 
 async def test_logins_from_one_address_are_limited_across_accounts(api, app, monkeypatch):
+    from types import SimpleNamespace
+
     import httpx
 
+    from ispcore.infra import rate_limit
     from tests.support import Api
 
     monkeypatch.setattr(api.runtime.settings, "login_attempts_per_minute", 3)
+    # One fixed minute, so the window cannot turn over half-way through the test.
+    monkeypatch.setattr(rate_limit, "time", SimpleNamespace(time=lambda: 978_307_205.0))
     await api.user_with_token("ann@example.com")
 
     def client_at(address: str) -> httpx.AsyncClient:

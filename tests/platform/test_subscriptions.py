@@ -141,3 +141,48 @@ async def test_a_revoked_token_stops_its_subscription(api, live_server, monkeypa
                             else m["payload"])]
         assert [e["extensions"]["code"] for e in errors] == ["TOKEN_REVOKED"]
         assert messages[-1] == {"id": "1", "type": "complete"}
+
+
+async def test_a_failure_inside_a_subscription_is_masked(api, live_server, monkeypatch):
+    from ispcore.domain.events.feed import EventFeed
+
+    async def broken(self, session, now, limit=500):
+        raise RuntimeError("[SQL: SELECT secret FROM vault]")
+
+    monkeypatch.setattr(EventFeed, "next_batch", broken)
+    token = await api.admin_token()
+    async with await _connect(live_server) as ws:
+        await _init(ws, {"Authorization": f"Bearer {token}"})
+        await ws.send(json.dumps({"id": "1", "type": "subscribe",
+                                  "payload": {"query": SUBSCRIBE}}))
+        messages = [await _recv(ws)]
+        while messages[-1]["type"] not in ("complete", "error"):
+            messages.append(await _recv(ws))
+    text = json.dumps(messages)
+    assert "secret" not in text and "SQL" not in text
+    assert "Internal error" in text
+
+
+async def test_losing_the_permission_stops_the_subscription(api, live_server, monkeypatch):
+    from ispcore.resolvers import audit
+
+    monkeypatch.setattr(audit, "POLL_SECONDS", 0.2)
+    _, admin = await api.user_with_token("admin@example.com")
+    _, token = await api.user_with_token("watcher@example.com", permissions=["events:read"])
+    roles = await api.data('{ roles(filter: {name: {eq: "role for watcher@example.com"}}) '
+                           "{ edges { node { id } } } }", token=admin)
+    role = roles["roles"]["edges"][0]["node"]["id"]
+    async with await _connect(live_server) as ws:
+        await _init(ws, {"Authorization": f"Bearer {token}"})
+        await ws.send(json.dumps({"id": "1", "type": "subscribe",
+                                  "payload": {"query": SUBSCRIBE}}))
+        await asyncio.sleep(0.3)
+        changed = await api.data("mutation($id: ID!) { updateRole(input: {id: $id, "
+                                 "permissions: []}) { errors { code } } }", {"id": role}, admin)
+        assert changed["updateRole"]["errors"] == []
+        messages = [await _recv(ws)]
+        while messages[-1]["type"] not in ("complete", "error"):
+            messages.append(await _recv(ws))
+    codes = [e["extensions"]["code"] for m in messages if m["type"] == "next"
+             for e in m["payload"].get("errors", [])]
+    assert codes == ["FORBIDDEN"]

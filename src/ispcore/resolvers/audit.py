@@ -12,11 +12,11 @@ from ispcore.domain.audit.models import AuditLogEntry as AuditModel
 from ispcore.domain.events.feed import EventFeed
 from ispcore.domain.events.models import Event as EventModel
 from ispcore.domain.events.service import EVENTS_CHANNEL
-from ispcore.domain.identity.auth import AuthenticationError, still_authenticated
+from ispcore.domain.identity.auth import AuthenticationError, current_permissions
 from ispcore.resolvers.connections import list_nodes
 from ispcore.schema.audit import AUDIT_LISTING, EVENT_LISTING, AuditLogEntry, Event
 from ispcore.schema.nodes import Connection
-from ispcore.schema.permissions import requires
+from ispcore.schema.permissions import denied, requires
 
 AuditFilter, AuditOrder = AUDIT_LISTING.filter, AUDIT_LISTING.order
 EventFilter, EventOrder = EVENT_LISTING.filter, EVENT_LISTING.order
@@ -76,8 +76,11 @@ class EventSubscription:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(wake.wait(), POLL_SECONDS)
                 async with context.read() as session:
-                    # A revoked token or deactivated user stops streaming too.
-                    await still_authenticated(session, context.actor, clock.now())
+                    # A revoked token, a deactivated user or a lost permission stops it too.
+                    permissions = await current_permissions(session, context.actor,
+                                                            clock.now())
+                if "events:read" not in permissions:
+                    raise denied(context.actor, "events:read")
         except AuthenticationError as exc:
             raise GraphQLError(exc.message, extensions={"code": exc.code}) from None
         finally:

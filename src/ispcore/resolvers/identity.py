@@ -113,6 +113,7 @@ class IdentityMutation:
                                           ip=ip)
             except DomainError as exc:
                 return LoginPayload(errors=user_errors(exc))
+        info.context.user = result.user  # who "own" fields in this payload belong to
         return LoginPayload(token=result.token, expires_at=result.session.expires_at,
                             user=to_node(result.user))
 

@@ -20,7 +20,7 @@ from ispcore.schema.nodes import Connection, Edge, ModelNode, decode_pk
 #: Bounds on one filter, so a huge input is a clear error, not a failure deep in the database.
 MAX_FILTER_DEPTH = 5
 MAX_FILTER_BRANCHES = 50
-MAX_IN_VALUES = 500
+MAX_FILTER_VALUES = 1000
 
 
 def bad_input(message: str) -> GraphQLError:
@@ -45,8 +45,6 @@ def _operators(column: Any, ops: Any, spec: Any) -> list[ColumnElement[bool]]:
     for op, value in vars(ops).items():
         if value is UNSET or value is None:
             continue
-        if op == "in_" and len(value) > MAX_IN_VALUES:
-            raise bad_input(f"`in` takes at most {MAX_IN_VALUES} values.")
         if isinstance(spec, IdOf) and op in ("eq", "ne", "in_"):
             decoded = _decode_ids(value if op == "in_" else [value], spec)
             value = decoded if op == "in_" else decoded[0]
@@ -73,34 +71,55 @@ def _operators(column: Any, ops: Any, spec: Any) -> list[ColumnElement[bool]]:
     return clauses
 
 
+class _Budget:
+    """What one whole filter may use, however it is nested."""
+
+    def __init__(self) -> None:
+        self.branches = MAX_FILTER_BRANCHES
+        self.values = MAX_FILTER_VALUES
+
+    def spend_branches(self, count: int) -> None:
+        self.branches -= count
+        if self.branches < 0:
+            raise bad_input(f"A filter has at most {MAX_FILTER_BRANCHES} and/or/not branches.")
+
+    def spend_values(self, count: int) -> None:
+        self.values -= count
+        if self.values < 0:
+            raise bad_input(f"A filter compares with at most {MAX_FILTER_VALUES} values "
+                            "(counting every `in` list).")
+
+
 def compile_filter(model: type, inputs: ListingInputs, flt: Any,
-                   search_columns: Sequence[Any], depth: int = 0) -> ColumnElement[bool]:
+                   search_columns: Sequence[Any], depth: int = 0,
+                   budget: _Budget | None = None) -> ColumnElement[bool]:
     """Translate a generated ``<Entity>Filter`` value into one SQL condition."""
     if flt is None or flt is UNSET:
         return true()
     if depth > MAX_FILTER_DEPTH:
         raise bad_input(f"Filters nest at most {MAX_FILTER_DEPTH} levels of and/or/not.")
-    nested = [*(flt.and_ or []), *(flt.or_ or [])]
-    if len(nested) > MAX_FILTER_BRANCHES:
-        raise bad_input(f"A filter takes at most {MAX_FILTER_BRANCHES} and/or branches.")
+    budget = budget or _Budget()
+    budget.spend_branches(len(flt.and_ or []) + len(flt.or_ or []) + (1 if flt.not_ else 0))
     clauses: list[ColumnElement[bool]] = []
     for name, spec in inputs.fields.items():
         ops = getattr(flt, name)
         if ops is not UNSET and ops is not None:
+            budget.spend_values(sum(len(v) if isinstance(v, list) else 1
+                                    for v in vars(ops).values() if v not in (UNSET, None)))
             clauses.extend(_operators(getattr(model, name), ops, spec))
     if flt.search not in (UNSET, None) and flt.search.strip():
         pattern = f"%{_like_escape(flt.search.strip())}%"
         clauses.append(or_(*(c.ilike(pattern, escape="\\") for c in search_columns)))
     if flt.and_ not in (UNSET, None):
-        clauses.extend(compile_filter(model, inputs, f, search_columns, depth + 1)
+        clauses.extend(compile_filter(model, inputs, f, search_columns, depth + 1, budget)
                        for f in flt.and_)
     if flt.or_ not in (UNSET, None):
-        clauses.append(or_(false(), *(compile_filter(model, inputs, f, search_columns, depth + 1)
-                                      for f in flt.or_)))
+        clauses.append(or_(false(), *(compile_filter(model, inputs, f, search_columns,
+                                                     depth + 1, budget) for f in flt.or_)))
     if flt.not_ not in (UNSET, None):
         # NULL (a comparison with an empty field) counts as "no match", so `not` is the exact
         # complement of its filter.
-        inner = compile_filter(model, inputs, flt.not_, search_columns, depth + 1)
+        inner = compile_filter(model, inputs, flt.not_, search_columns, depth + 1, budget)
         clauses.append(not_(func.coalesce(inner, false())))
     return and_(true(), *clauses)
 

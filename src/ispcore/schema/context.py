@@ -31,6 +31,11 @@ class Context:
     _loaders: Loaders | None = field(default=None, repr=False)
 
     @property
+    def viewer_id(self) -> int | None:
+        """The signed-in user, including one who signed in during this very request."""
+        return self.user.id if self.user is not None else self.actor.user_id
+
+    @property
     def loaders(self) -> Loaders:
         if self._loaders is None:
             from ispcore.resolvers.loaders import Loaders

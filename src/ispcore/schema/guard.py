@@ -34,7 +34,8 @@ def _expected(error: GraphQLError) -> bool:
     a scalar refused: they have no path), errors raised as GraphQLError on purpose, and bad
     global ids. Anything else is an internal failure."""
     original = error.original_error
-    return (original is None or error.path is None
+    refused_input = error.path is None and type(original) is ValueError  # a scalar said no
+    return (original is None or refused_input
             or isinstance(original, GraphQLError | GlobalIDValueError))
 
 

@@ -53,7 +53,7 @@ class User(ModelNode):
 
     @strawberry.field(description="Null without roles:read, except on one's own user.")
     async def role(self, info: Info) -> Role | None:
-        return await related(info, Role, self.role_id, own=self.pk == info.context.actor.user_id)
+        return await related(info, Role, self.role_id, own=self.pk == info.context.viewer_id)
 
 
 @strawberry.type(description="A token for scripts and integrations. The secret is shown once.")

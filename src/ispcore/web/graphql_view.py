@@ -145,11 +145,14 @@ class GraphQLView(GraphQL):
         request = context.request
         ip = request.client.host if request.client else None
         limiter = self.runtime.rate_limiter
+        # Every connection attempt counts against the address first, so tokens cannot be
+        # guessed over websockets any faster than over HTTP.
+        if not (await limiter.hit(f"ip:{ip}")).allowed:
+            raise ConnectionRejectionError({"code": "RATE_LIMITED"})
         try:
             principal = await self._principal_for(header if isinstance(header, str) else None,
                                                   ip)
         except AuthenticationError as exc:
-            await limiter.hit(f"ip:{ip}")
             raise ConnectionRejectionError({"code": exc.code}) from exc
         if principal is None:
             raise ConnectionRejectionError({"code": "UNAUTHENTICATED"})

@@ -57,25 +57,33 @@ async def login(uow: UnitOfWork, *, email: str, password: str, ip: str | None) -
     A failure raises ``INVALID_CREDENTIALS`` whether the email or the password was wrong, and
     counts toward the lockout. The failure count is the one write a refused login makes; the
     caller commits it (see the ``login`` resolver).
+
+    The slow password check runs with no database connection held, and the lock is checked
+    again, under a row lock, once it is done: a burst of parallel guesses neither ties up the
+    pool nor gets past a lock that one of them set.
     """
     settings, now = uow.settings, uow.clock.now()
-    user = await uow.session.scalar(select(User).where(User.email == canonical_email(email)))
-    if user is None:
+    found = (await uow.session.execute(
+        select(User.id, User.password_hash, User.locked_until)
+        .where(User.email == canonical_email(email)))).first()
+    await uow.session.rollback()  # nothing written yet; hand the connection back meanwhile
+    if found is None:
         await dummy_verify()
         raise DomainError("Wrong email or password.", code=ErrorCode.INVALID_CREDENTIALS)
-    if user.locked_until is not None and user.locked_until > now:
-        raise DomainError(
-            f"Too many failed logins; try again after {user.locked_until.isoformat()}.",
-            code=ErrorCode.ACCOUNT_LOCKED,
-        )
-    if not address_allowed(user.ip_allowlist, ip):  # before the password: no oracle
-        raise DomainError("Logins from this address are not allowed for this user.",
-                          code=ErrorCode.FORBIDDEN)
-    if not await verify_password(user.password_hash, password):
+    _refuse_if_locked(found.locked_until, now)
+    password_ok = await verify_password(found.password_hash, password)
+    user = await uow.session.scalar(select(User).where(User.id == found.id).with_for_update())
+    if user is None:
+        raise DomainError("Wrong email or password.", code=ErrorCode.INVALID_CREDENTIALS)
+    _refuse_if_locked(user.locked_until, now)
+    if not password_ok:
         await _count_failure(uow, user, now)
         raise DomainError("Wrong email or password.", code=ErrorCode.INVALID_CREDENTIALS)
     if not user.active:
         raise DomainError("This user is deactivated.", code=ErrorCode.INVALID_CREDENTIALS)
+    if not address_allowed(user.ip_allowlist, ip):
+        raise DomainError("Logins from this address are not allowed for this user.",
+                          code=ErrorCode.FORBIDDEN)
     uow.actor = Actor(user_id=user.id, ip=ip)  # the audit log records who signed in
     user.failed_login_count = 0
     user.locked_until = None
@@ -86,6 +94,12 @@ async def login(uow: UnitOfWork, *, email: str, password: str, ip: str | None) -
     uow.session.add(session)
     await uow.session.flush()
     return LoginResult(token, session, user)
+
+
+def _refuse_if_locked(locked_until: datetime | None, now: datetime) -> None:
+    if locked_until is not None and locked_until > now:
+        raise DomainError(f"Too many failed logins; try again after {locked_until.isoformat()}.",
+                          code=ErrorCode.ACCOUNT_LOCKED)
 
 
 async def _count_failure(uow: UnitOfWork, user: User, now: datetime) -> None:
@@ -136,6 +150,18 @@ async def authenticate(session: AsyncSession, token: str, *, ip: str | None,
     if found is None:
         raise AuthenticationError("INVALID_TOKEN", "The token is malformed or unknown.")
     credential, user, role = found
+    _check_credential(credential, user, ip, now)
+    permissions = _permissions(credential, role)
+    if kind is TokenKind.PERSONAL_ACCESS:
+        await _touch_token(session, credential, ip, now)  # the caller commits it
+        actor = Actor(user_id=user.id, token_id=credential.id, permissions=permissions, ip=ip)
+    else:
+        actor = Actor(user_id=user.id, session_id=credential.id, permissions=permissions, ip=ip)
+    return Principal(actor, user)
+
+
+def _check_credential(credential: UserSession | PersonalAccessToken, user: User,
+                      ip: str | None, now: datetime) -> None:
     if credential.revoked_at is not None:
         raise AuthenticationError("TOKEN_REVOKED", "The token has been revoked.")
     if credential.expires_at is not None and credential.expires_at <= now:
@@ -146,34 +172,34 @@ async def authenticate(session: AsyncSession, token: str, *, ip: str | None,
         raise AuthenticationError(
             "ADDRESS_NOT_ALLOWED", f"Requests from {ip} are not allowed for this user."
         )
+
+
+def _permissions(credential: UserSession | PersonalAccessToken, role: Role) -> frozenset[str]:
+    """The role's permissions, narrowed by a token's scopes."""
     permissions = role_permissions(role)
-    if kind is TokenKind.PERSONAL_ACCESS:
-        if credential.scopes is not None:
-            permissions = permissions & frozenset(credential.scopes)
-        await _touch_token(session, credential, ip, now)  # the caller commits it
-        actor = Actor(user_id=user.id, token_id=credential.id, permissions=permissions, ip=ip)
-    else:
-        actor = Actor(user_id=user.id, session_id=credential.id, permissions=permissions, ip=ip)
-    return Principal(actor, user)
+    scopes = getattr(credential, "scopes", None)
+    return permissions & frozenset(scopes) if scopes is not None else permissions
 
 
-async def still_authenticated(session: AsyncSession, actor: Actor, now: datetime) -> None:
-    """Raise :class:`AuthenticationError` if the actor's credential no longer holds (for
-    long-lived connections, which authenticated once)."""
+async def current_permissions(session: AsyncSession, actor: Actor, now: datetime
+                              ) -> frozenset[str]:
+    """The actor's permissions as they stand now, for long-lived connections that
+    authenticated once; raises :class:`AuthenticationError` if its credential no longer
+    holds (revoked, expired, user deactivated)."""
     if actor.is_system or actor.user_id is None:
-        return
+        return actor.permissions
     model = UserSession if actor.session_id is not None else PersonalAccessToken
     credential_id = actor.session_id if actor.session_id is not None else actor.token_id
-    row = (await session.execute(
-        select(model.revoked_at, model.expires_at, User.active)
-        .join(User, User.id == model.user_id).where(model.id == credential_id)
+    found = (await session.execute(
+        select(model, User, Role)
+        .join(User, User.id == model.user_id).join(Role, Role.id == User.role_id)
+        .where(model.id == credential_id)
     )).first()
-    if row is None or row.revoked_at is not None:
+    if found is None:
         raise AuthenticationError("TOKEN_REVOKED", "The token has been revoked.")
-    if row.expires_at is not None and row.expires_at <= now:
-        raise AuthenticationError("TOKEN_EXPIRED", "The token has expired.")
-    if not row.active:
-        raise AuthenticationError("USER_INACTIVE", "The token's user is deactivated.")
+    credential, user, role = found
+    _check_credential(credential, user, actor.ip, now)
+    return _permissions(credential, role)
 
 
 async def _touch_token(session: AsyncSession, token: PersonalAccessToken, ip: str | None,
