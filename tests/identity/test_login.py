@@ -300,3 +300,12 @@ async def test_logins_from_one_address_are_limited_across_accounts(api, app, mon
             refused(await login(stuffer, f"nobody{n}@example.com"), "INVALID_CREDENTIALS")
         refused(await login(stuffer, "ann@example.com"), "TOO_MANY_ATTEMPTS")
         assert (await login(Api(other, api.runtime), "ann@example.com"))["token"]
+
+
+async def test_the_login_payload_shows_one_s_own_role(api):
+    await api.user_with_token("ann@example.com", permissions=["companies:read"])
+    query = """mutation($email: String!, $password: String!) { login(input: {email: $email,
+        password: $password}) { user { email role { name } } errors { code } } }"""
+    result = (await api.data(query, {"email": "ann@example.com", "password": PASSWORD}))["login"]
+    assert result == {"user": {"email": "ann@example.com",
+                               "role": {"name": "role for ann@example.com"}}, "errors": []}
