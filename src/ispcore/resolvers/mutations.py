@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 from sqlalchemy.exc import IntegrityError
 from strawberry import UNSET, relay
 from strawberry.types import Info
+from strawberry.utils.str_converters import to_camel_case
 
 from ispcore.domain.common.errors import DomainError, ErrorCode, Validator
 from ispcore.domain.common.unit_of_work import UnitOfWork
@@ -22,14 +23,11 @@ from ispcore.schema.nodes import NODE_TYPES, to_node
 PayloadT = TypeVar("PayloadT")
 Work = Callable[[UnitOfWork], Awaitable[dict[str, Any]]]
 
-def camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part.title() for part in rest)
-
 
 def user_errors(exc: DomainError) -> list[UserError]:
-    return [UserError(field=camel(e.field) if e.field else None, code=e.code, message=e.message)
-            for e in exc.errors]
+    """Domain errors as the schema names them (``time_zone`` -> ``timeZone``)."""
+    return [UserError(field=to_camel_case(e.field) if e.field else None, code=e.code,
+                      message=e.message) for e in exc.errors]
 
 
 def input_values(data: Any, *, exclude: tuple[str, ...] = ("idempotency_key",)) -> dict[str, Any]:
