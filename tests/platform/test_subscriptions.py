@@ -29,6 +29,14 @@ async def _init(ws, payload: dict | None) -> dict:
     return await _recv(ws)
 
 
+async def _until_done(ws) -> list[dict]:
+    """Every message up to the operation's end (``complete`` or ``error``)."""
+    messages = [await _recv(ws)]
+    while messages[-1]["type"] not in ("complete", "error"):
+        messages.append(await _recv(ws))
+    return messages
+
+
 async def _closed_with(ws) -> int:
     with pytest.raises(ConnectionClosed) as closed:
         for _ in range(5):
@@ -133,9 +141,7 @@ async def test_a_revoked_token_stops_its_subscription(api, live_server, monkeypa
         revoked = await api.data("mutation($id: ID!) { revokePersonalAccessToken(input: "
                                  "{id: $id}) { errors { code } } }", {"id": token_id}, token)
         assert revoked["revokePersonalAccessToken"]["errors"] == []
-        messages = [await _recv(ws)]
-        while messages[-1]["type"] not in ("complete", "error"):
-            messages.append(await _recv(ws))
+        messages = await _until_done(ws)
         errors = [e for m in messages if m["type"] in ("next", "error")
                   for e in (m["payload"].get("errors", []) if m["type"] == "next"
                             else m["payload"])]
@@ -155,9 +161,7 @@ async def test_a_failure_inside_a_subscription_is_masked(api, live_server, monke
         await _init(ws, {"Authorization": f"Bearer {token}"})
         await ws.send(json.dumps({"id": "1", "type": "subscribe",
                                   "payload": {"query": SUBSCRIBE}}))
-        messages = [await _recv(ws)]
-        while messages[-1]["type"] not in ("complete", "error"):
-            messages.append(await _recv(ws))
+        messages = await _until_done(ws)
     text = json.dumps(messages)
     assert "secret" not in text and "SQL" not in text
     assert "Internal error" in text
@@ -180,9 +184,7 @@ async def test_losing_the_permission_stops_the_subscription(api, live_server, mo
         changed = await api.data("mutation($id: ID!) { updateRole(input: {id: $id, "
                                  "permissions: []}) { errors { code } } }", {"id": role}, admin)
         assert changed["updateRole"]["errors"] == []
-        messages = [await _recv(ws)]
-        while messages[-1]["type"] not in ("complete", "error"):
-            messages.append(await _recv(ws))
+        messages = await _until_done(ws)
     codes = [e["extensions"]["code"] for m in messages if m["type"] == "next"
              for e in m["payload"].get("errors", [])]
     assert codes == ["FORBIDDEN"]
