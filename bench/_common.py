@@ -103,12 +103,14 @@ async def seed_companies(runtime: Any, count: int) -> None:
     benchmarks read, they do not exercise the write path)."""
     from sqlalchemy import insert
 
+    from ispcore.domain.common.models import name_key
     from ispcore.domain.companies.models import Company
 
     start = datetime(2026, 1, 1, tzinfo=UTC)
     rows = [
         {
             "name": f"Bench ISP {i:04d}",
+            "name_key": name_key(f"Bench ISP {i:04d}"),
             "currency": ("USD", "EUR", "GBP")[i % 3],
             "time_zone": ("America/Chicago", "Europe/Berlin", "Europe/London")[i % 3],
             "contact_email": f"noc{i}@isp{i}.example.net",

@@ -2,7 +2,7 @@
 
 Revision ID: 0001_platform
 Revises: 
-Create Date: 2026-11-23 23:42:08.829747
+Create Date: 2026-11-24 01:04:56.472533
 """
 
 from collections.abc import Sequence
@@ -40,7 +40,6 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_audit_log_entries_user_id'), ['user_id'], unique=False)
 
     op.create_table('companies',
-    sa.Column('name', sa.String(length=200), nullable=False),
     sa.Column('currency', sa.String(length=3), nullable=False),
     sa.Column('time_zone', sa.String(length=64), nullable=False),
     sa.Column('contact_email', sa.String(length=320), nullable=True),
@@ -51,10 +50,12 @@ def upgrade() -> None:
     sa.Column('postal_code', sa.String(length=20), nullable=True),
     sa.Column('country', sa.String(length=2), nullable=True),
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('name_key', sa.String(length=200), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_companies')),
-    sa.UniqueConstraint('name', name=op.f('uq_companies_name'))
+    sa.UniqueConstraint('name_key', name=op.f('uq_companies_name_key'))
     )
     op.create_table('events',
     sa.Column('type', sa.String(length=100), nullable=False),
@@ -83,15 +84,16 @@ def upgrade() -> None:
     sa.UniqueConstraint('user_id', 'operation', 'key', name=op.f('uq_idempotency_keys_user_id_operation_key'))
     )
     op.create_table('roles',
-    sa.Column('name', sa.String(length=100), nullable=False),
     sa.Column('description', sa.String(length=500), nullable=False),
     sa.Column('permissions', sa.JSON(), nullable=False),
     sa.Column('built_in', sa.Boolean(), nullable=False),
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('name_key', sa.String(length=200), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_roles')),
-    sa.UniqueConstraint('name', name=op.f('uq_roles_name'))
+    sa.UniqueConstraint('name_key', name=op.f('uq_roles_name_key'))
     )
     op.create_table('event_handler_runs',
     sa.Column('event_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),

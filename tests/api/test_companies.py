@@ -624,3 +624,17 @@ async def test_without_a_key_a_retry_is_a_duplicate(api):
     await create(api, token)
     payload = (await api.data(CREATE, {"input": ACME}, token))["createCompany"]
     assert [(e["field"], e["code"]) for e in payload["errors"]] == [("name", "DUPLICATE")]
+
+
+async def test_the_database_refuses_case_variants_of_a_name_even_when_racing(api):
+    """The name check reads before it writes; the unique name key stops a concurrent twin."""
+    import asyncio
+
+    token = await api.admin_token()
+    query = ('mutation($name: String!) { createCompany(input: {name: $name, currency: "USD", '
+             'timeZone: "UTC"}) { company { name } errors { code } } }')
+    answers = await asyncio.gather(*(api.data(query, {"name": n}, token)
+                                     for n in ("Acme Fibre", "ACME FIBRE", "acme  fibre")))
+    made = [a["createCompany"]["company"] for a in answers if a["createCompany"]["company"]]
+    codes = [e["code"] for a in answers for e in a["createCompany"]["errors"]]
+    assert len(made) == 1 and codes == ["DUPLICATE", "DUPLICATE"]

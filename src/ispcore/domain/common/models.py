@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import String, func, select
+from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from ispcore.db import UTCDateTime
+from ispcore.domain.common.errors import Duplicate
 
 
 class Timestamps:
@@ -14,6 +17,35 @@ class Timestamps:
 
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+def name_key(name: str) -> str:
+    """What makes two names the same name: case and runs of spaces do not count."""
+    return " ".join(name.casefold().split())
+
+
+class UniqueName:
+    """A display name unique within its table regardless of case ("Acme" = "ACME"), enforced
+    by the database through ``name_key`` (kept in step on every assignment), so concurrent
+    requests cannot both take a name."""
+
+    name: Mapped[str] = mapped_column(String(200))
+    name_key: Mapped[str] = mapped_column(String(200), unique=True)
+
+    @validates("name")
+    def _keep_name_key(self, _attribute: str, value: str) -> str:
+        self.name_key = name_key(value)
+        return value
+
+
+async def ensure_name_free(session: Any, model: Any, name: str, *, what: str,
+                           exclude_id: int | None = None) -> None:
+    """Raise ``DUPLICATE`` on field ``name`` if another ``model`` row has this name."""
+    stmt = select(func.count()).where(model.name_key == name_key(name))
+    if exclude_id is not None:
+        stmt = stmt.where(model.id != exclude_id)
+    if await session.scalar(stmt):
+        raise Duplicate(f"A {what} named {name!r} already exists.", field="name")
 
 
 class Audited:

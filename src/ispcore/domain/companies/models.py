@@ -4,15 +4,14 @@ from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ispcore.db import Base, IdMixin
-from ispcore.domain.common.models import Audited, Timestamps
+from ispcore.domain.common.models import Audited, Timestamps, UniqueName
 
 
-class Company(IdMixin, Timestamps, Audited, Base):
+class Company(IdMixin, UniqueName, Timestamps, Audited, Base):
     """An ISP brand. Every business row belongs to one."""
 
     __tablename__ = "companies"
-
-    name: Mapped[str] = mapped_column(String(200), unique=True)
+    audit_exclude = frozenset({"name_key"})
     currency: Mapped[str] = mapped_column(String(3))
     time_zone: Mapped[str] = mapped_column(String(64))
     contact_email: Mapped[str | None] = mapped_column(String(320))

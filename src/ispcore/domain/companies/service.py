@@ -7,7 +7,8 @@ from typing import Any
 from sqlalchemy import func, select
 
 from ispcore.db import Base
-from ispcore.domain.common.errors import Duplicate, ErrorCode, InUse, NotFound, Validator
+from ispcore.domain.common.errors import ErrorCode, InUse, NotFound, Validator
+from ispcore.domain.common.models import ensure_name_free
 from ispcore.domain.common.reference import is_country, is_currency, is_time_zone
 from ispcore.domain.common.unit_of_work import UnitOfWork
 from ispcore.domain.companies.models import Company
@@ -43,14 +44,6 @@ def _clean(values: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-async def _check_name_free(uow: UnitOfWork, name: str, exclude_id: int | None = None) -> None:
-    stmt = select(Company.id).where(func.lower(Company.name) == name.lower())
-    if exclude_id is not None:
-        stmt = stmt.where(Company.id != exclude_id)
-    if await uow.session.scalar(stmt) is not None:
-        raise Duplicate(f"A company named {name!r} already exists.", field="name")
-
-
 def _snapshot(company: Company) -> dict[str, Any]:
     return {key: getattr(company, key) for key in FIELDS}
 
@@ -64,7 +57,7 @@ async def get_company(uow: UnitOfWork, company_id: int, field: str = "id") -> Co
 
 async def create_company(uow: UnitOfWork, values: dict[str, Any]) -> Company:
     data = _clean(values)
-    await _check_name_free(uow, data["name"])
+    await ensure_name_free(uow.session, Company, data["name"], what="company")
     now = uow.clock.now()
     company = Company(**data, created_at=now, updated_at=now)
     uow.session.add(company)
@@ -78,7 +71,8 @@ async def update_company(uow: UnitOfWork, company_id: int, changes: dict[str, An
     company = await get_company(uow, company_id)
     data = _clean(changes)
     if "name" in data:
-        await _check_name_free(uow, data["name"], exclude_id=company.id)
+        await ensure_name_free(uow.session, Company, data["name"], what="company",
+                               exclude_id=company.id)
     for key, value in data.items():
         setattr(company, key, value)
     company.updated_at = uow.clock.now()

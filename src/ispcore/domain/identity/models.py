@@ -6,13 +6,12 @@ from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ispcore.db import Base, BigId, IdMixin
-from ispcore.domain.common.models import Audited, Timestamps
+from ispcore.domain.common.models import Audited, Timestamps, UniqueName
 
 
-class Role(IdMixin, Timestamps, Audited, Base):
+class Role(IdMixin, UniqueName, Timestamps, Audited, Base):
     __tablename__ = "roles"
-
-    name: Mapped[str] = mapped_column(String(100), unique=True)
+    audit_exclude = frozenset({"name_key"})
     description: Mapped[str] = mapped_column(String(500), default="")
     permissions: Mapped[list[str]] = mapped_column(default=list)
     built_in: Mapped[bool] = mapped_column(default=False)

@@ -15,6 +15,7 @@ from ispcore.domain.common.errors import (
     NotFound,
     Validator,
 )
+from ispcore.domain.common.models import ensure_name_free
 from ispcore.domain.common.unit_of_work import UnitOfWork
 from ispcore.domain.identity.models import Role, User, UserSession
 from ispcore.domain.identity.permissions import ADMIN_ROLE, ALL_PERMISSIONS
@@ -96,13 +97,14 @@ async def get_user(uow: UnitOfWork, user_id: int, field: str = "id") -> User:
     return user
 
 
-async def _check_unique(uow: UnitOfWork, model: Any, column: Any, value: str, field: str,
-                        exclude_id: int | None = None) -> None:
-    stmt = select(model.id).where(func.lower(column) == value.lower())
+async def _check_email_free(uow: UnitOfWork, email: str, exclude_id: int | None = None
+                            ) -> None:
+    """Emails are stored canonical (lower case), so the unique constraint covers case."""
+    stmt = select(User.id).where(User.email == email)
     if exclude_id is not None:
-        stmt = stmt.where(model.id != exclude_id)
+        stmt = stmt.where(User.id != exclude_id)
     if await uow.session.scalar(stmt) is not None:
-        raise Duplicate(f"{value!r} is already taken.", field=field)
+        raise Duplicate(f"{email!r} is already taken.", field="email")
 
 
 async def create_role(uow: UnitOfWork, *, name: str, description: str = "",
@@ -115,7 +117,7 @@ async def create_role(uow: UnitOfWork, *, name: str, description: str = "",
     v.fit_columns(Role, {"name": name, "description": description})
     v.raise_if_any()
     _check_grantable(uow, permissions, "permissions", "A role with these permissions")
-    await _check_unique(uow, Role, Role.name, name, "name")
+    await ensure_name_free(uow.session, Role, name, what="role")
     now = uow.clock.now()
     role = Role(name=name, description=description, permissions=permissions, built_in=False,
                 created_at=now, updated_at=now)
@@ -142,7 +144,8 @@ async def update_role(uow: UnitOfWork, role_id: int, changes: dict[str, Any]) ->
         _check_grantable(uow, changes["permissions"], "permissions",
                          "A role with these permissions")
     if "name" in changes:
-        await _check_unique(uow, Role, Role.name, changes["name"], "name", exclude_id=role.id)
+        await ensure_name_free(uow.session, Role, changes["name"], what="role",
+                               exclude_id=role.id)
     for key, value in changes.items():
         setattr(role, key, value)
     role.updated_at = uow.clock.now()
@@ -175,7 +178,7 @@ async def create_user(uow: UnitOfWork, *, email: str, name: str, password: str, 
     v.raise_if_any()
     role = await get_role(uow, role_id)
     _check_grantable(uow, role_permissions(role), "role_id", "Giving this role")
-    await _check_unique(uow, User, User.email, email, "email")
+    await _check_email_free(uow, email)
     now = uow.clock.now()
     user = User(email=email, name=name.strip(), password_hash=await hash_password(password),
                 active=active, role_id=role_id, ip_allowlist=allowlist, failed_login_count=0,
@@ -207,7 +210,7 @@ async def update_user(uow: UnitOfWork, user_id: int, changes: dict[str, Any]) ->
         new_role = await get_role(uow, changes["role_id"])
         _check_grantable(uow, role_permissions(new_role), "role_id", "Giving this role")
     if "email" in changes:
-        await _check_unique(uow, User, User.email, changes["email"], "email", exclude_id=user.id)
+        await _check_email_free(uow, changes["email"], exclude_id=user.id)
     if "password" in changes:
         user.password_hash = await hash_password(changes.pop("password"))
         user.failed_login_count = 0
