@@ -206,8 +206,12 @@ async def paginate(
     signature = ",".join(f"{n}:{d.value}" for n, d in keys)
 
     filtered = statement.where(compile_filter(model, inputs, filter, search_columns))
-    # Plain rows, not ORM instances: a read-only page needs no identity map.
-    page = filtered.with_only_columns(*model.__table__.columns)
+    # Plain rows of just the columns the node shows (and the sort keys), not ORM instances:
+    # a read-only page needs no identity map.
+    table = model.__table__
+    wanted = {"id", *node_type.model_fields(), *(name for name, _ in keys)}
+    selected = [column for column in table.columns if column.key in wanted]
+    page = filtered.with_only_columns(*selected)
     if after:
         page = page.where(_after(columns, directions, _decode_cursor(after, signature, columns)))
     page = page.order_by(*(c.asc() if d is OrderDirection.ASC else c.desc()
@@ -221,7 +225,7 @@ async def paginate(
     def encode(values: list[Any]) -> str:
         return _encode_cursor(signature, values)
 
-    names = [column.key for column in model.__table__.columns]
+    names = [column.key for column in selected]
     positions = [names.index(n) for n, _ in keys]
     read = node_type.row_reader(names)
     edges = [Edge(node=read(row), sort_key=[row[i] for i in positions], encode=encode)

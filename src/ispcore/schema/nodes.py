@@ -52,6 +52,11 @@ class ModelNode(Node):
     _copied: ClassVar[tuple[str, ...]]
 
     @classmethod
+    def model_fields(cls) -> tuple[str, ...]:
+        """The node's fields copied from its model (all but ``id``/``pk``)."""
+        return cls._fields_from_model()
+
+    @classmethod
     def _fields_from_model(cls) -> tuple[str, ...]:
         copied = cls.__dict__.get("_copied")
         if copied is None:
