@@ -36,6 +36,10 @@ def _bearer(value: str | None) -> str | None:
     return token.strip() or None
 
 
+def _too_large(limit: int) -> JSONResponse:
+    return _error(413, "PAYLOAD_TOO_LARGE", f"Request bodies are limited to {limit} bytes.")
+
+
 class _BodyTooLarge(Exception):
     pass
 
@@ -85,10 +89,8 @@ class GraphQLView(GraphQL):
         if scope["type"] == "http":
             headers = dict(scope["headers"])
             limit = self.runtime.settings.max_request_bytes
-            too_large = _error(413, "PAYLOAD_TOO_LARGE",
-                               f"Request bodies are limited to {limit} bytes.")
             if int(headers.get(b"content-length", b"0") or 0) > limit:
-                await too_large(scope, receive, send)
+                await _too_large(limit)(scope, receive, send)
                 return
             receive = _limited(receive, limit)  # chunked bodies have no length up front
             ip = scope["client"][0] if scope.get("client") else None
@@ -98,8 +100,9 @@ class GraphQLView(GraphQL):
                                                       ip)
             except AuthenticationError as exc:
                 # Refused tokens count against the caller's address, so guessing is limited too.
-                if not (await self.runtime.rate_limiter.hit(f"ip:{ip}")).allowed:
-                    await self._too_many(scope, receive, send, 60)
+                guesses = await self.runtime.rate_limiter.hit(f"ip:{ip}")
+                if not guesses.allowed:
+                    await self._too_many(scope, receive, send, guesses.retry_after)
                     return
                 await _error(401, exc.code, exc.message,
                              {"WWW-Authenticate": 'Bearer realm="ispcore"'})(scope, receive, send)
@@ -115,7 +118,7 @@ class GraphQLView(GraphQL):
             try:
                 await super().__call__(scope, receive, send)
             except _BodyTooLarge:
-                await too_large(scope, receive, send)
+                await _too_large(limit)(scope, receive, send)
             return
         await super().__call__(scope, receive, send)
 
