@@ -37,6 +37,20 @@ async def _until_done(ws) -> list[dict]:
     return messages
 
 
+async def _subscribe(ws, token: str, op_id: str = "1") -> None:
+    """Authenticate the socket and start the events subscription on it."""
+    await _init(ws, {"Authorization": f"Bearer {token}"})
+    await ws.send(json.dumps({"id": op_id, "type": "subscribe",
+                              "payload": {"query": SUBSCRIBE}}))
+
+
+def _error_codes(messages: list[dict]) -> list[str]:
+    """The error codes in an operation's messages, from `next` payloads and `error` ones."""
+    errors = [e for m in messages if m["type"] in ("next", "error")
+              for e in (m["payload"].get("errors", []) if m["type"] == "next" else m["payload"])]
+    return [e["extensions"]["code"] for e in errors]
+
+
 async def _closed_with(ws) -> int:
     with pytest.raises(ConnectionClosed) as closed:
         for _ in range(5):
@@ -134,18 +148,13 @@ async def test_a_revoked_token_stops_its_subscription(api, live_server, monkeypa
     tokens = await api.data("{ personalAccessTokens { edges { node { id } } } }", token=token)
     token_id = tokens["personalAccessTokens"]["edges"][0]["node"]["id"]
     async with await _connect(live_server) as ws:
-        await _init(ws, {"Authorization": f"Bearer {token}"})
-        await ws.send(json.dumps({"id": "1", "type": "subscribe",
-                                  "payload": {"query": SUBSCRIBE}}))
+        await _subscribe(ws, token)
         await asyncio.sleep(0.3)
         revoked = await api.data("mutation($id: ID!) { revokePersonalAccessToken(input: "
                                  "{id: $id}) { errors { code } } }", {"id": token_id}, token)
         assert revoked["revokePersonalAccessToken"]["errors"] == []
         messages = await _until_done(ws)
-        errors = [e for m in messages if m["type"] in ("next", "error")
-                  for e in (m["payload"].get("errors", []) if m["type"] == "next"
-                            else m["payload"])]
-        assert [e["extensions"]["code"] for e in errors] == ["TOKEN_REVOKED"]
+        assert _error_codes(messages) == ["TOKEN_REVOKED"]
         assert messages[-1] == {"id": "1", "type": "complete"}
 
 
@@ -158,9 +167,7 @@ async def test_a_failure_inside_a_subscription_is_masked(api, live_server, monke
     monkeypatch.setattr(EventFeed, "next_batch", broken)
     token = await api.admin_token()
     async with await _connect(live_server) as ws:
-        await _init(ws, {"Authorization": f"Bearer {token}"})
-        await ws.send(json.dumps({"id": "1", "type": "subscribe",
-                                  "payload": {"query": SUBSCRIBE}}))
+        await _subscribe(ws, token)
         messages = await _until_done(ws)
     text = json.dumps(messages)
     assert "secret" not in text and "SQL" not in text
@@ -177,14 +184,10 @@ async def test_losing_the_permission_stops_the_subscription(api, live_server, mo
                            "{ edges { node { id } } } }", token=admin)
     role = roles["roles"]["edges"][0]["node"]["id"]
     async with await _connect(live_server) as ws:
-        await _init(ws, {"Authorization": f"Bearer {token}"})
-        await ws.send(json.dumps({"id": "1", "type": "subscribe",
-                                  "payload": {"query": SUBSCRIBE}}))
+        await _subscribe(ws, token)
         await asyncio.sleep(0.3)
         changed = await api.data("mutation($id: ID!) { updateRole(input: {id: $id, "
                                  "permissions: []}) { errors { code } } }", {"id": role}, admin)
         assert changed["updateRole"]["errors"] == []
         messages = await _until_done(ws)
-    codes = [e["extensions"]["code"] for m in messages if m["type"] == "next"
-             for e in m["payload"].get("errors", [])]
-    assert codes == ["FORBIDDEN"]
+    assert _error_codes(messages) == ["FORBIDDEN"]

@@ -54,10 +54,6 @@ class ModelNode(Node):
     @classmethod
     def model_fields(cls) -> tuple[str, ...]:
         """The node's fields copied from its model (all but ``id``/``pk``)."""
-        return cls._fields_from_model()
-
-    @classmethod
-    def _fields_from_model(cls) -> tuple[str, ...]:
         copied = cls.__dict__.get("_copied")
         if copied is None:
             copied = cls._copied = tuple(f.name for f in dataclasses.fields(cls)
@@ -69,7 +65,7 @@ class ModelNode(Node):
         """The node for a model instance (or anything with the same attributes)."""
         pk = obj.id
         return cls(id=encode_global_id(cls.__name__, pk), pk=pk,
-                   **{name: getattr(obj, name) for name in cls._fields_from_model()})
+                   **{name: getattr(obj, name) for name in cls.model_fields()})
 
     @classmethod
     def row_reader(cls, columns: Sequence[str]) -> Callable[[Row[Any]], Self]:
@@ -79,7 +75,7 @@ class ModelNode(Node):
         attribute lookups per field. The node types are plain dataclasses without
         ``__post_init__``, so this builds exactly what the constructor would.
         """
-        fields = cls._fields_from_model()
+        fields = cls.model_fields()
         positions = [columns.index(name) for name in fields]
         pk_position = columns.index("id")
         type_name, new = cls.__name__, object.__new__
