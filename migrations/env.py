@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection
 import ispcore.domain.models  # noqa: F401
 from ispcore.config import get_settings
 from ispcore.db import Base, create_engine
-from ispcore.migrate import compare_type, render_item
+from ispcore.migrate import compare_type, for_dialect, render_item
 
 target_metadata = Base.metadata
 
@@ -23,6 +23,7 @@ def run_on(connection: Connection) -> None:
         render_as_batch=True,  # SQLite alters tables by copying them
         render_item=render_item,
         compare_type=compare_type,
+        include_object=for_dialect(connection.dialect.name),
     )
     with context.begin_transaction():
         context.run_migrations()

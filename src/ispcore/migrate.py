@@ -32,10 +32,27 @@ def compare_type(ctx: Any, inspected: Any, metadata: Any, inspected_type: Any,
     return None
 
 
+def for_dialect(dialect_name: str) -> Any:
+    """An ``include_object`` hook: objects marked ``info={"dialects": (...)}`` (a trigram
+    index, say) exist only on those databases, and the migrations create them only there."""
+
+    def include(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
+                ) -> bool:
+        dialects = getattr(obj, "info", {}).get("dialects")
+        if dialects is None and compare_to is not None:
+            dialects = getattr(compare_to, "info", {}).get("dialects")
+        if dialects is None and reflected and type_ == "index":
+            return True
+        return dialects is None or dialect_name in dialects
+
+    return include
+
+
 def drift(connection: Connection, metadata: MetaData = Base.metadata) -> list[Any]:
     """What autogenerate would still write: empty when the models match the database."""
     context = MigrationContext.configure(
-        connection, opts={"compare_type": compare_type, "render_item": render_item})
+        connection, opts={"compare_type": compare_type, "render_item": render_item,
+                          "include_object": for_dialect(connection.dialect.name)})
     return compare_metadata(context, metadata)
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from ispcore import migrate
 from tests.conftest import free_port
 
 ISPCORE = [sys.executable, "-m", "ispcore.cli"]
@@ -36,7 +37,7 @@ def run(workdir: Path, *args: str, stdin: str | None = None) -> subprocess.Compl
 def test_migrate_seed_user_and_token(workdir):
     migrated = run(workdir, "migrate")
     assert migrated.returncode == 0, migrated.stderr
-    assert "0001_platform" in migrated.stdout
+    assert f"at revision {migrate.head_revision()}" in migrated.stdout
     assert (workdir / "ispcore.db").exists()
 
     seeded = run(workdir, "seed", "--demo")

@@ -129,8 +129,9 @@ async def test_arq_worker_runs_the_dispatch_job(scaled_runtime, redis):
 
 def test_worker_settings_declare_cron_and_msgpack():
     assert {f.name for f in WorkerSettings.functions} >= {events.DISPATCH_JOB}
-    assert [c.name for c in WorkerSettings.cron_jobs] == [f"cron:{events.DISPATCH_JOB}",
-                                                          "cron:platform.housekeeping"]
+    assert [c.name for c in WorkerSettings.cron_jobs] == [
+        f"cron:{events.DISPATCH_JOB}", "cron:platform.housekeeping",
+        "cron:accounts.scheduled_events"]
     packed = WorkerSettings.job_serializer({"f": "x", "a": [], "k": {"n": 1}})
     assert WorkerSettings.job_deserializer(packed) == {"f": "x", "a": [], "k": {"n": 1}}
 

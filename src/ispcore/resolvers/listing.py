@@ -5,16 +5,16 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from graphql import GraphQLError
-from sqlalchemy import Select, and_, false, func, not_, or_, select, true
+from sqlalchemy import Select, and_, exists, false, func, not_, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 from strawberry import UNSET, relay
 
-from ispcore.schema.filtering import IdOf, ListingInputs, OrderDirection
+from ispcore.schema.filtering import CustomFields, IdOf, ListingInputs, OrderDirection, Through
 from ispcore.schema.nodes import Connection, Edge, ModelNode, decode_pk
 
 #: Bounds on one filter, so a huge input is a clear error, not a failure deep in the database.
@@ -31,7 +31,7 @@ def _like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _decode_ids(values: list[relay.GlobalID], spec: IdOf) -> list[int]:
+def _decode_ids(values: list[relay.GlobalID], spec: IdOf | Through) -> list[int]:
     ids = []
     for gid in values:
         if gid.type_name != spec.type_name:
@@ -45,7 +45,7 @@ def _operators(column: Any, ops: Any, spec: Any) -> list[ColumnElement[bool]]:
     for op, value in vars(ops).items():
         if value is UNSET or value is None:
             continue
-        if isinstance(spec, IdOf) and op in ("eq", "ne", "in_"):
+        if isinstance(spec, IdOf | Through) and spec.type_name and op in ("eq", "ne", "in_"):
             decoded = _decode_ids(value if op == "in_" else [value], spec)
             value = decoded if op == "in_" else decoded[0]
         if op == "eq":
@@ -103,9 +103,17 @@ def compile_filter(model: type, inputs: ListingInputs, flt: Any,
     clauses: list[ColumnElement[bool]] = []
     for name, spec in inputs.fields.items():
         ops = getattr(flt, name)
-        if ops is not UNSET and ops is not None:
-            budget.spend_values(sum(len(v) if isinstance(v, list) else 1
-                                    for v in vars(ops).values() if v not in (UNSET, None)))
+        if ops is UNSET or ops is None:
+            continue
+        if isinstance(spec, CustomFields):
+            budget.spend_values(len(ops))
+            clauses.extend(_custom_field(model, spec, condition) for condition in ops)
+            continue
+        budget.spend_values(sum(len(v) if isinstance(v, list) else 1
+                                for v in vars(ops).values() if v not in (UNSET, None)))
+        if isinstance(spec, Through):
+            clauses.append(_through(model, spec, ops))
+        else:
             clauses.extend(_operators(getattr(model, name), ops, spec))
     if flt.search not in (UNSET, None) and flt.search.strip():
         pattern = f"%{_like_escape(flt.search.strip())}%"
@@ -124,10 +132,43 @@ def compile_filter(model: type, inputs: ListingInputs, flt: Any,
     return and_(true(), *clauses)
 
 
+def _through(model: Any, spec: Through, ops: Any) -> ColumnElement[bool]:
+    """Some linked row passes the operators; ``isNull: true`` means no linked row at all."""
+    link = spec.link_model
+    owner = getattr(link, spec.owner_column) == model.id
+    if ops.is_null not in (UNSET, None):
+        linked = exists().where(owner)
+        return ~linked if ops.is_null else linked
+    target = getattr(link, spec.target_column)
+    if ops.ne not in (UNSET, None):
+        # "not in group X": no link to X (rather than "some link to another group").
+        excluded = (_decode_ids([ops.ne], IdOf(spec.type_name))[0] if spec.type_name
+                    else ops.ne)
+        return ~exists().where(owner, target == excluded)
+    conditions = _operators(target, ops, spec)
+    return exists().where(owner, *conditions)
+
+
+def _custom_field(model: Any, spec: CustomFields, condition: Any) -> ColumnElement[bool]:
+    from ispcore.domain.custom_fields.models import CustomFieldValue as Value
+
+    field_id = _decode_ids([condition.custom_field_id], IdOf("CustomField"))[0]
+    match = [Value.custom_field_id == field_id, Value.entity_id == model.id]
+    for name, column in (("text", Value.text_value), ("number", Value.number_value),
+                         ("date", Value.date_value)):
+        ops = getattr(condition, name)
+        if ops not in (UNSET, None):
+            match.extend(_operators(column, ops, None))
+    if condition.boolean not in (UNSET, None):
+        match.append(Value.boolean_value == condition.boolean)
+    found = exists().where(*match)
+    return ~found if condition.is_set is False else found
+
+
 # --- cursors ------------------------------------------------------------------------------
 
 def _encode_value(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, datetime) else value
+    return value.isoformat() if isinstance(value, date) else value
 
 
 def _decode_value(column: Any, value: Any) -> Any:
@@ -138,6 +179,10 @@ def _decode_value(column: Any, value: Any) -> Any:
         if moment is None or moment.tzinfo is None:
             raise ValueError("bad timestamp in cursor")
         return moment
+    if expected is date:
+        if not isinstance(value, str):
+            raise ValueError("bad date in cursor")
+        return date.fromisoformat(value)
     if expected is int and (type(value) is not int or not -(2**63) <= value < 2**63):
         raise ValueError("bad number in cursor")
     if expected is str and not isinstance(value, str):

@@ -11,17 +11,22 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import Info
 
 from ispcore.config import Settings, get_settings
+from ispcore.resolvers.accounts import AccountMutation, AccountQuery
+from ispcore.resolvers.addresses import AddressMutation, AddressQuery
 from ispcore.resolvers.audit import AuditQuery, EventSubscription
 from ispcore.resolvers.companies import CompanyMutation, CompanyQuery
 from ispcore.resolvers.connections import fetch_node
 from ispcore.resolvers.identity import IdentityMutation, IdentityQuery
+from ispcore.resolvers.records import RecordMutation, RecordQuery
+from ispcore.resolvers.search import SearchQuery
 from ispcore.schema.guard import ApiGuard, limit_rules
 from ispcore.schema.nodes import Node, node_type_named
 from ispcore.schema.scalars import SCALAR_MAP
 
 
 @strawberry.type
-class Query(CompanyQuery, IdentityQuery, AuditQuery):
+class Query(CompanyQuery, IdentityQuery, AuditQuery, AccountQuery, AddressQuery, RecordQuery,
+            SearchQuery):
     @strawberry.field(description="Any entity by its global id (its type's read permission "
                       "applies); null if there is none.")
     async def node(self, info: Info, id: relay.GlobalID) -> Node | None:
@@ -30,7 +35,8 @@ class Query(CompanyQuery, IdentityQuery, AuditQuery):
 
 
 @strawberry.type
-class Mutation(CompanyMutation, IdentityMutation):
+class Mutation(CompanyMutation, IdentityMutation, AccountMutation, AddressMutation,
+               RecordMutation):
     pass
 
 

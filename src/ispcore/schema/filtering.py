@@ -8,7 +8,7 @@ filter and order inputs are generated from a short declaration with :func:`listi
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from enum import Enum
 from typing import Any
 
@@ -48,6 +48,26 @@ class DateTimeFilter:
     is_null: bool | None = UNSET
 
 
+@strawberry.input(description="Operators on a calendar date field (YYYY-MM-DD).")
+class DateFilter:
+    eq: date | None = UNSET
+    gt: date | None = UNSET
+    gte: date | None = UNSET
+    lt: date | None = UNSET
+    lte: date | None = UNSET
+    is_null: bool | None = UNSET
+
+
+@strawberry.input(description="Operators on a number field.")
+class FloatFilter:
+    eq: float | None = UNSET
+    gt: float | None = UNSET
+    gte: float | None = UNSET
+    lt: float | None = UNSET
+    lte: float | None = UNSET
+    is_null: bool | None = UNSET
+
+
 @strawberry.input(description="Operators on a true/false field.")
 class BooleanFilter:
     eq: bool | None = UNSET
@@ -75,7 +95,50 @@ class IdOf:
     type_name: str
 
 
-FilterField = type | IdOf
+@dataclass(frozen=True)
+class Through:
+    """An ``IDFilter`` on rows linked through another table, e.g. accounts by the groups
+    they are in: ``Through(AccountGroupMembership, "account_id", "account_group_id",
+    "AccountGroup")`` matches when some linked row's id passes the operators."""
+
+    link_model: type
+    owner_column: str
+    target_column: str
+    #: The global-id type of ``target_column``; ``None`` with a plain ``input`` (e.g. text).
+    type_name: str | None = None
+    input: type | None = None
+
+
+@strawberry.input(description="A condition on one custom field. Use the operator of the "
+                  "field's type: text (TEXT, SELECT), number, date or boolean; isSet for "
+                  "presence. Several operators must all hold.")
+class CustomFieldFilter:
+    custom_field_id: relay.GlobalID
+    text: StringFilter | None = UNSET
+    number: FloatFilter | None = UNSET
+    date: DateFilter | None = UNSET
+    boolean: bool | None = UNSET
+    is_set: bool | None = UNSET
+
+
+@dataclass(frozen=True)
+class CustomFields:
+    """A ``[CustomFieldFilter!]`` field; every condition in the list must hold."""
+
+    entity_type: str
+
+
+FilterField = type | IdOf | Through | CustomFields
+
+
+def _input_type(spec: FilterField) -> Any:
+    if isinstance(spec, Through):
+        return spec.input or IDFilter
+    if isinstance(spec, IdOf):
+        return IDFilter
+    if isinstance(spec, CustomFields):
+        return list[CustomFieldFilter]
+    return spec
 
 
 @dataclass(frozen=True)
@@ -97,7 +160,7 @@ def listing_inputs(entity: str, fields: dict[str, FilterField], order_by: list[s
     annotations: dict[str, Any] = {}
     namespace: dict[str, Any] = {}
     for name, spec in fields.items():
-        annotations[name] = (IDFilter if isinstance(spec, IdOf) else spec) | None
+        annotations[name] = _input_type(spec) | None
         namespace[name] = UNSET
     annotations["and_"] = list[filter_cls] | None  # type: ignore[valid-type]
     namespace["and_"] = strawberry.field(name="and", default=UNSET,

@@ -148,6 +148,17 @@ async def related(info: Info, node_type: type[ModelNode], pk: int | None, *,
     return None if found is None else node_type.from_model(found)
 
 
+async def related_list(info: Info, node_type: type[ModelNode], column: str, key: int, *,
+                       order_by: Sequence[str] = ("id",)) -> list[Any] | None:
+    """The ``node_type`` rows whose ``column`` is ``key`` (an account's contacts), through
+    the request's loader; null unless the actor holds the type's read permission."""
+    if not info.context.actor.can(node_type.read_permission):
+        return None
+    rows = await info.context.loaders.rows_by(node_type.model, column,
+                                              order_by=order_by).load(key)
+    return [node_type.from_model(row) for row in rows]
+
+
 def node_type_named(name: str) -> type[ModelNode] | None:
     return next((t for t in NODE_TYPES.values() if t.__name__ == name), None)
 

@@ -9,6 +9,7 @@ from ispcore.domain.events.service import DISPATCH_JOB, dispatch_pending
 from ispcore.domain.idempotency import service as idempotency
 from ispcore.domain.identity import users
 from ispcore.domain.identity.actor import SYSTEM
+from ispcore.domain.scheduling import service as scheduling
 from ispcore.workers.registry import CRON, CronEntry, job
 
 if TYPE_CHECKING:
@@ -39,3 +40,16 @@ async def housekeeping(runtime: Runtime) -> dict[str, int]:
 
 CRON.append(CronEntry(DISPATCH_JOB, second=0))
 CRON.append(CronEntry(HOUSEKEEPING_JOB, second=30, minutes=frozenset({17})))
+
+
+SCHEDULED_EVENTS_JOB = "accounts.scheduled_events"
+
+
+@job(SCHEDULED_EVENTS_JOB)
+async def run_scheduled_events(runtime: Runtime) -> dict[str, int]:
+    """Every minute: run the scheduled events whose day has begun in their company."""
+    return await scheduling.run_due(
+        lambda: runtime.unit_of_work(SYSTEM, action=SCHEDULED_EVENTS_JOB))
+
+
+CRON.append(CronEntry(SCHEDULED_EVENTS_JOB, second=15))

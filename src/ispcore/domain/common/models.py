@@ -38,10 +38,27 @@ class UniqueName:
         return value
 
 
+class CompanyName:
+    """A display name unique within its company regardless of case; each model declares
+    ``UniqueConstraint("company_id", "name_key")`` so the database enforces it."""
+
+    name: Mapped[str] = mapped_column(String(200))
+    name_key: Mapped[str] = mapped_column(String(200))
+
+    @validates("name")
+    def _keep_name_key(self, _attribute: str, value: str) -> str:
+        self.name_key = name_key(value)
+        return value
+
+
 async def ensure_name_free(session: Any, model: Any, name: str, *, what: str,
-                           exclude_id: int | None = None) -> None:
-    """Raise ``DUPLICATE`` on field ``name`` if another ``model`` row has this name."""
+                           exclude_id: int | None = None, company_id: int | None = None
+                           ) -> None:
+    """Raise ``DUPLICATE`` on field ``name`` if another ``model`` row (of the same company,
+    when ``company_id`` is given) has this name."""
     stmt = select(func.count()).where(model.name_key == name_key(name))
+    if company_id is not None:
+        stmt = stmt.where(model.company_id == company_id)
     if exclude_id is not None:
         stmt = stmt.where(model.id != exclude_id)
     if await session.scalar(stmt):

@@ -12,6 +12,17 @@ PERMISSIONS: dict[str, str] = {
     "tokens:read": "See one's own personal access tokens",
     "tokens:write": "Create and revoke one's own personal access tokens",
     "audit:read": "Read the audit log",
+    "accounts:read": "See accounts, their contacts, addresses, groups and status history",
+    "accounts:write": "Create and change accounts and contacts; change statuses, disconnect, "
+                      "reactivate and convert leads",
+    "accounts:configure": "Manage account types, statuses, groups, phone number types and "
+                          "custom fields",
+    "addresses:read": "See serviceable addresses and who lived there",
+    "addresses:write": "Create, change and delete serviceable addresses",
+    "notes:read": "See notes, tasks and call logs",
+    "notes:write": "Write notes, tasks and call logs",
+    "scheduled_events:read": "See scheduled events",
+    "scheduled_events:write": "Schedule and cancel events on accounts",
     "events:read": "Read and subscribe to events",
 }
 

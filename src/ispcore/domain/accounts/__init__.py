@@ -1,0 +1,1 @@
+"""Accounts: types, statuses, groups, the accounts themselves, their contacts and history."""

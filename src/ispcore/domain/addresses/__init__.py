@@ -1,0 +1,1 @@
+"""Serviceable addresses (pre-qualified before any account), who lives where, postal addresses."""

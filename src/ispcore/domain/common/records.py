@@ -1,0 +1,63 @@
+"""Loading the rows a command names, and the company's local calendar."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+from ispcore.domain.common.errors import DomainError, ErrorCode, NotFound, Validator
+from ispcore.domain.common.unit_of_work import UnitOfWork
+
+T = TypeVar("T")
+
+
+async def load(uow: UnitOfWork, model: type[T], pk: int | None, *, field: str, what: str,
+               company_id: int | None = None) -> T:
+    """The ``model`` row ``pk``; ``NOT_FOUND`` if there is none, ``INVALID`` if it belongs to
+    another company than ``company_id``. Both name ``field``."""
+    row = None if pk is None else await uow.session.get(model, pk)
+    if row is None:
+        raise NotFound(f"No such {what}.", field=field)
+    if company_id is not None and row.company_id != company_id:  # type: ignore[attr-defined]
+        raise DomainError(f"That {what} belongs to another company.", field=field)
+    return row
+
+
+async def company_of(uow: UnitOfWork, company_id: int, field: str = "company_id") -> Any:
+    from ispcore.domain.companies.models import Company
+
+    return await load(uow, Company, company_id, field=field, what="company")
+
+
+def local_date(moment: datetime, time_zone: str) -> date:
+    return moment.astimezone(ZoneInfo(time_zone)).date()
+
+
+def start_of_day(day: date, time_zone: str) -> datetime:
+    """The first instant of ``day`` in ``time_zone`` (midnight, or later on a DST gap)."""
+    return datetime(day.year, day.month, day.day, tzinfo=ZoneInfo(time_zone))
+
+
+def required_text(v: Validator, values: dict[str, Any], key: str, message: str) -> None:
+    """Strip ``values[key]`` in place (when given); empty is a ``REQUIRED`` error."""
+    if key in values:
+        values[key] = (values[key] or "").strip()
+        if not values[key]:
+            v.add(key, message, ErrorCode.REQUIRED)
+
+
+def optional_text(values: dict[str, Any], *keys: str) -> None:
+    """Strip the given optional texts in place; blank becomes null."""
+    for key in keys:
+        if isinstance(values.get(key), str):
+            values[key] = values[key].strip() or None
+
+
+def snapshot(obj: Any, fields: tuple[str, ...]) -> dict[str, Any]:
+    """An event payload of plain values (dates as ISO text)."""
+    out = {}
+    for key in fields:
+        value = getattr(obj, key)
+        out[key] = value.isoformat() if isinstance(value, date | datetime) else value
+    return out

@@ -1,0 +1,1 @@
+"""Custom fields: extra typed fields an ISP defines on accounts, contacts and addresses."""

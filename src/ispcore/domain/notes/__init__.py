@@ -1,0 +1,1 @@
+"""Notes and tasks on accounts and addresses, and call logs on accounts."""

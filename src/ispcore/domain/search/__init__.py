@@ -1,0 +1,1 @@
+"""Global search over accounts, contacts and addresses (later IPs and MACs)."""

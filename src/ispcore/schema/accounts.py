@@ -1,0 +1,555 @@
+"""Accounts, their types, statuses and groups, contacts, and the status history."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+from strawberry import UNSET, relay
+from strawberry.types import Info
+
+from ispcore.domain.accounts import models as m
+from ispcore.domain.accounts.service import StatusChangeKind as DomainStatusChangeKind
+from ispcore.domain.addresses.models import AccountPostalAddress
+from ispcore.domain.addresses.models import AddressOccupancy as OccupancyModel
+from ispcore.domain.addresses.service import PostalKind
+from ispcore.domain.custom_fields.service import EntityType
+from ispcore.schema.companies import Company
+from ispcore.schema.custom_fields import CustomFieldValue, CustomFieldValueInput, values_of_entity
+from ispcore.schema.filtering import (
+    BooleanFilter,
+    CustomFields,
+    DateFilter,
+    DateTimeFilter,
+    IdOf,
+    StringFilter,
+    Through,
+    listing_inputs,
+)
+from ispcore.schema.identity import User
+from ispcore.schema.money import Money
+from ispcore.schema.nodes import ModelNode, model_node, related, related_list
+
+if TYPE_CHECKING:
+    from ispcore.schema.addresses import AddressOccupancy, PostalAddress, ServiceableAddress
+    from ispcore.schema.records import CallLog, Note, ScheduledEvent, Task
+
+ADDRESSES = "ispcore.schema.addresses"
+RECORDS = "ispcore.schema.records"
+
+StatusChangeKind = strawberry.enum(DomainStatusChangeKind, name="AccountStatusChangeKind",
+                                   description="How an account came to a status.")
+
+
+@strawberry.type(description="What kind of customer an account is (residential, business, "
+                 "…); billing defaults hang off it.")
+@model_node(m.AccountType, read_permission="accounts:read")
+class AccountType(ModelNode):
+    name: str
+    description: str
+    created_at: datetime
+    updated_at: datetime
+    company_id: strawberry.Private[int]
+
+    @strawberry.field
+    async def company(self, info: Info) -> Company | None:
+        return await related(info, Company, self.company_id)
+
+
+@strawberry.type(description="Where an account stands: active, a lead, delinquent, "
+                 "inactive, …")
+@model_node(m.AccountStatus, read_permission="accounts:read")
+class AccountStatus(ModelNode):
+    name: str
+    counts_as_active: bool = strawberry.field(description="Accounts in it are customers "
+                                              "receiving service.")
+    is_delinquent: bool = strawberry.field(description="Used for accounts behind on payment.")
+    is_lead: bool = strawberry.field(description="Accounts in it are prospects, not yet "
+                                     "customers.")
+    is_disconnect_default: bool = strawberry.field(
+        description="The status disconnectAccount uses when none is named.")
+    color: str = strawberry.field(description="#RRGGBB.")
+    created_at: datetime
+    updated_at: datetime
+    company_id: strawberry.Private[int]
+
+    @strawberry.field
+    async def company(self, info: Info) -> Company | None:
+        return await related(info, Company, self.company_id)
+
+
+@strawberry.type(description="A set of accounts treated alike (a building, a reseller, "
+                 "a billing exemption, …).")
+@model_node(m.AccountGroup, read_permission="accounts:read")
+class AccountGroup(ModelNode):
+    name: str
+    description: str
+    created_at: datetime
+    updated_at: datetime
+    company_id: strawberry.Private[int]
+
+    @strawberry.field
+    async def company(self, info: Info) -> Company | None:
+        return await related(info, Company, self.company_id)
+
+
+@strawberry.type(description="What a phone number is for: mobile, home, work, fax, …")
+@model_node(m.PhoneNumberType, read_permission="accounts:read")
+class PhoneNumberType(ModelNode):
+    name: str
+    can_receive_sms: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+@strawberry.type(description="A phone number of a contact.")
+class PhoneNumber:
+    number: str = strawberry.field(description="E.164, e.g. +13125550100.")
+    extension: str | None
+    phone_number_type_id: strawberry.Private[int]
+
+    @strawberry.field
+    async def phone_number_type(self, info: Info) -> PhoneNumberType | None:
+        return await related(info, PhoneNumberType, self.phone_number_type_id)
+
+
+@strawberry.type(description="A person on an account.")
+@model_node(m.Contact, read_permission="accounts:read")
+class Contact(ModelNode):
+    name: str
+    role: str | None
+    is_primary: bool = strawberry.field(description="Every account has exactly one.")
+    is_financial: bool = strawberry.field(description="Receives the account's invoices.")
+    portal_username: str | None = strawberry.field(
+        description="Customer portal login, if the contact has one.")
+    created_at: datetime
+    updated_at: datetime
+    account_id: strawberry.Private[int]
+
+    @strawberry.field
+    async def account(self, info: Info) -> Account | None:
+        return await related(info, Account, self.account_id)
+
+    @strawberry.field
+    async def emails(self, info: Info) -> list[str]:
+        rows = await info.context.loaders.rows_by(m.ContactEmail, "contact_id",
+                                                  order_by=("position",)).load(self.pk)
+        return [row.email for row in rows]
+
+    @strawberry.field
+    async def phone_numbers(self, info: Info) -> list[PhoneNumber]:
+        rows = await info.context.loaders.rows_by(m.ContactPhoneNumber, "contact_id",
+                                                  order_by=("position",)).load(self.pk)
+        return [PhoneNumber(number=r.number, extension=r.extension,
+                            phone_number_type_id=r.phone_number_type_id) for r in rows]
+
+    @strawberry.field
+    async def custom_fields(self, info: Info) -> list[CustomFieldValue]:
+        return await values_of_entity(info, EntityType.CONTACT, self.pk)
+
+
+@strawberry.type(description="A customer (or a lead): the centre of billing, service and "
+                 "support.")
+@model_node(m.Account, read_permission="accounts:read")
+class Account(ModelNode):
+    account_number: str | None = strawberry.field(
+        description="Chosen at creation; unique within the company.")
+    name: str
+    bill_to_parent: bool = strawberry.field(
+        description="This child account's charges go on its parent's invoice.")
+    activation_date: date | None
+    next_bill_date: date | None = strawberry.field(description="Set by billing.")
+    lead_source: str | None
+    disconnected_on: date | None
+    disconnect_reason: str | None
+    created_at: datetime
+    updated_at: datetime
+    company_id: strawberry.Private[int]
+    account_type_id: strawberry.Private[int]
+    account_status_id: strawberry.Private[int]
+    parent_account_id: strawberry.Private[int | None]
+
+    @strawberry.field
+    async def company(self, info: Info) -> Company | None:
+        return await related(info, Company, self.company_id)
+
+    @strawberry.field
+    async def account_type(self, info: Info) -> AccountType | None:
+        return await related(info, AccountType, self.account_type_id)
+
+    @strawberry.field
+    async def account_status(self, info: Info) -> AccountStatus | None:
+        return await related(info, AccountStatus, self.account_status_id)
+
+    @strawberry.field
+    async def parent_account(self, info: Info) -> Account | None:
+        return await related(info, Account, self.parent_account_id)
+
+    @strawberry.field
+    async def child_accounts(self, info: Info) -> list[Account] | None:
+        return await related_list(info, Account, "parent_account_id", self.pk)
+
+    @strawberry.field
+    async def groups(self, info: Info) -> list[AccountGroup]:
+        links = await info.context.loaders.rows_by(m.AccountGroupMembership, "account_id",
+                                                   order_by=("account_group_id",)
+                                                   ).load(self.pk)
+        groups = [await related(info, AccountGroup, link.account_group_id) for link in links]
+        return [group for group in groups if group is not None]
+
+    @strawberry.field(description="Primary contact first.")
+    async def contacts(self, info: Info) -> list[Contact] | None:
+        contacts = await related_list(info, Contact, "account_id", self.pk)
+        return None if contacts is None else sorted(contacts, key=lambda c: not c.is_primary)
+
+    @strawberry.field
+    async def primary_contact(self, info: Info) -> Contact | None:
+        contacts = await related_list(info, Contact, "account_id", self.pk)
+        return next((c for c in contacts or [] if c.is_primary), None)
+
+    @strawberry.field(description="The serviceable address the account lives at now.")
+    async def physical_address(self, info: Info) -> Annotated[
+            ServiceableAddress, strawberry.lazy(ADDRESSES)] | None:
+        from ispcore.schema.addresses import ServiceableAddress
+
+        current = await info.context.loaders.rows_by(
+            OccupancyModel, "account_id", where=OccupancyModel.moved_out_on.is_(None)
+        ).load(self.pk)
+        if not current:
+            return None
+        return await related(info, ServiceableAddress, current[0].serviceable_address_id)
+
+    @strawberry.field(description="Every address the account lived at, oldest first.")
+    async def address_history(self, info: Info) -> list[Annotated[
+            AddressOccupancy, strawberry.lazy(ADDRESSES)]] | None:
+        from ispcore.schema.addresses import AddressOccupancy
+
+        return await related_list(info, AddressOccupancy, "account_id", self.pk,
+                                  order_by=("moved_in_on", "id"))
+
+    @strawberry.field(description="Where mail goes; null means the physical address.")
+    async def mailing_address(self, info: Info) -> Annotated[
+            PostalAddress, strawberry.lazy(ADDRESSES)] | None:
+        return await self._postal(info, PostalKind.MAILING)
+
+    @strawberry.field(description="Where invoices go; null means the mailing address.")
+    async def billing_address(self, info: Info) -> Annotated[
+            PostalAddress, strawberry.lazy(ADDRESSES)] | None:
+        return await self._postal(info, PostalKind.BILLING)
+
+    async def _postal(self, info: Info, kind: PostalKind) -> PostalAddress | None:
+        from ispcore.schema.addresses import PostalAddress
+
+        rows = await info.context.loaders.rows_by(AccountPostalAddress, "account_id"
+                                                  ).load(self.pk)
+        row = next((r for r in rows if r.kind == kind), None)
+        return None if row is None else PostalAddress.from_row(row)
+
+    @strawberry.field
+    async def custom_fields(self, info: Info) -> list[CustomFieldValue]:
+        return await values_of_entity(info, EntityType.ACCOUNT, self.pk)
+
+    @strawberry.field(description="Every status the account had, oldest first.")
+    async def status_history(self, info: Info) -> list[AccountStatusChange] | None:
+        return await related_list(info, AccountStatusChange, "account_id", self.pk)
+
+    @strawberry.field(description="Null without notes:read. Pinned first, newest first.")
+    async def notes(self, info: Info) -> list[Annotated[Note, strawberry.lazy(RECORDS)]] | None:
+        from ispcore.schema.records import Note
+
+        notes = await related_list(info, Note, "account_id", self.pk)
+        return None if notes is None else sorted(
+            notes, key=lambda n: (not n.pinned, -n.created_at.timestamp(), -n.pk))
+
+    @strawberry.field(description="Null without notes:read. Open tasks first, by due time.")
+    async def tasks(self, info: Info) -> list[Annotated[Task, strawberry.lazy(RECORDS)]] | None:
+        from ispcore.schema.records import Task, task_order
+
+        tasks = await related_list(info, Task, "account_id", self.pk)
+        return None if tasks is None else sorted(tasks, key=task_order)
+
+    @strawberry.field(description="Null without notes:read. Newest first.")
+    async def call_logs(self, info: Info) -> list[Annotated[
+            CallLog, strawberry.lazy(RECORDS)]] | None:
+        from ispcore.schema.records import CallLog
+
+        calls = await related_list(info, CallLog, "account_id", self.pk)
+        return None if calls is None else sorted(calls, key=lambda c: c.occurred_at,
+                                                 reverse=True)
+
+    @strawberry.field(description="Null without scheduled_events:read. By day.")
+    async def scheduled_events(self, info: Info) -> list[Annotated[
+            ScheduledEvent, strawberry.lazy(RECORDS)]] | None:
+        from ispcore.schema.records import ScheduledEvent
+
+        return await related_list(info, ScheduledEvent, "account_id", self.pk,
+                                  order_by=("run_on", "id"))
+
+    @strawberry.field(description="What the account owes (negative: credit). Zero until "
+                      "billing posts to the ledger.")
+    async def balance(self, info: Info) -> Money:
+        company = await info.context.loaders.nodes(Company).load(self.company_id)
+        return Money(amount=Decimal(0), currency=company.currency)
+
+
+@strawberry.type(description="One move of an account from a status to another.")
+@model_node(m.AccountStatusChange, read_permission="accounts:read")
+class AccountStatusChange(ModelNode):
+    kind: StatusChangeKind
+    reason: str
+    changed_at: datetime
+    account_id: strawberry.Private[int]
+    from_status_id: strawberry.Private[int | None]
+    to_status_id: strawberry.Private[int]
+    user_id: strawberry.Private[int | None]
+
+    @strawberry.field
+    async def account(self, info: Info) -> Account | None:
+        return await related(info, Account, self.account_id)
+
+    @strawberry.field
+    async def from_status(self, info: Info) -> AccountStatus | None:
+        return await related(info, AccountStatus, self.from_status_id)
+
+    @strawberry.field
+    async def to_status(self, info: Info) -> AccountStatus | None:
+        return await related(info, AccountStatus, self.to_status_id)
+
+    @strawberry.field(description="Who made the change; null for the system or a job.")
+    async def user(self, info: Info) -> User | None:
+        return await related(info, User, self.user_id)
+
+
+# --- listings ------------------------------------------------------------------------------
+
+def _named_listing(entity: str, **extra: type) -> object:
+    return listing_inputs(entity, {"id": IdOf(entity), "company_id": IdOf("Company"),
+                                   "name": StringFilter, **extra}, order_by=["name"])
+
+
+ACCOUNT_TYPE_LISTING = _named_listing("AccountType")
+ACCOUNT_STATUS_LISTING = _named_listing("AccountStatus", counts_as_active=BooleanFilter,
+                                        is_delinquent=BooleanFilter, is_lead=BooleanFilter)
+ACCOUNT_GROUP_LISTING = _named_listing("AccountGroup")
+PHONE_NUMBER_TYPE_LISTING = listing_inputs(
+    "PhoneNumberType", {"id": IdOf("PhoneNumberType"), "company_id": IdOf("Company"),
+                        "name": StringFilter}, order_by=["name"])
+ACCOUNT_LISTING = listing_inputs(
+    "Account",
+    {"id": IdOf("Account"), "company_id": IdOf("Company"), "name": StringFilter,
+     "account_number": StringFilter, "account_type_id": IdOf("AccountType"),
+     "account_status_id": IdOf("AccountStatus"), "parent_account_id": IdOf("Account"),
+     "account_group_id": Through(m.AccountGroupMembership, "account_id", "account_group_id",
+                                 "AccountGroup"),
+     "bill_to_parent": BooleanFilter, "activation_date": DateFilter,
+     "disconnected_on": DateFilter, "lead_source": StringFilter, "created_at": DateTimeFilter,
+     "custom_fields": CustomFields("ACCOUNT")},
+    order_by=["name", "created_at"],
+)
+CONTACT_LISTING = listing_inputs(
+    "Contact",
+    {"id": IdOf("Contact"), "company_id": IdOf("Company"), "account_id": IdOf("Account"),
+     "name": StringFilter, "role": StringFilter, "is_primary": BooleanFilter,
+     "is_financial": BooleanFilter, "portal_username": StringFilter,
+     "email": Through(m.ContactEmail, "contact_id", "email", input=StringFilter),
+     "created_at": DateTimeFilter, "custom_fields": CustomFields("CONTACT")},
+    order_by=["name", "created_at"],
+)
+STATUS_CHANGE_LISTING = listing_inputs(
+    "AccountStatusChange",
+    {"account_id": IdOf("Account"), "company_id": IdOf("Company"), "kind": StringFilter,
+     "to_status_id": IdOf("AccountStatus"), "changed_at": DateTimeFilter},
+    order_by=["changed_at"],
+)
+
+
+# --- inputs --------------------------------------------------------------------------------
+
+@strawberry.input
+class CreateAccountTypeInput:
+    company_id: relay.GlobalID
+    name: str
+    description: str | None = UNSET
+
+
+@strawberry.input
+class UpdateAccountTypeInput:
+    id: relay.GlobalID
+    name: str | None = UNSET
+    description: str | None = UNSET
+
+
+@strawberry.input
+class CreateAccountStatusInput:
+    company_id: relay.GlobalID
+    name: str
+    counts_as_active: bool
+    is_delinquent: bool | None = UNSET
+    is_lead: bool | None = UNSET
+    is_disconnect_default: bool | None = UNSET
+    color: str | None = UNSET
+
+
+@strawberry.input
+class UpdateAccountStatusInput:
+    id: relay.GlobalID
+    name: str | None = UNSET
+    counts_as_active: bool | None = UNSET
+    is_delinquent: bool | None = UNSET
+    is_lead: bool | None = UNSET
+    is_disconnect_default: bool | None = UNSET
+    color: str | None = UNSET
+
+
+@strawberry.input
+class CreateAccountGroupInput:
+    company_id: relay.GlobalID
+    name: str
+    description: str | None = UNSET
+
+
+@strawberry.input
+class UpdateAccountGroupInput:
+    id: relay.GlobalID
+    name: str | None = UNSET
+    description: str | None = UNSET
+
+
+@strawberry.input
+class CreatePhoneNumberTypeInput:
+    company_id: relay.GlobalID
+    name: str
+    can_receive_sms: bool | None = UNSET
+
+
+@strawberry.input
+class UpdatePhoneNumberTypeInput:
+    id: relay.GlobalID
+    name: str | None = UNSET
+    can_receive_sms: bool | None = UNSET
+
+
+@strawberry.input(description="An entity by its id.")
+class IdInput:
+    id: relay.GlobalID
+
+
+@strawberry.input(description="A phone number: with its country code, or local to the "
+                  "company's country.")
+class PhoneNumberInput:
+    number: str
+    phone_number_type_id: relay.GlobalID
+    extension: str | None = None
+
+
+@strawberry.input(description="The primary contact created with an account.")
+class ContactDetailsInput:
+    name: str
+    role: str | None = UNSET
+    is_financial: bool | None = UNSET
+    emails: list[str] | None = UNSET
+    phone_numbers: list[PhoneNumberInput] | None = UNSET
+    custom_fields: list[CustomFieldValueInput] | None = UNSET
+
+
+@strawberry.input
+class CreateAccountInput:
+    company_id: relay.GlobalID
+    name: str
+    account_type_id: relay.GlobalID
+    account_status_id: relay.GlobalID
+    account_number: str | None = strawberry.field(
+        default=UNSET, description="Your own account number; unique in the company.")
+    parent_account_id: relay.GlobalID | None = UNSET
+    bill_to_parent: bool | None = UNSET
+    account_group_ids: list[relay.GlobalID] | None = UNSET
+    activation_date: date | None = strawberry.field(
+        default=UNSET, description="Defaults to today when the status counts as active.")
+    lead_source: str | None = UNSET
+    custom_fields: list[CustomFieldValueInput] | None = UNSET
+    primary_contact: ContactDetailsInput | None = UNSET
+    serviceable_address_id: relay.GlobalID | None = strawberry.field(
+        default=UNSET, description="Moves the new account in at this address today.")
+    idempotency_key: str | None = strawberry.field(
+        default=None, description="Retrying with the same key returns the first result.")
+
+
+@strawberry.input(description="Statuses change through changeAccountStatus and the other "
+                  "status commands, not here. accountGroupIds replaces the groups.")
+class UpdateAccountInput:
+    id: relay.GlobalID
+    name: str | None = UNSET
+    account_number: str | None = UNSET
+    account_type_id: relay.GlobalID | None = UNSET
+    parent_account_id: relay.GlobalID | None = UNSET
+    bill_to_parent: bool | None = UNSET
+    account_group_ids: list[relay.GlobalID] | None = UNSET
+    activation_date: date | None = UNSET
+    lead_source: str | None = UNSET
+    custom_fields: list[CustomFieldValueInput] | None = UNSET
+
+
+@strawberry.input
+class ChangeAccountStatusInput:
+    account_id: relay.GlobalID
+    account_status_id: relay.GlobalID
+    reason: str
+
+
+@strawberry.input
+class DisconnectAccountInput:
+    account_id: relay.GlobalID
+    reason: str
+    date: date | None = strawberry.field(
+        default=None, description="Today if omitted; a future day schedules the disconnection.")
+    account_status_id: relay.GlobalID | None = strawberry.field(
+        default=None, description="An inactive status; the company's disconnect default if "
+        "omitted.")
+
+
+@strawberry.input
+class ReactivateAccountInput:
+    account_id: relay.GlobalID
+    account_status_id: relay.GlobalID
+    reason: str
+
+
+@strawberry.input
+class ConvertLeadInput:
+    account_id: relay.GlobalID
+    account_status_id: relay.GlobalID
+    reason: str | None = None
+
+
+@strawberry.input
+class CreateContactInput:
+    account_id: relay.GlobalID
+    name: str
+    role: str | None = UNSET
+    is_primary: bool | None = strawberry.field(
+        default=UNSET, description="Defaults to true for an account's first contact.")
+    is_financial: bool | None = UNSET
+    emails: list[str] | None = UNSET
+    phone_numbers: list[PhoneNumberInput] | None = UNSET
+    custom_fields: list[CustomFieldValueInput] | None = UNSET
+
+
+@strawberry.input(description="emails and phoneNumbers, when given, replace the lists. The "
+                  "primary contact changes through setPrimaryContact.")
+class UpdateContactInput:
+    id: relay.GlobalID
+    name: str | None = UNSET
+    role: str | None = UNSET
+    is_financial: bool | None = UNSET
+    emails: list[str] | None = UNSET
+    phone_numbers: list[PhoneNumberInput] | None = UNSET
+    custom_fields: list[CustomFieldValueInput] | None = UNSET
+
+
+@strawberry.input
+class SetContactPortalLoginInput:
+    id: relay.GlobalID
+    username: str
+    password: str
