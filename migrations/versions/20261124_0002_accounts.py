@@ -338,6 +338,7 @@ def upgrade() -> None:
     sa.Column('account_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
     sa.Column('title', sa.String(length=300), nullable=False),
     sa.Column('subtitle', sa.String(length=300), nullable=False),
+    sa.Column('exact_key', sa.String(length=100), nullable=True),
     sa.Column('text', sa.String(length=2000), nullable=False),
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_search_documents_account_id_accounts'), ondelete='CASCADE'),

@@ -196,3 +196,12 @@ async def new_address(api: Any, setup: Setup, line1: str = "100 Main St", **fiel
     return await ok(api, setup.token, "createServiceableAddress",
                     {"companyId": setup.company, "line1": line1, "city": "Springfield",
                      "subdivision": "IL", "postalCode": "62701", "country": "US", **fields})
+
+
+# Added for the settings tests: updating groups and phone number types.
+MUTATIONS.update({
+    "updateAccountGroup": _mutation("updateAccountGroup", "UpdateAccountGroupInput",
+                                    "accountGroup", "id name description"),
+    "updatePhoneNumberType": _mutation("updatePhoneNumberType", "UpdatePhoneNumberTypeInput",
+                                       "phoneNumberType", "id name canReceiveSms"),
+})

@@ -12,6 +12,7 @@ from ispcore.domain.accounts.contacts import PhoneInput
 from ispcore.domain.accounts.models import Account as AccountModel
 from ispcore.domain.accounts.models import Contact as ContactModel
 from ispcore.domain.addresses import service as addresses
+from ispcore.domain.common.errors import DomainError, nested
 from ispcore.domain.common.unit_of_work import UnitOfWork
 from ispcore.domain.scheduling import service as scheduling
 from ispcore.resolvers.commands import command, payload_type, pk, values_of
@@ -104,9 +105,12 @@ async def _create_account(uow: UnitOfWork, data: Any) -> dict[str, Any]:
     address_id = values.pop("serviceable_address_id", None)
     account = await service.create_account(uow, values)
     if contact is not None:
-        details = _contact_values(contact)
-        await contact_service.create_contact(uow, {**details, "account_id": account.id,
-                                                   "is_primary": True})
+        try:
+            details = _contact_values(contact)
+            await contact_service.create_contact(uow, {**details, "account_id": account.id,
+                                                       "is_primary": True})
+        except DomainError as exc:
+            raise nested(exc, "primary_contact") from None
     if address_id is not None:
         await addresses.move_in(uow, account.id, address_id, None)
     return {"account": account}

@@ -153,7 +153,8 @@ def _custom_field(model: Any, spec: CustomFields, condition: Any) -> ColumnEleme
     from ispcore.domain.custom_fields.models import CustomFieldValue as Value
 
     field_id = _decode_ids([condition.custom_field_id], IdOf("CustomField"))[0]
-    match = [Value.custom_field_id == field_id, Value.entity_id == model.id]
+    match = [Value.custom_field_id == field_id, Value.entity_type == spec.entity_type,
+             Value.entity_id == model.id]
     for name, column in (("text", Value.text_value), ("number", Value.number_value),
                          ("date", Value.date_value)):
         ops = getattr(condition, name)

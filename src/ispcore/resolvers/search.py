@@ -33,8 +33,9 @@ class SearchHit:
     type: SearchType
     title: str
     subtitle: str
-    score: float = strawberry.field(description="Higher is better: 4 exact title, 3 title "
-                                    "prefix, 2 word prefix, 1 anywhere (plus similarity).")
+    score: float = strawberry.field(description="Higher is better: 4 exact title or account "
+                                    "number, 3 title prefix, 2 word prefix, 1 anywhere (plus "
+                                    "similarity).")
     entity_id: strawberry.Private[int]
     account_id: strawberry.Private[int | None]
 

@@ -109,7 +109,8 @@ class Through:
     input: type | None = None
 
 
-@strawberry.input(description="A condition on one custom field. Use the operator of the "
+@strawberry.input(name="CustomFieldValueFilter",  # CustomFieldFilter filters definitions
+                  description="A condition on one custom field. Use the operator of the "
                   "field's type: text (TEXT, SELECT), number, date or boolean; isSet for "
                   "presence. Several operators must all hold.")
 class CustomFieldFilter:

@@ -33,6 +33,7 @@ Direction = strawberry.enum(DomainDirection, name="CallDirection")
 ScheduledEventStatus = strawberry.enum(DomainScheduledStatus, name="ScheduledEventStatus")
 
 
+@strawberry.type  # never in the schema itself: gives Note and Task their subject fields
 class _Subject:
     """The account or serviceable address a note or task is about."""
 

@@ -35,6 +35,7 @@ from ispcore.domain.search.service import digits, index_document, remove_documen
 MAX_EMAILS = 10
 MAX_PHONE_NUMBERS = 10
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._@+-]{2,99}$")
+EXTENSION = re.compile(r"[0-9]{1,10}")  # ASCII only: str.isdigit() takes "²" too
 
 
 @dataclass(frozen=True)
@@ -56,13 +57,13 @@ def _clean(values: dict[str, Any]) -> dict[str, Any]:
 
 def _emails(emails: list[str]) -> list[str]:
     v = Validator()
-    if len(emails) > MAX_EMAILS:
-        v.add("emails", f"A contact has at most {MAX_EMAILS} email addresses.")
     out: list[str] = []
-    for raw in emails[:MAX_EMAILS]:
+    for raw in emails[:MAX_EMAILS * 4]:
         email = normalize_email(v, raw, "emails")
         if email not in out:
             out.append(email)
+    if len(out) > MAX_EMAILS or len(emails) > MAX_EMAILS * 4:
+        v.add("emails", f"A contact has at most {MAX_EMAILS} email addresses.")
     v.raise_if_any()
     return out
 
@@ -86,8 +87,14 @@ async def _phones(uow: UnitOfWork, company: Any, phones: list[PhoneInput]
             v.add("phone_numbers", f"Phone number {i + 1} ({phone.number!r}) is not a valid "
                   "number; write it with its country code, e.g. +1 312 555 0100.")
             continue
-        extension = (phone.extension or "").strip() or None
-        if (extension and not extension.isdigit()) or (extension and len(extension) > 10):
+        given = (phone.extension or "").strip() or None
+        written = parsed.extension or None  # "(312) 555-0100 ext. 42": E.164 drops it
+        if given and written and given != written:
+            v.add("phone_numbers", f"Phone number {i + 1} has two extensions ({written!r} in "
+                  f"the number, {given!r} given); give one.")
+            continue
+        extension = given or written
+        if extension and not EXTENSION.fullmatch(extension):
             v.add("phone_numbers", f"Phone number {i + 1} has an extension that is not up to "
                   "10 digits.")
             continue
@@ -114,6 +121,9 @@ async def create_contact(uow: UnitOfWork, values: dict[str, Any]) -> Contact:
     has_primary = await _primary_of(uow, account.id)
     if data.get("is_primary") is None:
         data["is_primary"] = has_primary is None
+    if not data["is_primary"] and has_primary is None:
+        raise DomainError("An account's first contact is its primary contact.",
+                          field="is_primary")
     if data["is_primary"] and has_primary is not None:
         raise Duplicate(f"{has_primary.name} is already the primary contact; use "
                         "setPrimaryContact to change it.", field="is_primary")

@@ -21,6 +21,7 @@ from ispcore.domain.accounts.models import (
     Contact,
 )
 from ispcore.domain.accounts.settings import disconnect_status
+from ispcore.domain.addresses.models import AddressOccupancy
 from ispcore.domain.common.errors import DomainError, Duplicate, ErrorCode, InUse, Validator
 from ispcore.domain.common.records import (
     company_of,
@@ -143,15 +144,20 @@ async def update_account(uow: UnitOfWork, pk: int, changes: dict[str, Any]) -> A
 
 
 async def delete_account(uow: UnitOfWork, pk: int) -> Account:
-    """Delete an account and its own records (contacts, notes, history). One with child
-    accounts is refused; later areas refuse through their foreign keys (an account with
-    invoices is never deleted)."""
+    """Delete an account and its own records (contacts, notes, history): for one entered by
+    mistake. One with child accounts, or that ever lived at an address, is refused; later
+    areas refuse through their foreign keys (an account with invoices is never deleted)."""
     account = await get_account(uow, pk, "id")
     children = await uow.session.scalar(select(func.count()).where(
         Account.parent_account_id == account.id))
     if children:
         raise InUse(f"{children} child account(s) still have this account as parent.",
                     field="id")
+    lived = await uow.session.scalar(select(func.count()).where(
+        AddressOccupancy.account_id == account.id))
+    if lived:
+        raise InUse("The account has lived at an address; it stays for the address's history. "
+                    "Disconnect it instead.", field="id")
     contact_ids = list(await uow.session.scalars(select(Contact.id).where(
         Contact.account_id == account.id)))
     await remove_values(uow, EntityType.CONTACT, contact_ids)
@@ -169,7 +175,8 @@ async def index_account(uow: UnitOfWork, account: Account) -> None:
                          company_id=account.company_id, account_id=account.id,
                          title=account.name,
                          subtitle=f"Account {account.account_number or account.id}",
-                         parts=[account.account_number, str(account.id)])
+                         parts=[account.account_number, str(account.id)],
+                         exact_key=account.account_number)
 
 
 async def _ensure_number_free(uow: UnitOfWork, company_id: int, number: str | None) -> None:
@@ -278,6 +285,9 @@ async def change_status(uow: UnitOfWork, account_id: int, status_id: int,
     if current.is_lead and not status.is_lead:
         raise DomainError("A lead becomes a customer through convertLead.",
                           field="account_status_id")
+    if status.is_lead and not current.is_lead:
+        raise DomainError(f"{status.name} is a lead status; a customer does not become a lead "
+                          "again.", field="account_status_id")
     if account.disconnected_on is not None:
         raise DomainError("A disconnected account comes back through reactivateAccount.",
                           field="account_id")
@@ -293,11 +303,16 @@ async def disconnect_now(uow: UnitOfWork, account_id: int, *, reason: str | None
 
     account = await get_account(uow, account_id)
     text = _reason(reason)
-    if account.disconnected_on is not None:
-        raise DomainError(f"The account was already disconnected on "
-                          f"{account.disconnected_on.isoformat()}.", field="account_id")
-    status = await _disconnect_status(uow, account, status_id)
-    previous = await _move_status(uow, account, status, StatusChangeKind.DISCONNECTED, text)
+    await check_disconnectable(uow, account)
+    status = await disconnect_status_for(uow, account, status_id)
+    if status.id == account.account_status_id:
+        # Already in that inactive status (changed by hand): the disconnection is still
+        # recorded, without a status change.
+        previous = status
+        _history(uow, account, StatusChangeKind.DISCONNECTED, status.id, status.id, text)
+    else:
+        previous = await _move_status(uow, account, status, StatusChangeKind.DISCONNECTED,
+                                      text)
     account.disconnected_on = on
     account.disconnect_reason = text
     await uow.session.flush()
@@ -309,8 +324,21 @@ async def disconnect_now(uow: UnitOfWork, account_id: int, *, reason: str | None
     return account
 
 
-async def _disconnect_status(uow: UnitOfWork, account: Account, status_id: int | None
-                             ) -> AccountStatus:
+async def check_disconnectable(uow: UnitOfWork, account: Account) -> None:
+    """Only a customer who is not disconnected yet can be disconnected (a lead was never
+    connected: its status changes instead)."""
+    if account.disconnected_on is not None:
+        raise DomainError(f"The account was already disconnected on "
+                          f"{account.disconnected_on.isoformat()}.", field="account_id")
+    current = await uow.session.get_one(AccountStatus, account.account_status_id)
+    if current.is_lead:
+        raise DomainError("A lead is not connected; change its status instead.",
+                          field="account_id")
+
+
+async def disconnect_status_for(uow: UnitOfWork, account: Account, status_id: int | None
+                                ) -> AccountStatus:
+    """The named inactive status, or the company's disconnect default."""
     if status_id is None:
         status = await disconnect_status(uow, account.company_id)
         if status is None:

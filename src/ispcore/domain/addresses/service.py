@@ -57,7 +57,7 @@ def _clean(values: dict[str, Any]) -> dict[str, Any]:
         if out.get(key) is not None and not -bound <= out[key] <= bound:
             v.add(key, f"{key.capitalize()} is between -{bound} and {bound}.")
     optional_text(out, "fcc_location_id")
-    if out.get("fcc_location_id") and not out["fcc_location_id"].isdigit():
+    if out.get("fcc_location_id") and not re.fullmatch(r"[0-9]+", out["fcc_location_id"]):
         v.add("fcc_location_id", "An FCC location id is digits only.")
     v.fit_columns(ServiceableAddress, out)
     v.raise_if_any()
@@ -118,8 +118,9 @@ async def update_address(uow: UnitOfWork, pk: int, changes: dict[str, Any]
         await apply_values(uow, EntityType.SERVICEABLE_ADDRESS, address.id, address.company_id,
                            custom, creating=False)
     await _index(uow, address)
+    changed = sorted(data) + (["custom_fields"] if custom is not None else [])
     record_event(uow, "serviceable_address.updated", company_id=address.company_id,
-                 entity=address, payload={"changed": sorted(data)})
+                 entity=address, payload={"changed": changed})
     return address
 
 
@@ -196,6 +197,7 @@ async def move_in(uow: UnitOfWork, account_id: int, address_id: int, on: date | 
     own = await current_occupancy(uow, account_id=account.id)
     if own is not None:
         await _move_out(uow, account, own, day)
+    await _ensure_after_history(uow, account.id, address.id, day)
     uow.session.add(AddressOccupancy(company_id=account.company_id,
                                      serviceable_address_id=address.id, account_id=account.id,
                                      moved_in_on=day, created_at=uow.clock.now()))
@@ -206,6 +208,19 @@ async def move_in(uow: UnitOfWork, account_id: int, address_id: int, on: date | 
     return account
 
 
+async def _ensure_after_history(uow: UnitOfWork, account_id: int, address_id: int, day: date
+                                ) -> None:
+    """A move-in may not reach back into a finished stay of the address or of the account:
+    the history would show two tenants, or two homes, at once."""
+    last = await uow.session.scalar(select(func.max(AddressOccupancy.moved_out_on)).where(
+        (AddressOccupancy.serviceable_address_id == address_id)
+        | (AddressOccupancy.account_id == account_id)))
+    if last is not None and day < last:
+        raise DomainError(f"The history of this address or account runs to "
+                          f"{last.isoformat()}; a move-in cannot be dated before that.",
+                          field="date")
+
+
 async def move_out(uow: UnitOfWork, account_id: int, on: date | None) -> Account:
     account = await load(uow, Account, account_id, field="account_id", what="account")
     occupancy = await current_occupancy(uow, account_id=account.id)
@@ -213,8 +228,11 @@ async def move_out(uow: UnitOfWork, account_id: int, on: date | None) -> Account
         raise NotFound("The account has no physical address to move out of.",
                        field="account_id")
     company = await company_of(uow, account.company_id)
-    await _move_out(uow, account, occupancy, on or local_date(uow.clock.now(),
-                                                               company.time_zone))
+    today = local_date(uow.clock.now(), company.time_zone)
+    if on is not None and on > today:
+        raise DomainError("A move-out is recorded on or after the day it happens, not ahead "
+                          "(schedule a disconnection for a future day).", field="date")
+    await _move_out(uow, account, occupancy, on or today)
     return account
 
 

@@ -90,3 +90,11 @@ class Validator:
             raise self.errors[0]
         if self.errors:
             raise InvalidInput(self.errors)
+
+
+def nested(exc: DomainError, prefix: str) -> DomainError:
+    """``exc`` with its fields under ``prefix`` (``name`` -> ``primary_contact.name``), for
+    errors of a nested input."""
+    errors = [DomainError(e.message, field=f"{prefix}.{e.field}" if e.field else prefix,
+                          code=e.code) for e in exc.errors]
+    return errors[0] if len(errors) == 1 else InvalidInput(errors)

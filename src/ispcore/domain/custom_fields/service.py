@@ -171,9 +171,15 @@ def _parse(field: CustomField, raw: Any) -> Any:
             raise ValueError(f"takes at most {MAX_TEXT} characters")
         return raw.strip()
     if kind == DataType.NUMBER:
-        if isinstance(raw, bool) or not isinstance(raw, int | float) or not math.isfinite(raw):
+        if isinstance(raw, bool) or not isinstance(raw, int | float):
             raise ValueError("expects a number")
-        return float(raw)
+        try:
+            number = float(raw)  # a huge integer overflows
+        except OverflowError:
+            number = math.inf
+        if not math.isfinite(number):
+            raise ValueError("expects a finite number")
+        return number
     if kind == DataType.DATE:
         if isinstance(raw, str) and ISO_DATE.match(raw):
             try:

@@ -47,9 +47,12 @@ async def _subject(uow: UnitOfWork, values: dict[str, Any]) -> tuple[int, dict[s
     serviceable address."""
     account_id = values.pop("account_id", None)
     address_id = values.pop("serviceable_address_id", None)
-    if (account_id is None) == (address_id is None):
+    if account_id is None and address_id is None:
         raise DomainError("Give either an account or a serviceable address.",
                           field="account_id", code=ErrorCode.REQUIRED)
+    if account_id is not None and address_id is not None:
+        raise DomainError("Give an account or a serviceable address, not both.",
+                          field="account_id")
     if account_id is not None:
         account = await load(uow, Account, account_id, field="account_id", what="account")
         return account.company_id, {"account_id": account.id}

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date
 from enum import StrEnum
 from typing import Any
 
@@ -53,6 +53,12 @@ async def _check_status(uow: UnitOfWork, account: Account, params: dict[str, Any
     status = await load(uow, AccountStatus, params.get("account_status_id"),
                         field="account_status_id", what="account status",
                         company_id=account.company_id)
+    if status.is_lead:
+        raise DomainError(f"{status.name} is a lead status; accounts do not go back to being "
+                          "leads.", field="account_status_id")
+    if account.disconnected_on is not None:
+        raise DomainError("The account is disconnected; it comes back through "
+                          "reactivateAccount.", field="account_id")
     reason = (params.get("reason") or "").strip()
     if not reason:
         raise DomainError("Give a reason; it goes on the account's history.", field="reason",
@@ -72,8 +78,9 @@ async def _check_disconnect(uow: UnitOfWork, account: Account, params: dict[str,
     if not reason:
         raise DomainError("Give a reason; it goes on the account's history.", field="reason",
                           code=ErrorCode.REQUIRED)
+    await accounts.check_disconnectable(uow, account)
     status_id = params.get("account_status_id")
-    status = await accounts._disconnect_status(uow, account, status_id)
+    status = await accounts.disconnect_status_for(uow, account, status_id)
     return {"account_status_id": status.id if status_id is not None else None,
             "reason": reason[:500]}
 
@@ -102,7 +109,8 @@ async def schedule(uow: UnitOfWork, account_id: int, action: str, run_on: date,
     params = await ACTIONS[action].check(uow, account, parameters)
     now = uow.clock.now()
     event = ScheduledEvent(company_id=account.company_id, account_id=account.id, action=action,
-                           run_on=run_on, due_at=start_of_day(run_on, company.time_zone),
+                           run_on=run_on,
+                           due_at=start_of_day(run_on, company.time_zone).astimezone(UTC),
                            parameters=params, status=Status.PENDING,
                            created_by_user_id=uow.actor.user_id, created_at=now,
                            updated_at=now)
@@ -120,7 +128,11 @@ async def cancel(uow: UnitOfWork, pk: int) -> ScheduledEvent:
     if not claimed:
         raise DomainError(f"The event is {event.status.lower()}; only a pending one can be "
                           "cancelled.", field="id")
-    await uow.session.refresh(event)
+    # The conditional update above decides against a concurrent runner; the same change
+    # through the ORM then lets the audit log record who cancelled it.
+    event.status = Status.CANCELLED
+    event.updated_at = uow.clock.now()
+    await uow.session.flush()
     record_event(uow, "scheduled_event.cancelled", company_id=event.company_id, entity=event,
                  payload={"account_id": event.account_id, "action": event.action})
     return event
@@ -145,8 +157,9 @@ async def due_ids(uow: UnitOfWork, limit: int = 500) -> list[int]:
 
 
 async def run_one(open_uow: Callable[[], UnitOfWork], pk: int) -> Status | None:
-    """Run one due event; ``None`` if another runner had it. A rule that says no (the
-    account was already disconnected, say) marks it FAILED with the reason."""
+    """Run one due event; ``None`` if another runner had it, or if it broke unexpectedly
+    (logged; it stays PENDING for the next run and does not hold up the others). A rule that
+    says no (the account was already disconnected, say) marks it FAILED with the reason."""
     try:
         async with open_uow() as uow:
             if not await _transition(uow, pk, Status.PENDING, Status.RUNNING):
@@ -162,6 +175,9 @@ async def run_one(open_uow: Callable[[], UnitOfWork], pk: int) -> Status | None:
             event = await uow.session.get_one(ScheduledEvent, pk)
             await _finish(uow, event, Status.FAILED, exc.message)
             return Status.FAILED
+    except Exception:
+        log.exception("scheduled event %s failed unexpectedly; it will be retried", pk)
+        return None
 
 
 async def _finish(uow: UnitOfWork, event: ScheduledEvent, status: Status, outcome: str

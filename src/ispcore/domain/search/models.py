@@ -28,5 +28,8 @@ class SearchDocument(IdMixin, Base):
         BigId, ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
     title: Mapped[str] = mapped_column(String(300))
     subtitle: Mapped[str] = mapped_column(String(300), default="")
+    #: An identifier (an account number), lower-cased: a query equal to it ranks as high as
+    #: one equal to the title.
+    exact_key: Mapped[str | None] = mapped_column(String(100))
     #: Lower-cased words to match: names, numbers, emails, phone digits, address lines.
     text: Mapped[str] = mapped_column(String(2000))

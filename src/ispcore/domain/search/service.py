@@ -14,6 +14,8 @@ from ispcore.domain.search.models import SearchDocument
 
 MAX_QUERY_TERMS = 8
 MAX_TEXT = 2000
+#: A query of only digits and the punctuation phone numbers are written with.
+PHONE_LIKE = re.compile(r"[\d\s()+\-./]+")
 
 
 def _normalise(text: str) -> str:
@@ -26,9 +28,10 @@ def digits(text: str) -> str:
 
 async def index_document(uow: UnitOfWork, *, entity_type: str, entity_id: int,
                          company_id: int, title: str, subtitle: str = "",
-                         parts: Iterable[str | None] = (), account_id: int | None = None
-                         ) -> None:
-    """Create or replace the search document of one entity, in the caller's transaction."""
+                         parts: Iterable[str | None] = (), account_id: int | None = None,
+                         exact_key: str | None = None) -> None:
+    """Create or replace the search document of one entity, in the caller's transaction.
+    ``exact_key`` (an account number) ranks first when the query is exactly it."""
     text = _normalise(" ".join(p for p in (title, *parts) if p))[:MAX_TEXT]
     document = await uow.session.scalar(select(SearchDocument).where(
         SearchDocument.entity_type == entity_type, SearchDocument.entity_id == entity_id))
@@ -39,6 +42,7 @@ async def index_document(uow: UnitOfWork, *, entity_type: str, entity_id: int,
     document.account_id = account_id
     document.title = title[:300]
     document.subtitle = subtitle[:300]
+    document.exact_key = _normalise(exact_key)[:100] if exact_key else None
     document.text = text
 
 
@@ -67,9 +71,9 @@ async def search(conn: AsyncConnection, query: str, *, entity_types: list[str],
                  company_id: int | None, limit: int) -> list[Hit]:
     """Documents containing every term of ``query``, best first.
 
-    Rank: the whole query equal to the title (an account number, say), then the title
-    starting with it, then a word starting with it, then anywhere; on PostgreSQL trigram
-    similarity orders within a rank (and the GIN trigram index finds the candidates).
+    Rank: the whole query equal to the title or the exact key (an account number), then the
+    title starting with it, then a word starting with it, then anywhere; on PostgreSQL
+    trigram similarity orders within a rank (and the GIN trigram index finds the candidates).
     """
     terms = terms_of(query)
     if not terms or not entity_types or limit <= 0:
@@ -79,11 +83,12 @@ async def search(conn: AsyncConnection, query: str, *, entity_types: list[str],
     title = func.lower(SearchDocument.title)
     conditions = [text.contains(term, autoescape=True) for term in terms]
     phone = digits(whole)
-    if len(phone) >= 4 and phone != whole.replace(" ", ""):
-        # "(312) 555-0100" finds the digits the document keeps for phone numbers.
+    if len(phone) >= 4 and PHONE_LIKE.fullmatch(whole) and phone != whole.replace(" ", ""):
+        # "(312) 555-0100" finds the digits the document keeps for phone numbers. Only a
+        # query that is all phone number: "oak 62701" still needs "oak".
         conditions = [or_(and_(*conditions), text.contains(phone, autoescape=True))]
     rank = case(
-        (title == whole, 4),
+        (or_(title == whole, SearchDocument.exact_key == whole), 4),
         (title.startswith(whole, autoescape=True), 3),
         (or_(text.startswith(whole, autoescape=True),
              text.contains(" " + whole, autoescape=True)), 2),
