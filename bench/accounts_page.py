@@ -9,6 +9,8 @@ plus the search documents the services keep. Then measures, interleaved round by
                  relation (DataLoaders), whatever the page size.
   ispcore-nodb   the same with every statement answered from rows fetched beforehand: the
                  Python side of ispcore alone (strawberry, loaders, nodes).
+  strawberry     a plain strawberry schema of the same shape (no relay, no permissions, no
+                 extensions) over the same data as objects in memory: the framework's floor.
   graphql-core   baseline: a hand-written graphql-core schema of the same shape over the same
                  data already in memory (nested dicts), default resolvers.
 
@@ -179,8 +181,9 @@ def graphql_core_schema(data: list[dict[str, Any]]) -> Any:
         return GraphQLNonNull(t)
 
     named = GraphQLObjectType("AccountType", {"name": GraphQLField(nn(GraphQLString))})
-    status = GraphQLObjectType("AccountStatus", {"name": GraphQLField(nn(GraphQLString)),
-                                                 "countsAsActive": GraphQLField(nn(GraphQLBoolean))})
+    status = GraphQLObjectType("AccountStatus", {
+        "name": GraphQLField(nn(GraphQLString)),
+        "countsAsActive": GraphQLField(nn(GraphQLBoolean))})
     phone = GraphQLObjectType("PhoneNumber", {"number": GraphQLField(nn(GraphQLString))})
     contact = GraphQLObjectType("Contact", {
         "name": GraphQLField(nn(GraphQLString)), "isPrimary": GraphQLField(nn(GraphQLBoolean)),
@@ -204,6 +207,92 @@ def graphql_core_schema(data: list[dict[str, Any]]) -> Any:
     query = GraphQLObjectType("Query", {"accounts": GraphQLField(
         nn(connection), args={"first": GraphQLArgument(GraphQLInt)}, resolve=resolve)})
     return GraphQLSchema(query)
+
+
+# --- the framework floor: a plain strawberry schema of the same shape ---------------------
+
+import strawberry  # noqa: E402
+
+
+@strawberry.type(name="AccountType")
+class PlainNamed:
+    name: str
+
+
+@strawberry.type(name="AccountStatus")
+class PlainStatus:
+    name: str
+    counts_as_active: bool
+
+
+@strawberry.type(name="PhoneNumber")
+class PlainPhone:
+    number: str
+
+
+@strawberry.type(name="Contact")
+class PlainContact:
+    name: str
+    is_primary: bool
+    emails: list[str]
+    phone_numbers: list[PlainPhone]
+
+
+@strawberry.type(name="ServiceableAddress")
+class PlainAddress:
+    line1: str
+    unit: str | None
+    city: str
+    postal_code: str | None
+
+
+@strawberry.type(name="Account")
+class PlainAccount:
+    id: strawberry.ID
+    name: str
+    account_number: str | None
+    account_type: PlainNamed | None
+    account_status: PlainStatus | None
+    contacts: list[PlainContact] | None
+    physical_address: PlainAddress | None
+
+
+@strawberry.type(name="AccountEdge")
+class PlainEdge:
+    node: PlainAccount
+
+
+@strawberry.type(name="AccountConnection")
+class PlainConnection:
+    edges: list[PlainEdge]
+
+
+_PLAIN: list[PlainAccount] = []
+
+
+@strawberry.type(name="Query")
+class PlainQuery:
+    @strawberry.field
+    def accounts(self, first: int = 100) -> PlainConnection:
+        return PlainConnection(edges=[PlainEdge(node=n) for n in _PLAIN[:first]])
+
+
+def strawberry_schema(data: list[dict[str, Any]]) -> Any:
+    _PLAIN[:] = [PlainAccount(
+        id=n["id"], name=n["name"], account_number=n["accountNumber"],
+        account_type=PlainNamed(name=n["accountType"]["name"]),
+        account_status=PlainStatus(name=n["accountStatus"]["name"],
+                                   counts_as_active=n["accountStatus"]["countsAsActive"]),
+        contacts=[PlainContact(name=c["name"], is_primary=c["isPrimary"], emails=c["emails"],
+                               phone_numbers=[PlainPhone(number=p["number"])
+                                              for p in c["phoneNumbers"]])
+                  for c in n["contacts"]],
+        physical_address=PlainAddress(**{"line1": n["physicalAddress"]["line1"],
+                                         "unit": n["physicalAddress"]["unit"],
+                                         "city": n["physicalAddress"]["city"],
+                                         "postal_code": n["physicalAddress"]["postalCode"]}))
+        for n in data]
+    return strawberry.Schema(query=PlainQuery)
 
 
 class Recorder:
@@ -250,6 +339,7 @@ class Bench:
         self.gql_schema = graphql_core_schema(self.data)
         self.gql_document = parse(self.query)
         assert not validate(self.gql_schema, self.gql_document)
+        self.sb_schema = strawberry_schema(self.data)
         self.check()
         self.nodb_context = await self._prefetched_context()
 
@@ -282,7 +372,7 @@ class Bench:
             async def execute(self, statement: Any) -> Result:
                 k = key(statement)
                 if k not in answers:
-                    async with runtime.db.session() as real:
+                    async with runtime.db.read_rows() as real:
                         answers[k] = list((await real.execute(statement)).all())
                 return Result(answers[k])
 
@@ -307,6 +397,9 @@ class Bench:
     async def run_ispcore_nodb(self) -> Any:
         context = self.nodb_context(runtime=self.runtime, actor=self.actor, request_id="bench")
         return await self.schema.execute(self.query, context_value=context)
+
+    async def run_strawberry(self) -> Any:
+        return await self.sb_schema.execute(self.query)
 
     async def run_graphql_core(self) -> Any:
         from graphql import execute
@@ -399,6 +492,7 @@ async def main() -> None:
                             await bench.statements_per_query(PAGE))
             times = await measure({"ispcore": bench.run_ispcore,
                                    "ispcore-nodb": bench.run_ispcore_nodb,
+                                   "strawberry": bench.run_strawberry,
                                    "graphql-core": bench.run_graphql_core},
                                   args.rounds, args.warmup)
             med = {n: common.median(v) for n, v in times.items()}
@@ -415,6 +509,9 @@ async def main() -> None:
             nodb = med["ispcore-nodb"] / med["graphql-core"]
             print(f"  ispcore / graphql-core       = {ratio:.2f}x (database included)")
             print(f"  ispcore-nodb / graphql-core  = {nodb:.2f}x (Python side alone)")
+            floor = med["strawberry"] / med["graphql-core"]
+            print(f"  strawberry / graphql-core    = {floor:.2f}x (the framework floor: a plain "
+                  "strawberry schema of the same shape over the same data in memory)")
             print(f"  target <= {TARGET:.2f}x: end to end {'MET' if ratio <= TARGET else 'NOT MET'}"
                   f", Python side {'MET' if nodb <= TARGET else 'NOT MET'}")
             print(f"\nsearch(query:) over {args.accounts} accounts (and their contacts and "

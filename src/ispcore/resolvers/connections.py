@@ -9,6 +9,7 @@ from strawberry import relay
 from strawberry.types import Info
 
 from ispcore.resolvers.listing import paginate
+from ispcore.resolvers.prefetch import prefetch, sub_selections
 from ispcore.schema.filtering import ListingInputs
 from ispcore.schema.nodes import Connection, ModelNode
 
@@ -26,7 +27,7 @@ async def list_nodes(
 ) -> Connection[Any]:
     """A page of the ``node_type`` rows the caller may see."""
     settings = info.context.runtime.settings
-    return await paginate(
+    page = await paginate(
         info.context.rows,
         node_type.readable(info.context.actor),
         node_type=node_type,
@@ -39,10 +40,17 @@ async def list_nodes(
         max_page_size=settings.max_page_size,
         default_page_size=settings.default_page_size,
     )
+    if node_type.relations and page.edges:
+        below = sub_selections(info.selected_fields[0].selections, "edges", "node")
+        await prefetch(info.context, node_type, [edge.node for edge in page.edges], below)
+    return page
 
 
 async def fetch_node(info: Info, node_type: type[ModelNode], gid: relay.GlobalID) -> Any:
     """One node by global id; ``None`` if absent or if the id names another type."""
     if gid.type_name != node_type.__name__:
         return None
-    return (await node_type.resolve_nodes(info=info, node_ids=[gid.node_id]))[0]
+    node = (await node_type.resolve_nodes(info=info, node_ids=[gid.node_id]))[0]
+    if node is not None and node_type.relations:
+        await prefetch(info.context, node_type, [node], info.selected_fields[0].selections)
+    return node

@@ -1,15 +1,15 @@
-"""Per-request DataLoaders: one ``IN (...)`` query per relation, results in key order.
+"""Per-request DataLoaders of nodes by id, for the fields of types that are not nodes (a
+phone number's type, a search hit's node): one ``IN (...)`` query per type, in key order.
+Node types' own relations are prefetched instead (``ispcore.resolvers.prefetch``).
 
 They read plain rows (attribute access by column name, as the node types copy them) on
-autocommit connections: no ORM identity map and no transaction to open and roll back, which
-on a nested page is most of the cost of a load."""
+autocommit connections: no ORM identity map and no transaction to open and roll back."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
 from strawberry.dataloader import DataLoader
 
 from ispcore.db import Database
@@ -40,31 +40,4 @@ class Loaders:
                 return [found.get(i) for i in ids]
 
             loader = self._loaders[node_type] = DataLoader(load_fn=load)
-        return loader
-
-    def rows_by(self, model: type, column: str, *, order_by: Sequence[str] = ("id",),
-                where: Any = None) -> DataLoader[int, list[Any]]:
-        """Loads the ``model`` rows whose ``column`` is each key (an account's contacts, a
-        contact's emails): one query for every parent on the page. Callers check the
-        permission to see them; ``where`` narrows further (say, current rows only)."""
-        # The condition with its values written in: ``str(where)`` alone shows placeholders,
-        # so ``entity_type = 'ACCOUNT'`` and ``= 'CONTACT'`` would share one loader.
-        key = (model, column, tuple(order_by), None if where is None else str(
-            where.compile(compile_kwargs={"literal_binds": True})))
-        loader = self._loaders.get(key)  # type: ignore[call-overload]
-        if loader is None:
-            owner = getattr(model, column)
-            ordering = [getattr(model, name) for name in order_by]
-
-            async def load(ids: Sequence[int]) -> list[list[Any]]:
-                statement = select(model).where(owner.in_(ids)).order_by(*ordering)
-                if where is not None:
-                    statement = statement.where(where)
-                grouped: dict[int, list[Any]] = {i: [] for i in ids}
-                async with self._db.read_rows() as conn:
-                    for row in await conn.execute(statement):
-                        grouped[getattr(row, column)].append(row)
-                return [grouped[i] for i in ids]
-
-            loader = self._loaders[key] = DataLoader(load_fn=load)  # type: ignore[index]
         return loader

@@ -116,7 +116,9 @@ async def mutate(info: Info, payload_cls: type[PayloadT], work: Work, *,
                 idempotency.remember(uow, operation, idempotency_key, digest,
                                      _to_record(result))
                 await uow.session.flush()
-        return _payload(payload_cls, result)
+        payload = _payload(payload_cls, result)
+        await _prefetch_payload(info, payload)
+        return payload
     except DomainError as exc:
         if idempotency_key and exc.code is not ErrorCode.IDEMPOTENCY_KEY_REUSED:
             # A concurrent request with this key may have committed while this one ran (and
@@ -135,6 +137,18 @@ async def mutate(info: Info, payload_cls: type[PayloadT], work: Work, *,
                             idempotency_key=idempotency_key, retry_on_conflict=False)
 
 
+async def _prefetch_payload(info: Info, payload: Any) -> None:
+    """Load the relations selected under each node of a payload (e.g. ``account { contacts
+    { name } }``)."""
+    from ispcore.resolvers.prefetch import prefetch, sub_selections
+
+    for name, value in vars(payload).items():
+        node_type = type(value)
+        if node_type in NODE_TYPES.values() and node_type.relations:
+            below = sub_selections(info.selected_fields[0].selections, to_camel_case(name))
+            await prefetch(info.context, node_type, [value], below)
+
+
 async def _replay(info: Info, payload_cls: type[PayloadT], operation: str, key: str,
                   digest: str) -> PayloadT | None:
     """The stored first answer for this key, or ``None``."""
@@ -142,4 +156,6 @@ async def _replay(info: Info, payload_cls: type[PayloadT], operation: str, key: 
         stored = await idempotency.stored_response(uow, operation, key, digest)
         if stored is None:
             return None
-        return _payload(payload_cls, await _from_record(uow, stored))
+        payload = _payload(payload_cls, await _from_record(uow, stored))
+    await _prefetch_payload(info, payload)
+    return payload

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry import UNSET, relay
@@ -17,7 +17,11 @@ from ispcore.domain.addresses.models import AddressOccupancy as OccupancyModel
 from ispcore.domain.addresses.service import PostalKind
 from ispcore.domain.custom_fields.service import EntityType
 from ispcore.schema.companies import Company
-from ispcore.schema.custom_fields import CustomFieldValue, CustomFieldValueInput, values_of_entity
+from ispcore.schema.custom_fields import (
+    CustomFieldValue,
+    CustomFieldValueInput,
+    custom_field_values,
+)
 from ispcore.schema.filtering import (
     BooleanFilter,
     CustomFields,
@@ -30,7 +34,8 @@ from ispcore.schema.filtering import (
 )
 from ispcore.schema.identity import User
 from ispcore.schema.money import Money
-from ispcore.schema.nodes import ModelNode, model_node, related, related_list
+from ispcore.schema.nodes import ModelNode, model_node, related
+from ispcore.schema.relations import Many, One, Rows, Via, relation
 
 if TYPE_CHECKING:
     from ispcore.schema.addresses import AddressOccupancy, PostalAddress, ServiceableAddress
@@ -38,6 +43,38 @@ if TYPE_CHECKING:
 
 ADDRESSES = "ispcore.schema.addresses"
 RECORDS = "ispcore.schema.records"
+
+def primary_first(contacts: list[Any]) -> list[Any]:
+    return sorted(contacts, key=lambda c: not c.is_primary)
+
+
+def primary_of(contacts: list[Any]) -> Any:
+    return next((c for c in contacts if c.is_primary), None)
+
+
+def pinned_then_newest(notes: list[Any]) -> list[Any]:
+    return sorted(notes, key=lambda n: (not n.pinned, -n.created_at.timestamp(), -n.pk))
+
+
+def open_by_due_time(tasks: list[Any]) -> list[Any]:
+    """Open before done; then by due time (undated last); then oldest first."""
+    far = datetime.max.replace(tzinfo=UTC)
+    return sorted(tasks, key=lambda t: (t.completed_at is not None, t.due_at or far, t.pk))
+
+
+def newest_first(items: list[Any]) -> list[Any]:
+    return items[::-1]
+
+
+def postal_address(kind: PostalKind) -> Rows:
+    def build(rows: list[Any]) -> Any:
+        from ispcore.schema.addresses import PostalAddress
+
+        row = next((r for r in rows if r.kind == kind), None)
+        return None if row is None else PostalAddress.from_row(row)
+
+    return Rows(AccountPostalAddress, "account_id", build=build)
+
 
 StatusChangeKind = strawberry.enum(DomainStatusChangeKind, name="AccountStatusChangeKind",
                                    description="How an account came to a status.")
@@ -53,9 +90,7 @@ class AccountType(ModelNode):
     updated_at: datetime
     company_id: strawberry.Private[int]
 
-    @strawberry.field
-    async def company(self, info: Info) -> Company | None:
-        return await related(info, Company, self.company_id)
+    company: Company | None = relation(One("Company", "company_id"))
 
 
 @strawberry.type(description="Where an account stands: active, a lead, delinquent, "
@@ -75,9 +110,7 @@ class AccountStatus(ModelNode):
     updated_at: datetime
     company_id: strawberry.Private[int]
 
-    @strawberry.field
-    async def company(self, info: Info) -> Company | None:
-        return await related(info, Company, self.company_id)
+    company: Company | None = relation(One("Company", "company_id"))
 
 
 @strawberry.type(description="A set of accounts treated alike (a building, a reseller, "
@@ -90,9 +123,7 @@ class AccountGroup(ModelNode):
     updated_at: datetime
     company_id: strawberry.Private[int]
 
-    @strawberry.field
-    async def company(self, info: Info) -> Company | None:
-        return await related(info, Company, self.company_id)
+    company: Company | None = relation(One("Company", "company_id"))
 
 
 @strawberry.type(description="What a phone number is for: mobile, home, work, fax, …")
@@ -128,26 +159,15 @@ class Contact(ModelNode):
     updated_at: datetime
     account_id: strawberry.Private[int]
 
-    @strawberry.field
-    async def account(self, info: Info) -> Account | None:
-        return await related(info, Account, self.account_id)
-
-    @strawberry.field
-    async def emails(self, info: Info) -> list[str]:
-        rows = await info.context.loaders.rows_by(m.ContactEmail, "contact_id",
-                                                  order_by=("position",)).load(self.pk)
-        return [row.email for row in rows]
-
-    @strawberry.field
-    async def phone_numbers(self, info: Info) -> list[PhoneNumber]:
-        rows = await info.context.loaders.rows_by(m.ContactPhoneNumber, "contact_id",
-                                                  order_by=("position",)).load(self.pk)
-        return [PhoneNumber(number=r.number, extension=r.extension,
-                            phone_number_type_id=r.phone_number_type_id) for r in rows]
-
-    @strawberry.field
-    async def custom_fields(self, info: Info) -> list[CustomFieldValue]:
-        return await values_of_entity(info, EntityType.CONTACT, self.pk)
+    account: Account | None = relation(One("Account", "account_id"))
+    emails: list[str] = relation(Rows(m.ContactEmail, "contact_id", order_by=("position",),
+                                      build=lambda rows: [row.email for row in rows]))
+    phone_numbers: list[PhoneNumber] = relation(Rows(
+        m.ContactPhoneNumber, "contact_id", order_by=("position",),
+        build=lambda rows: [PhoneNumber(number=r.number, extension=r.extension,
+                                        phone_number_type_id=r.phone_number_type_id)
+                            for r in rows]))
+    custom_fields: list[CustomFieldValue] = relation(custom_field_values(EntityType.CONTACT))
 
 
 @strawberry.type(description="A customer (or a lead): the centre of billing, service and "
@@ -171,121 +191,49 @@ class Account(ModelNode):
     account_status_id: strawberry.Private[int]
     parent_account_id: strawberry.Private[int | None]
 
-    @strawberry.field
-    async def company(self, info: Info) -> Company | None:
-        return await related(info, Company, self.company_id)
+    company: Company | None = relation(One("Company", "company_id"))
 
-    @strawberry.field
-    async def account_type(self, info: Info) -> AccountType | None:
-        return await related(info, AccountType, self.account_type_id)
-
-    @strawberry.field
-    async def account_status(self, info: Info) -> AccountStatus | None:
-        return await related(info, AccountStatus, self.account_status_id)
-
-    @strawberry.field
-    async def parent_account(self, info: Info) -> Account | None:
-        return await related(info, Account, self.parent_account_id)
-
-    @strawberry.field
-    async def child_accounts(self, info: Info) -> list[Account] | None:
-        return await related_list(info, Account, "parent_account_id", self.pk)
-
-    @strawberry.field
-    async def groups(self, info: Info) -> list[AccountGroup]:
-        links = await info.context.loaders.rows_by(m.AccountGroupMembership, "account_id",
-                                                   order_by=("account_group_id",)
-                                                   ).load(self.pk)
-        groups = [await related(info, AccountGroup, link.account_group_id) for link in links]
-        return [group for group in groups if group is not None]
-
-    @strawberry.field(description="Primary contact first.")
-    async def contacts(self, info: Info) -> list[Contact] | None:
-        contacts = await related_list(info, Contact, "account_id", self.pk)
-        return None if contacts is None else sorted(contacts, key=lambda c: not c.is_primary)
-
-    @strawberry.field
-    async def primary_contact(self, info: Info) -> Contact | None:
-        contacts = await related_list(info, Contact, "account_id", self.pk)
-        return next((c for c in contacts or [] if c.is_primary), None)
-
-    @strawberry.field(description="The serviceable address the account lives at now.")
-    async def physical_address(self, info: Info) -> Annotated[
-            ServiceableAddress, strawberry.lazy(ADDRESSES)] | None:
-        from ispcore.schema.addresses import ServiceableAddress
-
-        current = await info.context.loaders.rows_by(
-            OccupancyModel, "account_id", where=OccupancyModel.moved_out_on.is_(None)
-        ).load(self.pk)
-        if not current:
-            return None
-        return await related(info, ServiceableAddress, current[0].serviceable_address_id)
-
-    @strawberry.field(description="Every address the account lived at, oldest first.")
-    async def address_history(self, info: Info) -> list[Annotated[
-            AddressOccupancy, strawberry.lazy(ADDRESSES)]] | None:
-        from ispcore.schema.addresses import AddressOccupancy
-
-        return await related_list(info, AddressOccupancy, "account_id", self.pk,
-                                  order_by=("moved_in_on", "id"))
-
-    @strawberry.field(description="Where mail goes; null means the physical address.")
-    async def mailing_address(self, info: Info) -> Annotated[
-            PostalAddress, strawberry.lazy(ADDRESSES)] | None:
-        return await self._postal(info, PostalKind.MAILING)
-
-    @strawberry.field(description="Where invoices go; null means the mailing address.")
-    async def billing_address(self, info: Info) -> Annotated[
-            PostalAddress, strawberry.lazy(ADDRESSES)] | None:
-        return await self._postal(info, PostalKind.BILLING)
-
-    async def _postal(self, info: Info, kind: PostalKind) -> PostalAddress | None:
-        from ispcore.schema.addresses import PostalAddress
-
-        rows = await info.context.loaders.rows_by(AccountPostalAddress, "account_id"
-                                                  ).load(self.pk)
-        row = next((r for r in rows if r.kind == kind), None)
-        return None if row is None else PostalAddress.from_row(row)
-
-    @strawberry.field
-    async def custom_fields(self, info: Info) -> list[CustomFieldValue]:
-        return await values_of_entity(info, EntityType.ACCOUNT, self.pk)
-
-    @strawberry.field(description="Every status the account had, oldest first.")
-    async def status_history(self, info: Info) -> list[AccountStatusChange] | None:
-        return await related_list(info, AccountStatusChange, "account_id", self.pk)
-
-    @strawberry.field(description="Null without notes:read. Pinned first, newest first.")
-    async def notes(self, info: Info) -> list[Annotated[Note, strawberry.lazy(RECORDS)]] | None:
-        from ispcore.schema.records import Note
-
-        notes = await related_list(info, Note, "account_id", self.pk)
-        return None if notes is None else sorted(
-            notes, key=lambda n: (not n.pinned, -n.created_at.timestamp(), -n.pk))
-
-    @strawberry.field(description="Null without notes:read. Open tasks first, by due time.")
-    async def tasks(self, info: Info) -> list[Annotated[Task, strawberry.lazy(RECORDS)]] | None:
-        from ispcore.schema.records import Task, task_order
-
-        tasks = await related_list(info, Task, "account_id", self.pk)
-        return None if tasks is None else sorted(tasks, key=task_order)
-
-    @strawberry.field(description="Null without notes:read. Newest first.")
-    async def call_logs(self, info: Info) -> list[Annotated[
-            CallLog, strawberry.lazy(RECORDS)]] | None:
-        from ispcore.schema.records import CallLog
-
-        calls = await related_list(info, CallLog, "account_id", self.pk)
-        return None if calls is None else sorted(calls, key=lambda c: c.occurred_at,
-                                                 reverse=True)
-
-    @strawberry.field(description="Null without scheduled_events:read. By day.")
-    async def scheduled_events(self, info: Info) -> list[Annotated[
-            ScheduledEvent, strawberry.lazy(RECORDS)]] | None:
-        from ispcore.schema.records import ScheduledEvent
-
-        return await related_list(info, ScheduledEvent, "account_id", self.pk,
-                                  order_by=("run_on", "id"))
+    account_type: AccountType | None = relation(One("AccountType", "account_type_id"))
+    account_status: AccountStatus | None = relation(One("AccountStatus", "account_status_id"))
+    parent_account: Account | None = relation(One("Account", "parent_account_id"))
+    child_accounts: list[Account] | None = relation(Many("Account", "parent_account_id"))
+    groups: list[AccountGroup] | None = relation(Via(
+        "AccountGroup", m.AccountGroupMembership, "account_id", "account_group_id",
+        order_by=("account_group_id",)))
+    contacts: list[Contact] | None = relation(
+        Many("Contact", "account_id", arrange=primary_first), description="Primary contact first.")
+    primary_contact: Contact | None = relation(
+        Many("Contact", "account_id", arrange=primary_of))
+    physical_address: Annotated[ServiceableAddress, strawberry.lazy(ADDRESSES)] | None = (
+        relation(Via("ServiceableAddress", OccupancyModel, "account_id",
+                     "serviceable_address_id", where=lambda: OccupancyModel.moved_out_on.is_(None),
+                     single=True),
+                 description="The serviceable address the account lives at now."))
+    address_history: list[Annotated[AddressOccupancy, strawberry.lazy(ADDRESSES)]] | None = (
+        relation(Many("AddressOccupancy", "account_id", order_by=("moved_in_on", "id")),
+                 description="Every address the account lived at, oldest first."))
+    mailing_address: Annotated[PostalAddress, strawberry.lazy(ADDRESSES)] | None = relation(
+        postal_address(PostalKind.MAILING),
+        description="Where mail goes; null means the physical address.")
+    billing_address: Annotated[PostalAddress, strawberry.lazy(ADDRESSES)] | None = relation(
+        postal_address(PostalKind.BILLING),
+        description="Where invoices go; null means the mailing address.")
+    custom_fields: list[CustomFieldValue] = relation(custom_field_values(EntityType.ACCOUNT))
+    status_history: list[AccountStatusChange] | None = relation(
+        Many("AccountStatusChange", "account_id"),
+        description="Every status the account had, oldest first.")
+    notes: list[Annotated[Note, strawberry.lazy(RECORDS)]] | None = relation(
+        Many("Note", "account_id", arrange=pinned_then_newest),
+        description="Null without notes:read. Pinned first, newest first.")
+    tasks: list[Annotated[Task, strawberry.lazy(RECORDS)]] | None = relation(
+        Many("Task", "account_id", arrange=open_by_due_time),
+        description="Null without notes:read. Open tasks first, by due time.")
+    call_logs: list[Annotated[CallLog, strawberry.lazy(RECORDS)]] | None = relation(
+        Many("CallLog", "account_id", order_by=("occurred_at", "id"), arrange=newest_first),
+        description="Null without notes:read. Newest first.")
+    scheduled_events: list[Annotated[ScheduledEvent, strawberry.lazy(RECORDS)]] | None = (
+        relation(Many("ScheduledEvent", "account_id", order_by=("run_on", "id")),
+                 description="Null without scheduled_events:read. By day."))
 
     @strawberry.field(description="What the account owes (negative: credit). Zero until "
                       "billing posts to the ledger.")
@@ -305,21 +253,11 @@ class AccountStatusChange(ModelNode):
     to_status_id: strawberry.Private[int]
     user_id: strawberry.Private[int | None]
 
-    @strawberry.field
-    async def account(self, info: Info) -> Account | None:
-        return await related(info, Account, self.account_id)
-
-    @strawberry.field
-    async def from_status(self, info: Info) -> AccountStatus | None:
-        return await related(info, AccountStatus, self.from_status_id)
-
-    @strawberry.field
-    async def to_status(self, info: Info) -> AccountStatus | None:
-        return await related(info, AccountStatus, self.to_status_id)
-
-    @strawberry.field(description="Who made the change; null for the system or a job.")
-    async def user(self, info: Info) -> User | None:
-        return await related(info, User, self.user_id)
+    account: Account | None = relation(One("Account", "account_id"))
+    from_status: AccountStatus | None = relation(One("AccountStatus", "from_status_id"))
+    to_status: AccountStatus | None = relation(One("AccountStatus", "to_status_id"))
+    user: User | None = relation(One("User", "user_id"), description="Who made the change; "
+                                 "null for the system or a job.")
 
 
 # --- listings ------------------------------------------------------------------------------

@@ -7,7 +7,6 @@ from typing import Any
 
 import strawberry
 from strawberry import UNSET, relay
-from strawberry.types import Info
 
 from ispcore.domain.addresses import models as m
 from ispcore.domain.addresses.service import PostalKind as DomainPostalKind
@@ -15,7 +14,11 @@ from ispcore.domain.addresses.service import one_line
 from ispcore.domain.custom_fields.service import EntityType
 from ispcore.schema.accounts import Account
 from ispcore.schema.companies import Company
-from ispcore.schema.custom_fields import CustomFieldValue, CustomFieldValueInput, values_of_entity
+from ispcore.schema.custom_fields import (
+    CustomFieldValue,
+    CustomFieldValueInput,
+    custom_field_values,
+)
 from ispcore.schema.filtering import (
     BooleanFilter,
     CustomFields,
@@ -25,7 +28,8 @@ from ispcore.schema.filtering import (
     StringFilter,
     listing_inputs,
 )
-from ispcore.schema.nodes import ModelNode, model_node, related, related_list
+from ispcore.schema.nodes import ModelNode, model_node
+from ispcore.schema.relations import Many, One, Via, relation
 
 PostalKind = strawberry.enum(DomainPostalKind, name="PostalAddressKind")
 
@@ -54,26 +58,16 @@ class ServiceableAddress(ModelNode):
     def formatted(self) -> str:
         return one_line(self)
 
-    @strawberry.field
-    async def company(self, info: Info) -> Company | None:
-        return await related(info, Company, self.company_id)
-
-    @strawberry.field(description="Who lives here now (null if nobody, or without "
-                      "accounts:read).")
-    async def current_account(self, info: Info) -> Account | None:
-        current = await info.context.loaders.rows_by(
-            m.AddressOccupancy, "serviceable_address_id",
-            where=m.AddressOccupancy.moved_out_on.is_(None)).load(self.pk)
-        return await related(info, Account, current[0].account_id) if current else None
-
-    @strawberry.field(description="Everyone who lived here, oldest first.")
-    async def occupancies(self, info: Info) -> list[AddressOccupancy] | None:
-        return await related_list(info, AddressOccupancy, "serviceable_address_id", self.pk,
-                                  order_by=("moved_in_on", "id"))
-
-    @strawberry.field
-    async def custom_fields(self, info: Info) -> list[CustomFieldValue]:
-        return await values_of_entity(info, EntityType.SERVICEABLE_ADDRESS, self.pk)
+    company: Company | None = relation(One("Company", "company_id"))
+    current_account: Account | None = relation(
+        Via("Account", m.AddressOccupancy, "serviceable_address_id", "account_id",
+            where=lambda: m.AddressOccupancy.moved_out_on.is_(None), single=True),
+        description="Who lives here now (null if nobody, or without accounts:read).")
+    occupancies: list[AddressOccupancy] | None = relation(
+        Many("AddressOccupancy", "serviceable_address_id", order_by=("moved_in_on", "id")),
+        description="Everyone who lived here, oldest first.")
+    custom_fields: list[CustomFieldValue] = relation(
+        custom_field_values(EntityType.SERVICEABLE_ADDRESS))
 
 
 @strawberry.type(description="An account living at a serviceable address, from one day "
@@ -85,13 +79,9 @@ class AddressOccupancy(ModelNode):
     account_id: strawberry.Private[int]
     serviceable_address_id: strawberry.Private[int]
 
-    @strawberry.field
-    async def account(self, info: Info) -> Account | None:
-        return await related(info, Account, self.account_id)
-
-    @strawberry.field
-    async def serviceable_address(self, info: Info) -> ServiceableAddress | None:
-        return await related(info, ServiceableAddress, self.serviceable_address_id)
+    account: Account | None = relation(One("Account", "account_id"))
+    serviceable_address: ServiceableAddress | None = relation(
+        One("ServiceableAddress", "serviceable_address_id"))
 
 
 @strawberry.type(description="A mailing or billing address of an account.")

@@ -7,13 +7,13 @@ from datetime import datetime
 import strawberry
 from strawberry import relay
 from strawberry.scalars import JSON
-from strawberry.types import Info
 
 from ispcore.domain.audit.models import AuditLogEntry as AuditModel
 from ispcore.domain.events.models import Event as EventModel
 from ispcore.schema.filtering import DateTimeFilter, IdOf, StringFilter, listing_inputs
 from ispcore.schema.identity import User
-from ispcore.schema.nodes import ModelNode, model_node, related
+from ispcore.schema.nodes import ModelNode, model_node
+from ispcore.schema.relations import One, relation
 
 
 def _entity_id(entity_type: str | None, entity_id: int | None) -> relay.GlobalID | None:
@@ -54,10 +54,8 @@ class AuditLogEntry(ModelNode):
         return None if self.token_id is None else relay.GlobalID("PersonalAccessToken",
                                                                    str(self.token_id))
 
-    @strawberry.field(description="Who made the change; null for the system, or without "
-                      "users:read.")
-    async def user(self, info: Info) -> User | None:
-        return await related(info, User, self.user_id)
+    user: User | None = relation(One("User", "user_id"), description="Who made the change; "
+                                 "null for the system, or without users:read.")
 
 
 AUDIT_LISTING = listing_inputs(

@@ -30,6 +30,11 @@ class Context:
     user: Any = None
     _loaders: Loaders | None = field(default=None, repr=False)
 
+    def __post_init__(self) -> None:
+        from ispcore.schema.relations import CURRENT_CONTEXT
+
+        CURRENT_CONTEXT.set(self)
+
     @property
     def viewer_id(self) -> int | None:
         """The signed-in user, including one who signed in during this very request."""

@@ -16,6 +16,7 @@ from ispcore.domain.custom_fields.service import EntityType as DomainEntityType
 from ispcore.domain.custom_fields.service import json_value
 from ispcore.schema.filtering import BooleanFilter, IdOf, StringFilter, listing_inputs
 from ispcore.schema.nodes import ModelNode, model_node, related
+from ispcore.schema.relations import Rows
 
 CustomFieldEntity = strawberry.enum(DomainEntityType, name="CustomFieldEntity",
                                     description="Which kind of entity a custom field is on.")
@@ -49,13 +50,12 @@ class CustomFieldValue:
         return await related(info, CustomField, self.custom_field_id)
 
 
-async def values_of_entity(info: Info, entity_type: DomainEntityType, entity_id: int
-                           ) -> list[CustomFieldValue]:
-    rows = await info.context.loaders.rows_by(
-        ValueModel, "entity_id", order_by=("custom_field_id",),
-        where=ValueModel.entity_type == entity_type.value).load(entity_id)
-    return [CustomFieldValue(custom_field_id=row.custom_field_id, value=json_value(row))
-            for row in rows]
+def custom_field_values(entity_type: DomainEntityType) -> Rows:
+    """The ``customFields`` relation of an entity type."""
+    return Rows(ValueModel, "entity_id", order_by=("custom_field_id",),
+                where=lambda: ValueModel.entity_type == entity_type.value,
+                build=lambda rows: [CustomFieldValue(custom_field_id=row.custom_field_id,
+                                                     value=json_value(row)) for row in rows])
 
 
 @strawberry.input(description="A value for one custom field; null removes it.")

@@ -49,6 +49,9 @@ class ModelNode(Node):
     pk: strawberry.Private[int]
     model: ClassVar[type]
     read_permission: ClassVar[str]
+    #: Relation fields (python name -> spec) and their GraphQL names -> python names.
+    relations: ClassVar[dict[str, Any]] = {}
+    relation_names: ClassVar[dict[str, str]] = {}
     _copied: ClassVar[tuple[str, ...]]
 
     @classmethod
@@ -56,8 +59,9 @@ class ModelNode(Node):
         """The node's fields copied from its model (all but ``id``/``pk``)."""
         copied = cls.__dict__.get("_copied")
         if copied is None:
-            copied = cls._copied = tuple(f.name for f in dataclasses.fields(cls)
-                                         if f.init and f.name not in ("id", "pk"))
+            copied = cls._copied = tuple(
+                f.name for f in dataclasses.fields(cls)
+                if f.init and f.name not in ("id", "pk") and f.name not in cls.relations)
         return copied
 
     @classmethod
@@ -126,9 +130,14 @@ def model_node(model: type, *, read_permission: str) -> Callable[[type], type]:
     """Bind a strawberry node type to its model (use under ``@strawberry.type``)."""
 
     def bind(cls: type) -> type:
+        from ispcore.resolvers.prefetch import graphql_names
+        from ispcore.schema.relations import relations_of
+
         assert issubclass(cls, ModelNode)
         cls.model = model
         cls.read_permission = read_permission
+        cls.relations = relations_of(cls)
+        cls.relation_names = graphql_names(cls.relations)
         NODE_TYPES[model] = cls
         return cls
 
@@ -145,18 +154,19 @@ async def related(info: Info, node_type: type[ModelNode], pk: int | None, *,
     if pk is None or not (own or info.context.actor.can(node_type.read_permission)):
         return None
     found = await info.context.loaders.nodes(node_type).load(pk)
-    return None if found is None else node_type.from_model(found)
-
-
-async def related_list(info: Info, node_type: type[ModelNode], column: str, key: int, *,
-                       order_by: Sequence[str] = ("id",)) -> list[Any] | None:
-    """The ``node_type`` rows whose ``column`` is ``key`` (an account's contacts), through
-    the request's loader; null unless the actor holds the type's read permission."""
-    if not info.context.actor.can(node_type.read_permission):
+    if found is None:
         return None
-    rows = await info.context.loaders.rows_by(node_type.model, column,
-                                              order_by=order_by).load(key)
-    return [node_type.from_model(row) for row in rows]
+    node = node_type.from_model(found)
+    await _prefetch_below(info, node_type, [node])
+    return node
+
+
+async def _prefetch_below(info: Info, node_type: type[ModelNode], nodes: list[Any]) -> None:
+    """Load the relations selected under the current field for ``nodes``."""
+    if node_type.relations and nodes:
+        from ispcore.resolvers.prefetch import prefetch
+
+        await prefetch(info.context, node_type, nodes, info.selected_fields[0].selections)
 
 
 def node_type_named(name: str) -> type[ModelNode] | None:

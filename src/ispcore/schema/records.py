@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
-from typing import Any
+from datetime import date, datetime
 
 import strawberry
 from strawberry import UNSET, relay
 from strawberry.scalars import JSON
-from strawberry.types import Info
 
 from ispcore.domain.notes import models as m
 from ispcore.domain.notes.service import Direction as DomainDirection
@@ -26,32 +24,21 @@ from ispcore.schema.filtering import (
     listing_inputs,
 )
 from ispcore.schema.identity import User
-from ispcore.schema.nodes import ModelNode, model_node, related
+from ispcore.schema.nodes import ModelNode, model_node
+from ispcore.schema.relations import One, relation
 
 Priority = strawberry.enum(DomainPriority, name="NotePriority")
 Direction = strawberry.enum(DomainDirection, name="CallDirection")
 ScheduledEventStatus = strawberry.enum(DomainScheduledStatus, name="ScheduledEventStatus")
 
 
-@strawberry.type  # never in the schema itself: gives Note and Task their subject fields
-class _Subject:
-    """The account or serviceable address a note or task is about."""
-
-    account_id: strawberry.Private[int | None]
-    serviceable_address_id: strawberry.Private[int | None]
-
-    @strawberry.field
-    async def account(self, info: Info) -> Account | None:
-        return await related(info, Account, self.account_id)
-
-    @strawberry.field
-    async def serviceable_address(self, info: Info) -> ServiceableAddress | None:
-        return await related(info, ServiceableAddress, self.serviceable_address_id)
+SUBJECT_ACCOUNT = One("Account", "account_id")
+SUBJECT_ADDRESS = One("ServiceableAddress", "serviceable_address_id")
 
 
 @strawberry.type(description="A note on an account or address (sanitised rich text).")
 @model_node(m.Note, read_permission="notes:read")
-class Note(_Subject, ModelNode):
+class Note(ModelNode):
     body: str = strawberry.field(description="HTML; scripts and unknown markup removed.")
     pinned: bool
     priority: Priority
@@ -60,21 +47,16 @@ class Note(_Subject, ModelNode):
     account_id: strawberry.Private[int | None]
     serviceable_address_id: strawberry.Private[int | None]
     author_user_id: strawberry.Private[int | None]
+    account: Account | None = relation(SUBJECT_ACCOUNT, description="The subject, if an account.")
+    serviceable_address: ServiceableAddress | None = relation(
+        SUBJECT_ADDRESS, description="The subject, if an address.")
 
-    @strawberry.field
-    async def author(self, info: Info) -> User | None:
-        return await related(info, User, self.author_user_id)
-
-
-def task_order(task: Any) -> tuple[Any, ...]:
-    """Open before done; then by due time (undated last); then oldest first."""
-    far = datetime.max.replace(tzinfo=UTC)
-    return (task.completed_at is not None, task.due_at or far, task.pk)
+    author: User | None = relation(One("User", "author_user_id"))
 
 
 @strawberry.type(description="Something to do about an account or address.")
 @model_node(m.Task, read_permission="notes:read")
-class Task(_Subject, ModelNode):
+class Task(ModelNode):
     title: str
     description: str
     due_at: datetime | None
@@ -86,18 +68,16 @@ class Task(_Subject, ModelNode):
     assignee_user_id: strawberry.Private[int | None]
     completed_by_user_id: strawberry.Private[int | None]
     created_by_user_id: strawberry.Private[int | None]
+    account: Account | None = relation(SUBJECT_ACCOUNT, description="The subject, if an account.")
+    serviceable_address: ServiceableAddress | None = relation(
+        SUBJECT_ADDRESS, description="The subject, if an address.")
 
     @strawberry.field
     def completed(self) -> bool:
         return self.completed_at is not None
 
-    @strawberry.field
-    async def assignee(self, info: Info) -> User | None:
-        return await related(info, User, self.assignee_user_id)
-
-    @strawberry.field
-    async def completed_by(self, info: Info) -> User | None:
-        return await related(info, User, self.completed_by_user_id)
+    assignee: User | None = relation(One("User", "assignee_user_id"))
+    completed_by: User | None = relation(One("User", "completed_by_user_id"))
 
 
 @strawberry.type(description="A phone call with a customer.")
@@ -113,17 +93,10 @@ class CallLog(ModelNode):
     contact_id: strawberry.Private[int | None]
     user_id: strawberry.Private[int | None]
 
-    @strawberry.field
-    async def account(self, info: Info) -> Account | None:
-        return await related(info, Account, self.account_id)
-
-    @strawberry.field
-    async def contact(self, info: Info) -> Contact | None:
-        return await related(info, Contact, self.contact_id)
-
-    @strawberry.field(description="The staff member who logged it.")
-    async def user(self, info: Info) -> User | None:
-        return await related(info, User, self.user_id)
+    account: Account | None = relation(One("Account", "account_id"))
+    contact: Contact | None = relation(One("Contact", "contact_id"))
+    user: User | None = relation(One("User", "user_id"),
+                                 description="The staff member who logged it.")
 
 
 @strawberry.type(description="An action on an account on a day in the company's time zone, "
@@ -143,13 +116,8 @@ class ScheduledEvent(ModelNode):
     account_id: strawberry.Private[int]
     created_by_user_id: strawberry.Private[int | None]
 
-    @strawberry.field
-    async def account(self, info: Info) -> Account | None:
-        return await related(info, Account, self.account_id)
-
-    @strawberry.field
-    async def created_by(self, info: Info) -> User | None:
-        return await related(info, User, self.created_by_user_id)
+    account: Account | None = relation(One("Account", "account_id"))
+    created_by: User | None = relation(One("User", "created_by_user_id"))
 
 
 _SUBJECT = {"account_id": IdOf("Account"), "serviceable_address_id": IdOf("ServiceableAddress"),

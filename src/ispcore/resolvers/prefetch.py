@@ -1,0 +1,149 @@
+"""Loading the selected relations of a page of nodes: one query per relation per level."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import select
+from strawberry.utils.str_converters import to_camel_case
+
+from ispcore.schema.nodes import ModelNode, node_type_named
+from ispcore.schema.relations import Many, One, Relation, Rows, Via
+
+
+def _selected(selections: Iterable[Any]) -> Iterable[Any]:
+    """Fields of a selection set, fragments opened (their type conditions are ignored: a
+    relation another type also names is merely loaded for nothing)."""
+    for selection in selections or ():
+        if hasattr(selection, "name") and not hasattr(selection, "type_condition"):
+            yield selection
+        else:
+            yield from _selected(selection.selections)
+
+
+def sub_selections(selections: Iterable[Any], *path: str) -> list[Any]:
+    """The selections under ``path`` (GraphQL names, e.g. ``"edges", "node"``)."""
+    current = list(selections or ())
+    for name in path:
+        current = [s for field in _selected(current) if field.name == name
+                   for s in field.selections]
+    return current
+
+
+def _store(node: Any, name: str, value: Any) -> None:
+    node.__dict__.setdefault("_relations", {})[name] = value
+
+
+async def prefetch(context: Any, node_type: type[ModelNode], nodes: Sequence[Any],
+                   selections: Iterable[Any]) -> None:
+    """Load every relation of ``node_type`` selected in ``selections`` for all ``nodes``."""
+    if not nodes:
+        return
+    relations = node_type.relations
+    if not relations:
+        return
+    wanted: dict[str, list[Any]] = {}
+    for field in _selected(selections):
+        spec = relations.get(node_type.relation_names.get(field.name, ""))
+        if spec is not None:
+            wanted.setdefault(spec.name, []).extend(field.selections)
+    for name, below in wanted.items():
+        await _fill(context, relations[name], nodes, below)
+
+
+async def load_one(context: Any, node: Any, spec: Relation) -> Any:
+    """A relation of one node that was not prefetched (loaded on its own)."""
+    await _fill(context, spec, [node], [])
+    return node.__dict__["_relations"][spec.name]
+
+
+def _target(name: str) -> type[ModelNode]:
+    node_type = node_type_named(name)
+    assert node_type is not None, name
+    return node_type
+
+
+async def _fill(context: Any, spec: Relation, nodes: Sequence[Any], below: list[Any]) -> None:
+    actor = context.actor
+    if isinstance(spec, Rows):
+        if spec.permission and not actor.can(spec.permission):
+            for node in nodes:
+                _store(node, spec.name, None)
+            return
+        grouped = await _rows_by(context, spec.model, spec.column,
+                                 [node.pk for node in nodes], spec.order_by,
+                                 spec.where() if spec.where else None)
+        for node in nodes:
+            _store(node, spec.name, spec.build(grouped.get(node.pk, [])))
+        return
+    target = _target(spec.target)
+    if not actor.can(target.read_permission):
+        for node in nodes:
+            _store(node, spec.name, None)
+        return
+    children: list[Any] = []
+    if isinstance(spec, One):
+        keys = {getattr(node, spec.key) for node in nodes} - {None}
+        found = await _nodes_by_id(context, target, keys)
+        for node in nodes:
+            _store(node, spec.name, found.get(getattr(node, spec.key)))
+        children = list(found.values())
+    elif isinstance(spec, Many):
+        grouped = await _nodes_by(context, target, spec.column, [n.pk for n in nodes],
+                                  spec.order_by)
+        for node in nodes:
+            items = grouped.get(node.pk, [])
+            children.extend(items)
+            _store(node, spec.name, spec.arrange(items) if spec.arrange else items)
+    elif isinstance(spec, Via):
+        links = await _rows_by(context, spec.link, spec.owner, [n.pk for n in nodes],
+                               spec.order_by, spec.where() if spec.where else None)
+        keys = {getattr(row, spec.to) for rows in links.values() for row in rows}
+        found = await _nodes_by_id(context, target, keys)
+        for node in nodes:
+            items = [found[getattr(row, spec.to)] for row in links.get(node.pk, [])
+                     if getattr(row, spec.to) in found]
+            _store(node, spec.name, (items[0] if items else None) if spec.single else items)
+        children = list(found.values())
+    await prefetch(context, target, children, below)
+
+
+async def _nodes_by_id(context: Any, node_type: type[ModelNode], ids: set[int]
+                       ) -> dict[int, Any]:
+    if not ids:
+        return {}
+    statement = node_type.readable(context.actor).where(node_type.model.id.in_(sorted(ids)))
+    async with context.rows() as conn:
+        rows = (await conn.execute(statement)).all()
+    return {row.id: node_type.from_model(row) for row in rows}
+
+
+async def _nodes_by(context: Any, node_type: type[ModelNode], column: str, keys: list[int],
+                    order_by: Sequence[str]) -> dict[int, list[Any]]:
+    model = node_type.model
+    statement = (node_type.readable(context.actor)
+                 .where(getattr(model, column).in_(sorted(set(keys))))
+                 .order_by(*(getattr(model, name) for name in order_by)))
+    grouped: dict[int, list[Any]] = {}
+    async with context.rows() as conn:
+        for row in (await conn.execute(statement)).all():
+            grouped.setdefault(getattr(row, column), []).append(node_type.from_model(row))
+    return grouped
+
+
+async def _rows_by(context: Any, model: type, column: str, keys: list[int],
+                   order_by: Sequence[str], where: Any) -> dict[int, list[Any]]:
+    statement = (select(model).where(getattr(model, column).in_(sorted(set(keys))))
+                 .order_by(*(getattr(model, name) for name in order_by)))
+    if where is not None:
+        statement = statement.where(where)
+    grouped: dict[int, list[Any]] = {}
+    async with context.rows() as conn:
+        for row in (await conn.execute(statement)).all():
+            grouped.setdefault(getattr(row, column), []).append(row)
+    return grouped
+
+
+def graphql_names(relations: dict[str, Relation]) -> dict[str, str]:
+    return {to_camel_case(name): name for name in relations}
