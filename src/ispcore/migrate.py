@@ -32,12 +32,19 @@ def compare_type(ctx: Any, inspected: Any, metadata: Any, inspected_type: Any,
     return None
 
 
+#: Tables the migrations make on SQLite outside the models (FTS5 virtual tables and their
+#: shadow tables).
+SQLITE_ONLY_TABLES = ("search_documents_fts",)
+
+
 def for_dialect(dialect_name: str) -> Any:
     """An ``include_object`` hook: objects marked ``info={"dialects": (...)}`` (a trigram
     index, say) exist only on those databases, and the migrations create them only there."""
 
     def include(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
                 ) -> bool:
+        if reflected and type_ == "table" and (name or "").startswith(SQLITE_ONLY_TABLES):
+            return False
         dialects = getattr(obj, "info", {}).get("dialects")
         if dialects is None and compare_to is not None:
             dialects = getattr(compare_to, "info", {}).get("dialects")

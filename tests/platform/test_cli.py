@@ -84,9 +84,13 @@ def test_serve_migrates_a_new_embedded_database_and_answers(workdir):
         assert seeded.returncode == 0, seeded.stderr
         token = run(workdir, "token", "create", "--email", "admin@demo.ispcore.example",
                     "--name", "curl").stdout.strip()
-        response = httpx.post(f"{base}/graphql", json={"query": "{ companies { totalCount } }"},
+        response = httpx.post(f"{base}/graphql", json={"query": """{ companies { totalCount }
+            accounts(filter: {accountStatusId: {isNull: false}}) { totalCount }
+            search(query: "ana silva", types: [CONTACT]) { title } }"""},
                               headers={"Authorization": f"Bearer {token}"})
-        assert response.json() == {"data": {"companies": {"totalCount": 2}}}
+        assert response.json() == {"data": {"companies": {"totalCount": 2},
+                                            "accounts": {"totalCount": 6},
+                                            "search": [{"title": "Ana Silva"}] * 2}}
     finally:
         server.terminate()
         output = server.communicate(timeout=10)[0]
