@@ -70,7 +70,12 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
         engine = create_async_engine(url, connect_args={"timeout": 30})
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    # asyncpg prepares every statement; after five runs PostgreSQL may switch a prepared
+    # statement to a generic plan, blind to its parameters: a LIKE pattern or an IN list then
+    # plans as a scan. Custom plans cost a little planning and keep the indexes in use.
+    return create_async_engine(
+        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True,
+        connect_args={"server_settings": {"plan_cache_mode": "force_custom_plan"}})
 
 
 def _unicode_lower(value: Any) -> Any:

@@ -172,6 +172,13 @@ async def test_a_body_empty_after_sanitising_is_refused(api, fx, body):
         ("body", "REQUIRED")]
 
 
+async def test_a_picture_alone_is_a_note(api, fx):
+    account = await new_account(api, fx)
+    note = await ok(api, fx.token, "createNote", {
+        "accountId": account["id"], "body": '<p><img src="cpe.png" onerror="x()"></p>'})
+    assert note["body"] == '<p><img src="cpe.png"></p>'
+
+
 async def test_a_body_over_the_limit_is_refused(api, fx):
     account = await new_account(api, fx)
     assert await refused_unchanged(api, fx.token, "createNote", {

@@ -37,7 +37,8 @@ def rich_text(v: Validator, field: str, html: str | None, *, required: bool) -> 
         v.add(field, f"At most {MAX_BODY} characters.")
         return ""
     cleaned = nh3.clean(html or "").strip()
-    if required and not nh3.clean(cleaned, tags=set()).strip():
+    pictured = "<img" in cleaned  # a screenshot alone is a note too
+    if required and not nh3.clean(cleaned, tags=set()).strip() and not pictured:
         v.add(field, "Write something.", ErrorCode.REQUIRED)
     return cleaned
 
