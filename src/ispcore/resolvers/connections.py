@@ -8,8 +8,8 @@ from typing import Any
 from strawberry import relay
 from strawberry.types import Info
 
+from ispcore.resolvers import prefetch as prefetching
 from ispcore.resolvers.listing import paginate
-from ispcore.resolvers.prefetch import prefetch, sub_selections
 from ispcore.schema.filtering import ListingInputs
 from ispcore.schema.nodes import Connection, ModelNode
 
@@ -41,8 +41,10 @@ async def list_nodes(
         default_page_size=settings.default_page_size,
     )
     if node_type.relations and page.edges:
-        below = sub_selections(info.selected_fields[0].selections, "edges", "node")
-        await prefetch(info.context, node_type, [edge.node for edge in page.edges], below)
+        below = prefetching.sub_selections(info.selected_fields[0].selections, "edges",
+                                           "node")
+        nodes = [edge.node for edge in page.edges]
+        await prefetching.prefetch(info.context, node_type, nodes, below)
     return page
 
 
@@ -52,5 +54,6 @@ async def fetch_node(info: Info, node_type: type[ModelNode], gid: relay.GlobalID
         return None
     node = (await node_type.resolve_nodes(info=info, node_ids=[gid.node_id]))[0]
     if node is not None and node_type.relations:
-        await prefetch(info.context, node_type, [node], info.selected_fields[0].selections)
+        await prefetching.prefetch(info.context, node_type, [node],
+                                   info.selected_fields[0].selections)
     return node

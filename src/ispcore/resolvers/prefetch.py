@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
-from strawberry.utils.str_converters import to_camel_case
 
-from ispcore.schema.nodes import ModelNode, node_type_named
 from ispcore.schema.relations import Many, One, Relation, Rows, Via
+
+if TYPE_CHECKING:
+    from ispcore.schema.nodes import ModelNode
 
 
 def _selected(selections: Iterable[Any]) -> Iterable[Any]:
@@ -37,41 +38,65 @@ def _store(node: Any, name: str, value: Any) -> None:
 
 async def prefetch(context: Any, node_type: type[ModelNode], nodes: Sequence[Any],
                    selections: Iterable[Any]) -> None:
-    """Load every relation of ``node_type`` selected in ``selections`` for all ``nodes``."""
-    if not nodes:
-        return
-    relations = node_type.relations
-    if not relations:
-        return
-    wanted: dict[str, list[Any]] = {}
-    for field in _selected(selections):
-        spec = relations.get(node_type.relation_names.get(field.name, ""))
-        if spec is not None:
-            wanted.setdefault(spec.name, []).extend(field.selections)
-    for name, below in wanted.items():
-        await _fill(context, relations[name], nodes, below)
+    """Load every relation of ``node_type`` selected in ``selections`` for all ``nodes``,
+    on one connection for the whole walk."""
+    wanted = _wanted(node_type, nodes, selections)
+    if wanted:
+        async with context.rows() as conn:
+            await _prefetch(_Loading(context, conn), node_type, nodes, wanted)
 
 
 async def load_one(context: Any, node: Any, spec: Relation) -> Any:
     """A relation of one node that was not prefetched (loaded on its own)."""
-    await _fill(context, spec, [node], [])
+    async with context.rows() as conn:
+        await _fill(_Loading(context, conn), spec, [node], [])
     return node.__dict__["_relations"][spec.name]
 
 
+class _Loading:
+    """The request's context and the connection a prefetch walk reads on."""
+
+    def __init__(self, context: Any, conn: Any) -> None:
+        self.actor = context.actor
+        self.conn = conn
+
+
+def _wanted(node_type: type[ModelNode], nodes: Sequence[Any], selections: Iterable[Any]
+            ) -> dict[str, list[Any]]:
+    """The selected relations of ``node_type`` and the selections under each."""
+    wanted: dict[str, list[Any]] = {}
+    if not nodes or not node_type.relations:
+        return wanted
+    for field in _selected(selections):
+        name = node_type.relation_names.get(field.name)
+        if name is not None:
+            wanted.setdefault(name, []).extend(field.selections)
+    return wanted
+
+
+async def _prefetch(loading: _Loading, node_type: type[ModelNode], nodes: Sequence[Any],
+                    wanted: dict[str, list[Any]]) -> None:
+    for name, below in wanted.items():
+        await _fill(loading, node_type.relations[name], nodes, below)
+
+
 def _target(name: str) -> type[ModelNode]:
+    from ispcore.schema.nodes import node_type_named
+
     node_type = node_type_named(name)
     assert node_type is not None, name
     return node_type
 
 
-async def _fill(context: Any, spec: Relation, nodes: Sequence[Any], below: list[Any]) -> None:
-    actor = context.actor
+async def _fill(loading: _Loading, spec: Relation, nodes: Sequence[Any], below: list[Any]
+                ) -> None:
+    actor = loading.actor
     if isinstance(spec, Rows):
         if spec.permission and not actor.can(spec.permission):
             for node in nodes:
                 _store(node, spec.name, None)
             return
-        grouped = await _rows_by(context, spec.model, spec.column,
+        grouped = await _rows_by(loading, spec.model, spec.column,
                                  [node.pk for node in nodes], spec.order_by,
                                  spec.where() if spec.where else None)
         for node in nodes:
@@ -85,65 +110,58 @@ async def _fill(context: Any, spec: Relation, nodes: Sequence[Any], below: list[
     children: list[Any] = []
     if isinstance(spec, One):
         keys = {getattr(node, spec.key) for node in nodes} - {None}
-        found = await _nodes_by_id(context, target, keys)
+        found = await _nodes_by_id(loading, target, keys)
         for node in nodes:
             _store(node, spec.name, found.get(getattr(node, spec.key)))
         children = list(found.values())
     elif isinstance(spec, Many):
-        grouped = await _nodes_by(context, target, spec.column, [n.pk for n in nodes],
+        grouped = await _nodes_by(loading, target, spec.column, [n.pk for n in nodes],
                                   spec.order_by)
         for node in nodes:
             items = grouped.get(node.pk, [])
             children.extend(items)
             _store(node, spec.name, spec.arrange(items) if spec.arrange else items)
     elif isinstance(spec, Via):
-        links = await _rows_by(context, spec.link, spec.owner, [n.pk for n in nodes],
+        links = await _rows_by(loading, spec.link, spec.owner, [n.pk for n in nodes],
                                spec.order_by, spec.where() if spec.where else None)
         keys = {getattr(row, spec.to) for rows in links.values() for row in rows}
-        found = await _nodes_by_id(context, target, keys)
+        found = await _nodes_by_id(loading, target, keys)
         for node in nodes:
             items = [found[getattr(row, spec.to)] for row in links.get(node.pk, [])
                      if getattr(row, spec.to) in found]
             _store(node, spec.name, (items[0] if items else None) if spec.single else items)
         children = list(found.values())
-    await prefetch(context, target, children, below)
+    await _prefetch(loading, target, children, _wanted(target, children, below))
 
 
-async def _nodes_by_id(context: Any, node_type: type[ModelNode], ids: set[int]
+async def _nodes_by_id(loading: _Loading, node_type: type[ModelNode], ids: set[int]
                        ) -> dict[int, Any]:
     if not ids:
         return {}
-    statement = node_type.readable(context.actor).where(node_type.model.id.in_(sorted(ids)))
-    async with context.rows() as conn:
-        rows = (await conn.execute(statement)).all()
+    statement = node_type.readable(loading.actor).where(node_type.model.id.in_(sorted(ids)))
+    rows = (await loading.conn.execute(statement)).all()
     return {row.id: node_type.from_model(row) for row in rows}
 
 
-async def _nodes_by(context: Any, node_type: type[ModelNode], column: str, keys: list[int],
+async def _nodes_by(loading: _Loading, node_type: type[ModelNode], column: str, keys: list[int],
                     order_by: Sequence[str]) -> dict[int, list[Any]]:
     model = node_type.model
-    statement = (node_type.readable(context.actor)
+    statement = (node_type.readable(loading.actor)
                  .where(getattr(model, column).in_(sorted(set(keys))))
                  .order_by(*(getattr(model, name) for name in order_by)))
     grouped: dict[int, list[Any]] = {}
-    async with context.rows() as conn:
-        for row in (await conn.execute(statement)).all():
-            grouped.setdefault(getattr(row, column), []).append(node_type.from_model(row))
+    for row in (await loading.conn.execute(statement)).all():
+        grouped.setdefault(getattr(row, column), []).append(node_type.from_model(row))
     return grouped
 
 
-async def _rows_by(context: Any, model: type, column: str, keys: list[int],
+async def _rows_by(loading: _Loading, model: type, column: str, keys: list[int],
                    order_by: Sequence[str], where: Any) -> dict[int, list[Any]]:
     statement = (select(model).where(getattr(model, column).in_(sorted(set(keys))))
                  .order_by(*(getattr(model, name) for name in order_by)))
     if where is not None:
         statement = statement.where(where)
     grouped: dict[int, list[Any]] = {}
-    async with context.rows() as conn:
-        for row in (await conn.execute(statement)).all():
-            grouped.setdefault(getattr(row, column), []).append(row)
+    for row in (await loading.conn.execute(statement)).all():
+        grouped.setdefault(getattr(row, column), []).append(row)
     return grouped
-
-
-def graphql_names(relations: dict[str, Relation]) -> dict[str, str]:
-    return {to_camel_case(name): name for name in relations}

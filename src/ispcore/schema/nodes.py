@@ -130,8 +130,7 @@ def model_node(model: type, *, read_permission: str) -> Callable[[type], type]:
     """Bind a strawberry node type to its model (use under ``@strawberry.type``)."""
 
     def bind(cls: type) -> type:
-        from ispcore.resolvers.prefetch import graphql_names
-        from ispcore.schema.relations import relations_of
+        from ispcore.schema.relations import graphql_names, relations_of
 
         assert issubclass(cls, ModelNode)
         cls.model = model

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import strawberry
+from strawberry.utils.str_converters import to_camel_case
 
 #: The request's context, for the rare relation that was not prefetched.
 CURRENT_CONTEXT: ContextVar[Any] = ContextVar("ispcore_context", default=None)
@@ -107,3 +108,8 @@ def relations_of(cls: type) -> dict[str, Relation]:
             spec.name = attr
             found[attr] = spec
     return found
+
+
+def graphql_names(relations: dict[str, Relation]) -> dict[str, str]:
+    """GraphQL field name -> python name, for reading a selection."""
+    return {to_camel_case(name): name for name in relations}
