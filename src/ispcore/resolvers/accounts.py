@@ -13,6 +13,7 @@ from ispcore.domain.accounts.models import Account as AccountModel
 from ispcore.domain.accounts.models import Contact as ContactModel
 from ispcore.domain.addresses import service as addresses
 from ispcore.domain.common.errors import DomainError, nested
+from ispcore.domain.common.records import today_in
 from ispcore.domain.common.unit_of_work import UnitOfWork
 from ispcore.domain.scheduling import service as scheduling
 from ispcore.resolvers.commands import command, payload_type, pk, values_of
@@ -141,8 +142,8 @@ async def _disconnect(uow: UnitOfWork, data: Any) -> dict[str, Any]:
                  if data.account_status_id is not None else None)
     account = await service.get_account(uow, account_id)
     company = await uow.session.get_one(Company.model, account.company_id)
-    day = data.date or service.today(uow, company)
-    if day > service.today(uow, company):
+    day = data.date or today_in(uow, company)
+    if day > today_in(uow, company):
         event = await scheduling.schedule(uow, account_id, "DISCONNECT", day,
                                           {"reason": data.reason,
                                            "account_status_id": status_id})

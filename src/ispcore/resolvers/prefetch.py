@@ -145,22 +145,22 @@ async def _nodes_by_id(loading: _Loading, node_type: type[ModelNode], ids: set[i
 
 async def _nodes_by(loading: _Loading, node_type: type[ModelNode], column: str, keys: list[int],
                     order_by: Sequence[str]) -> dict[int, list[Any]]:
-    model = node_type.model
-    statement = (node_type.readable(loading.actor)
-                 .where(getattr(model, column).in_(sorted(set(keys))))
-                 .order_by(*(getattr(model, name) for name in order_by)))
-    grouped: dict[int, list[Any]] = {}
-    for row in (await loading.conn.execute(statement)).all():
-        grouped.setdefault(getattr(row, column), []).append(node_type.from_model(row))
-    return grouped
+    grouped = await _grouped(loading, node_type.readable(loading.actor), node_type.model,
+                             column, keys, order_by)
+    return {key: [node_type.from_model(row) for row in rows] for key, rows in grouped.items()}
 
 
 async def _rows_by(loading: _Loading, model: type, column: str, keys: list[int],
                    order_by: Sequence[str], where: Any) -> dict[int, list[Any]]:
-    statement = (select(model).where(getattr(model, column).in_(sorted(set(keys))))
+    statement = select(model) if where is None else select(model).where(where)
+    return await _grouped(loading, statement, model, column, keys, order_by)
+
+
+async def _grouped(loading: _Loading, statement: Any, model: type, column: str,
+                   keys: list[int], order_by: Sequence[str]) -> dict[int, list[Any]]:
+    """The rows of ``statement`` whose ``column`` is one of ``keys``, by that column."""
+    statement = (statement.where(getattr(model, column).in_(sorted(set(keys))))
                  .order_by(*(getattr(model, name) for name in order_by)))
-    if where is not None:
-        statement = statement.where(where)
     grouped: dict[int, list[Any]] = {}
     for row in (await loading.conn.execute(statement)).all():
         grouped.setdefault(getattr(row, column), []).append(row)

@@ -26,10 +26,10 @@ from ispcore.domain.common.errors import DomainError, Duplicate, ErrorCode, InUs
 from ispcore.domain.common.records import (
     company_of,
     load,
-    local_date,
     optional_text,
     required_text,
     snapshot,
+    today_in,
 )
 from ispcore.domain.common.unit_of_work import UnitOfWork
 from ispcore.domain.custom_fields.service import EntityType, apply_values, remove_values
@@ -67,10 +67,6 @@ def _clean(values: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def today(uow: UnitOfWork, company: Any) -> date:
-    return local_date(uow.clock.now(), company.time_zone)
-
-
 async def get_account(uow: UnitOfWork, pk: int, field: str = "account_id") -> Account:
     return await load(uow, Account, pk, field=field, what="account")
 
@@ -91,7 +87,7 @@ async def create_account(uow: UnitOfWork, values: dict[str, Any]) -> Account:
         raise DomainError("Only a child account can be billed to its parent.",
                           field="bill_to_parent")
     if data.get("activation_date") is None and status.counts_as_active:
-        data["activation_date"] = today(uow, company)
+        data["activation_date"] = today_in(uow, company)
     now = uow.clock.now()
     account = Account(company_id=company.id, **data, created_at=now, updated_at=now)
     uow.session.add(account)
@@ -247,7 +243,7 @@ async def _move_status(uow: UnitOfWork, account: Account, status: AccountStatus,
     account.account_status_id = status.id
     if status.counts_as_active and account.activation_date is None:
         company = await company_of(uow, account.company_id)
-        account.activation_date = today(uow, company)
+        account.activation_date = today_in(uow, company)
     account.updated_at = uow.clock.now()
     _history(uow, account, kind, previous.id, status.id, reason)
     await uow.session.flush()

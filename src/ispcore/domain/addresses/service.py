@@ -19,10 +19,10 @@ from ispcore.domain.common.errors import DomainError, Duplicate, InUse, NotFound
 from ispcore.domain.common.records import (
     company_of,
     load,
-    local_date,
     optional_text,
     required_text,
     snapshot,
+    today_in,
 )
 from ispcore.domain.common.reference import is_country
 from ispcore.domain.common.unit_of_work import UnitOfWork
@@ -177,7 +177,7 @@ async def move_in(uow: UnitOfWork, account_id: int, address_id: int, on: date | 
     address = await load(uow, ServiceableAddress, address_id, field="serviceable_address_id",
                          what="serviceable address", company_id=account.company_id)
     company = await company_of(uow, account.company_id)
-    day = on or local_date(uow.clock.now(), company.time_zone)
+    day = on or today_in(uow, company)
     status = await uow.session.get_one(AccountStatus, account.account_status_id)
     if not address.serviceable and not status.is_lead:
         raise DomainError("This address is not serviceable (leads may be recorded there).",
@@ -228,7 +228,7 @@ async def move_out(uow: UnitOfWork, account_id: int, on: date | None) -> Account
         raise NotFound("The account has no physical address to move out of.",
                        field="account_id")
     company = await company_of(uow, account.company_id)
-    today = local_date(uow.clock.now(), company.time_zone)
+    today = today_in(uow, company)
     if on is not None and on > today:
         raise DomainError("A move-out is recorded on or after the day it happens, not ahead "
                           "(schedule a disconnection for a future day).", field="date")

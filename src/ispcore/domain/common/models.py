@@ -52,13 +52,12 @@ class CompanyName:
 
 
 async def ensure_name_free(session: Any, model: Any, name: str, *, what: str,
-                           exclude_id: int | None = None, company_id: int | None = None
-                           ) -> None:
-    """Raise ``DUPLICATE`` on field ``name`` if another ``model`` row (of the same company,
-    when ``company_id`` is given) has this name."""
+                           exclude_id: int | None = None, **scope: Any) -> None:
+    """Raise ``DUPLICATE`` on field ``name`` if another ``model`` row has this name (among the
+    rows matching ``scope``, e.g. ``company_id=3``, when given)."""
     stmt = select(func.count()).where(model.name_key == name_key(name))
-    if company_id is not None:
-        stmt = stmt.where(model.company_id == company_id)
+    for column, value in scope.items():
+        stmt = stmt.where(getattr(model, column) == value)
     if exclude_id is not None:
         stmt = stmt.where(model.id != exclude_id)
     if await session.scalar(stmt):

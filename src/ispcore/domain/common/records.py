@@ -34,6 +34,11 @@ def local_date(moment: datetime, time_zone: str) -> date:
     return moment.astimezone(ZoneInfo(time_zone)).date()
 
 
+def today_in(uow: UnitOfWork, company: Any) -> date:
+    """Today's date in the company's time zone (by the unit of work's clock)."""
+    return local_date(uow.clock.now(), company.time_zone)
+
+
 def start_of_day(day: date, time_zone: str) -> datetime:
     """The first instant of ``day`` in ``time_zone`` (midnight, or later on a DST gap)."""
     return datetime(day.year, day.month, day.day, tzinfo=ZoneInfo(time_zone))

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 
 from ispcore.domain.common.errors import DomainError, Duplicate, ErrorCode, InUse, Validator
-from ispcore.domain.common.models import name_key
+from ispcore.domain.common.models import ensure_name_free
 from ispcore.domain.common.records import company_of, load, required_text, snapshot
 from ispcore.domain.common.unit_of_work import UnitOfWork
 from ispcore.domain.custom_fields.models import CustomField, CustomFieldValue
@@ -124,13 +124,9 @@ async def delete_custom_field(uow: UnitOfWork, pk: int) -> CustomField:
 
 async def _ensure_name_free(uow: UnitOfWork, company_id: int, entity_type: str, name: str,
                             exclude_id: int | None = None) -> None:
-    stmt = select(CustomField).where(CustomField.company_id == company_id,
-                                     CustomField.entity_type == entity_type)
-    if exclude_id is not None:
-        stmt = stmt.where(CustomField.id != exclude_id)
-    if await uow.session.scalar(stmt.where(CustomField.name_key == name_key(name))):
-        raise Duplicate(f"A {entity_type.lower()} custom field named {name!r} already "
-                        "exists.", field="name")
+    await ensure_name_free(uow.session, CustomField, name, exclude_id=exclude_id,
+                           what=f"{entity_type.lower()} custom field", company_id=company_id,
+                           entity_type=entity_type)
 
 
 async def _ensure_values_distinct(uow: UnitOfWork, field: CustomField) -> None:

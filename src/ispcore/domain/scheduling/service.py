@@ -20,7 +20,7 @@ from sqlalchemy import select, update
 from ispcore.domain.accounts import service as accounts
 from ispcore.domain.accounts.models import Account, AccountStatus
 from ispcore.domain.common.errors import DomainError, ErrorCode
-from ispcore.domain.common.records import company_of, load, local_date, start_of_day
+from ispcore.domain.common.records import company_of, load, start_of_day, today_in
 from ispcore.domain.common.unit_of_work import UnitOfWork
 from ispcore.domain.events.service import record_event
 from ispcore.domain.scheduling.models import ScheduledEvent
@@ -102,7 +102,7 @@ async def schedule(uow: UnitOfWork, account_id: int, action: str, run_on: date,
     company = await company_of(uow, account.company_id)
     if action not in ACTIONS:
         raise DomainError(f"Unknown action {action!r}.", field="action")
-    today = local_date(uow.clock.now(), company.time_zone)
+    today = today_in(uow, company)
     if run_on < today:
         raise DomainError(f"{run_on.isoformat()} is in the past (today is {today.isoformat()} "
                           f"in {company.time_zone}).", field="run_on")
