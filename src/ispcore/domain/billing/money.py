@@ -1,0 +1,73 @@
+"""Exact money. Amounts are ``Decimal`` in code and integer minor units (cents) in the
+database. Every rounding in billing goes through :func:`round_minor`, with the company's
+rounding rule: the one place where fractions of a cent are decided."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal, InvalidOperation
+from enum import StrEnum
+
+import pycountry
+
+from ispcore.domain.common.errors import DomainError
+
+#: ISO 4217 currencies whose minor unit is not the cent (pycountry does not carry exponents).
+_EXPONENTS = {
+    "BIF": 0, "CLP": 0, "DJF": 0, "GNF": 0, "ISK": 0, "JPY": 0, "KMF": 0, "KRW": 0,
+    "PYG": 0, "RWF": 0, "UGX": 0, "UYI": 0, "VND": 0, "VUV": 0, "XAF": 0, "XOF": 0,
+    "XPF": 0, "BHD": 3, "IQD": 3, "JOD": 3, "KWD": 3, "LYD": 3, "OMR": 3, "TND": 3,
+    "CLF": 4, "UYW": 4,
+}
+
+
+class Rounding(StrEnum):
+    """How a fraction of a minor unit is settled: half up (0.5 cent goes up, the usual
+    commercial rule) or half even (banker's rounding)."""
+
+    HALF_UP = "HALF_UP"
+    HALF_EVEN = "HALF_EVEN"
+
+
+_MODES = {Rounding.HALF_UP: ROUND_HALF_UP, Rounding.HALF_EVEN: ROUND_HALF_EVEN}
+
+
+def exponent(currency: str) -> int:
+    """Decimal places of ``currency`` (USD 2, JPY 0, KWD 3)."""
+    if pycountry.currencies.get(alpha_3=currency) is None:
+        raise DomainError(f"{currency!r} is not an ISO 4217 currency.", field="currency")
+    return _EXPONENTS.get(currency, 2)
+
+
+def round_minor(value: Decimal | int, rule: Rounding = Rounding.HALF_UP) -> int:
+    """``value`` (in minor units, possibly fractional) to a whole number of minor units."""
+    return int(Decimal(value).quantize(Decimal(1), rounding=_MODES[Rounding(rule)]))
+
+
+def to_minor(amount: Decimal | str | int, currency: str, *, field: str = "amount",
+             allow_negative: bool = False, allow_zero: bool = True) -> int:
+    """An amount as given by a caller, checked and converted to minor units. More decimal
+    places than the currency has is an error, never a silent rounding."""
+    try:
+        value = Decimal(str(amount)) if not isinstance(amount, Decimal) else amount
+    except InvalidOperation:
+        raise DomainError(f"{amount!r} is not a number.", field=field) from None
+    if not value.is_finite():
+        raise DomainError("An amount must be a finite number.", field=field)
+    places = exponent(currency)
+    minor = value.scaleb(places)
+    if minor != minor.to_integral_value():
+        raise DomainError(f"{currency} amounts have at most {places} decimal place(s).",
+                          field=field)
+    if value < 0 and not allow_negative:
+        raise DomainError("An amount cannot be negative.", field=field)
+    if value == 0 and not allow_zero:
+        raise DomainError("An amount must be more than zero.", field=field)
+    if abs(minor) >= 10 ** 15:
+        raise DomainError("That amount is too large.", field=field)
+    return int(minor)
+
+
+def from_minor(minor: int, currency: str) -> Decimal:
+    """Minor units as an exact decimal amount with the currency's places (1999 -> 19.99)."""
+    places = exponent(currency)
+    return Decimal(minor).scaleb(-places).quantize(Decimal(1).scaleb(-places))
