@@ -22,6 +22,7 @@ from ispcore.domain.billing.engine import (
     VacationBilling,
     bill,
     first_bill_date,
+    levy,
     settle,
     window,
 )
@@ -295,12 +296,18 @@ def test_discounts_apply_to_their_service_for_their_cycles_and_taxes_follow_the_
     account_wide = Grant(2, 10, "Goodwill", 8, None, 10_000, None, None, None, 0, None)
     rate = Rate(1, "VAT", 100_000, 9, "US", None)
     plan = Plan(10, date(2026, 1, 1), t, [item(start=date(2026, 1, 1)), tv],
-                grants=[grant, account_wide], rates=[rate])
+                grants=[grant, account_wide])
     result = bill(plan)
+    levy(result.lines, [rate], Rounding.HALF_UP)
     fibre, tv_line = result.lines
     assert fibre.discount == 3000 + 3000 and tv_line.discount == 2000
     assert fibre.tax == 0 and tv_line.tax == 0
     assert result.total == 0
+    partial = bill(Plan(10, date(2026, 1, 1), t, [item(start=date(2026, 1, 1))],
+                        grants=[Grant(3, 10, "Tenner", 8, None, 1000, None, None, None, 0,
+                                      None)]))
+    levy(partial.lines, [rate], Rounding.HALF_UP)
+    assert [(li.discount, li.tax, li.total) for li in partial.lines] == [(1000, 500, 5500)]
     assert sorted(result.grants_used) == [1, 2]
     assert result.total == result.subtotal - result.discount_total + result.tax_total
     expired = Grant(1, 10, "Loyalty", 8, 500_000, None, 3, None, 1, 1, None)

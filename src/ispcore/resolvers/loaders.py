@@ -41,3 +41,17 @@ class Loaders:
 
             loader = self._loaders[node_type] = DataLoader(load_fn=load)
         return loader
+
+    def balances(self) -> DataLoader[int, int]:
+        """Accounts' balances (minor units, the sum of their ledger entries), by account id."""
+        loader = self._loaders.get("balances")
+        if loader is None:
+            from ispcore.domain.billing.ledger import balances
+
+            async def load(ids: Sequence[int]) -> list[int]:
+                async with self._db.read_rows() as conn:
+                    found = await balances(conn, ids)
+                return [found[i] for i in ids]
+
+            loader = self._loaders["balances"] = DataLoader(load_fn=load)
+        return loader

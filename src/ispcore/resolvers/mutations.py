@@ -84,7 +84,9 @@ async def _from_record(uow: UnitOfWork, record: dict[str, Any]) -> dict[str, Any
 
 
 def _payload(payload_cls: type[PayloadT], result: dict[str, Any]) -> PayloadT:
-    fields = {name: to_node(value) if type(value) in NODE_TYPES else value
+    fields = {name: [to_node(v) for v in value] if isinstance(value, list) and value
+              and type(value[0]) in NODE_TYPES else
+              to_node(value) if type(value) in NODE_TYPES else value
               for name, value in result.items()}
     return payload_cls(**fields, errors=[])
 
@@ -143,10 +145,11 @@ async def _prefetch_payload(info: Info, payload: Any) -> None:
     from ispcore.resolvers.prefetch import prefetch, sub_selections
 
     for name, value in vars(payload).items():
-        node_type = type(value)
+        nodes = value if isinstance(value, list) else [value]
+        node_type = type(nodes[0]) if nodes else None
         if node_type in NODE_TYPES.values() and node_type.relations:
             below = sub_selections(info.selected_fields[0].selections, to_camel_case(name))
-            await prefetch(info.context, node_type, [value], below)
+            await prefetch(info.context, node_type, nodes, below)
 
 
 async def _replay(info: Info, payload_cls: type[PayloadT], operation: str, key: str,

@@ -14,6 +14,7 @@ from ispcore.config import Settings, get_settings
 from ispcore.resolvers.accounts import AccountMutation, AccountQuery
 from ispcore.resolvers.addresses import AddressMutation, AddressQuery
 from ispcore.resolvers.audit import AuditQuery, EventSubscription
+from ispcore.resolvers.billing import BillingMutation, BillingQuery
 from ispcore.resolvers.companies import CompanyMutation, CompanyQuery
 from ispcore.resolvers.connections import fetch_node
 from ispcore.resolvers.identity import IdentityMutation, IdentityQuery
@@ -26,7 +27,7 @@ from ispcore.schema.scalars import SCALAR_MAP
 
 @strawberry.type
 class Query(CompanyQuery, IdentityQuery, AuditQuery, AccountQuery, AddressQuery, RecordQuery,
-            SearchQuery):
+            SearchQuery, BillingQuery):
     @strawberry.field(description="Any entity by its global id (its type's read permission "
                       "applies); null if there is none.")
     async def node(self, info: Info, id: relay.GlobalID) -> Node | None:
@@ -36,7 +37,7 @@ class Query(CompanyQuery, IdentityQuery, AuditQuery, AccountQuery, AddressQuery,
 
 @strawberry.type
 class Mutation(CompanyMutation, IdentityMutation, AccountMutation, AddressMutation,
-               RecordMutation):
+               RecordMutation, BillingMutation):
     pass
 
 

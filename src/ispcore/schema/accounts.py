@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
@@ -33,15 +32,27 @@ from ispcore.schema.filtering import (
     listing_inputs,
 )
 from ispcore.schema.identity import User
-from ispcore.schema.money import Money
+from ispcore.schema.money import Money, as_money
 from ispcore.schema.nodes import ModelNode, model_node, related
 from ispcore.schema.relations import Many, One, Rows, Via, relation
 
 if TYPE_CHECKING:
     from ispcore.schema.addresses import AddressOccupancy, PostalAddress, ServiceableAddress
+    from ispcore.schema.billing import (
+        AccountBilling,
+        AccountDiscount,
+        AccountService,
+        AccountVacation,
+        BillingDefaults,
+        Invoice,
+        LedgerEntry,
+        PendingCharge,
+        TaxExemption,
+    )
     from ispcore.schema.records import CallLog, Note, ScheduledEvent, Task
 
 ADDRESSES = "ispcore.schema.addresses"
+BILLING = "ispcore.schema.billing"
 RECORDS = "ispcore.schema.records"
 
 def primary_first(contacts: list[Any]) -> list[Any]:
@@ -91,6 +102,10 @@ class AccountType(ModelNode):
     company_id: strawberry.Private[int]
 
     company: Company | None = relation(One("Company", "company_id"))
+    billing_defaults: Annotated[BillingDefaults, strawberry.lazy(BILLING)] | None = relation(
+        Many("BillingDefaults", "account_type_id",
+             arrange=lambda rows: rows[0] if rows else None),
+        description="Null without billing:read, or when the type uses the company's.")
 
 
 @strawberry.type(description="Where an account stands: active, a lead, delinquent, "
@@ -235,11 +250,38 @@ class Account(ModelNode):
         relation(Many("ScheduledEvent", "account_id", order_by=("run_on", "id")),
                  description="Null without scheduled_events:read. By day."))
 
-    @strawberry.field(description="What the account owes (negative: credit). Zero until "
-                      "billing posts to the ledger.")
-    async def balance(self, info: Info) -> Money:
-        company = await info.context.loaders.nodes(Company).load(self.company_id)
-        return Money(amount=Decimal(0), currency=company.currency)
+    billing: Annotated[AccountBilling, strawberry.lazy(BILLING)] | None = relation(
+        Many("AccountBilling", "account_id", arrange=lambda rows: rows[0] if rows else None),
+        description="Null without billing:read. How the account is billed.")
+    services: list[Annotated[AccountService, strawberry.lazy(BILLING)]] | None = relation(
+        Many("AccountService", "account_id", order_by=("start_date", "id")),
+        description="Null without billing:read. Services and packages, past and present.")
+    invoices: list[Annotated[Invoice, strawberry.lazy(BILLING)]] | None = relation(
+        Many("Invoice", "account_id", order_by=("period_start", "id"), arrange=newest_first),
+        description="Null without billing:read. Newest first.")
+    transactions: list[Annotated[LedgerEntry, strawberry.lazy(BILLING)]] | None = relation(
+        Many("LedgerEntry", "account_id"),
+        description="Null without billing:read. The ledger, oldest first.")
+    discounts: list[Annotated[AccountDiscount, strawberry.lazy(BILLING)]] | None = relation(
+        Many("AccountDiscount", "account_id"), description="Null without billing:read.")
+    tax_exemptions: list[Annotated[TaxExemption, strawberry.lazy(BILLING)]] | None = relation(
+        Many("TaxExemption", "account_id"), description="Null without billing:read.")
+    vacations: list[Annotated[AccountVacation, strawberry.lazy(BILLING)]] | None = relation(
+        Many("AccountVacation", "account_id", order_by=("starts_on", "id")),
+        description="Null without billing:read.")
+    pending_charges: list[Annotated[PendingCharge, strawberry.lazy(BILLING)]] | None = (
+        relation(Many("PendingCharge", "account_id",
+                      arrange=lambda rows: [r for r in rows if r.invoice_id is None]),
+                 description="Null without billing:read. Charges and credits waiting for the "
+                 "next invoice."))
+
+    @strawberry.field(description="What the account owes (negative: credit): the sum of its "
+                      "ledger. Null without billing:read.")
+    async def balance(self, info: Info) -> Money | None:
+        if not info.context.actor.can("billing:read"):
+            return None
+        minor = await info.context.loaders.balances().load(self.pk)
+        return await as_money(info, minor, self.company_id)
 
 
 @strawberry.type(description="One move of an account from a status to another.")

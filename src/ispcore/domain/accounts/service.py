@@ -45,6 +45,10 @@ AccountHook = Callable[[UnitOfWork, Account], Awaitable[None]]
 #: Called in the creating transaction for every new account; billing registers the defaults
 #: of the account's type here.
 ACCOUNT_CREATED_HOOKS: list[AccountHook] = []
+StatusHook = Callable[[UnitOfWork, Account, AccountStatus, AccountStatus], Awaitable[None]]
+#: Called in the changing transaction with (account, previous status, new status) after
+#: every status move; billing starts and resumes billing here.
+ACCOUNT_STATUS_HOOKS: list[StatusHook] = []
 
 
 class StatusChangeKind(StrEnum):
@@ -247,6 +251,8 @@ async def _move_status(uow: UnitOfWork, account: Account, status: AccountStatus,
     account.updated_at = uow.clock.now()
     _history(uow, account, kind, previous.id, status.id, reason)
     await uow.session.flush()
+    for hook in ACCOUNT_STATUS_HOOKS:
+        await hook(uow, account, previous, status)
     record_event(uow, "account.status_changed", company_id=account.company_id, entity=account,
                  payload={"from_status_id": previous.id, "from_status": previous.name,
                           "to_status_id": status.id, "to_status": status.name,

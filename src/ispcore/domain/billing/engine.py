@@ -2,6 +2,9 @@
 pending charges, discounts, vacations, tax rates) and a date. The billing run, the billing
 calculator and every service change use it; nothing here reads or writes the database.
 
+Taxes are levied afterwards (:func:`levy`, through a tax engine), since where an account is
+taxed and what it is exempt from live outside its plan.
+
 An *item* is something billed per cycle (a service or a package on the account). Each item
 remembers ``billed_until``: the day its billing has reached. A run bills every item from there
 up to the run's horizon; a change to an item (quantity, price, removal) first *settles* it at
@@ -149,7 +152,6 @@ class Plan:
     charges: list[Charge] = field(default_factory=list)
     grants: list[Grant] = field(default_factory=list)
     vacations: list[Period] = field(default_factory=list)
-    rates: list[Rate] = field(default_factory=list)
 
 
 @dataclass
@@ -350,10 +352,15 @@ def bill(plan: Plan) -> Bill:
                           charge.period, item_id=None, charge_id=charge.id,
                           service_id=charge.service_id, package_id=charge.package_id))
     used = _apply_discounts(lines, plan.grants, period, terms.rounding)
+    return Bill(period, next_date, lines, states, used)
+
+
+def levy(lines: list[Line], rates: list[Rate], rule: Rounding) -> None:
+    """Tax each taxable line's net amount at every one of ``rates`` (replacing its taxes)."""
     for line in lines:
+        line.taxes = []
         if line.taxable:
-            for rate in plan.rates:
-                amount = tax_on(line.amount - line.discount, rate.rate_scaled, terms.rounding)
+            for rate in rates:
+                amount = tax_on(line.amount - line.discount, rate.rate_scaled, rule)
                 if amount:
                     line.taxes.append((rate, amount))
-    return Bill(period, next_date, lines, states, used)

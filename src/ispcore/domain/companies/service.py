@@ -99,10 +99,12 @@ async def delete_company(uow: UnitOfWork, company_id: int) -> Company:
 
 
 def _tables_owned_by_company() -> list[tuple[Any, Any]]:
-    """Every (table, column) whose foreign key points at ``companies.id``; later areas add more."""
+    """Every (table, column) whose foreign key points at ``companies.id``; later areas add more.
+    Rows that go with their company (``ON DELETE CASCADE``, such as its billing settings) do
+    not keep it."""
     owned = []
     for table in Base.metadata.sorted_tables:
         for fk in table.foreign_keys:
-            if fk.column.table.name == "companies":
+            if fk.column.table.name == "companies" and fk.ondelete != "CASCADE":
                 owned.append((table, fk.parent))
     return owned

@@ -24,6 +24,13 @@ PERMISSIONS: dict[str, str] = {
     "scheduled_events:read": "See scheduled events",
     "scheduled_events:write": "Schedule and cancel events on accounts",
     "events:read": "Read and subscribe to events",
+    "billing:read": "See billing settings, the catalogue, account services, the ledger, "
+                    "invoices and billing runs",
+    "billing:write": "Change account services, discounts, exemptions and vacations; post and "
+                     "void transactions; edit, issue and void invoices",
+    "billing:configure": "Manage billing settings and defaults, general ledger codes, "
+                         "services, packages, discounts, tax rates and invoice messages",
+    "billing:run": "Start billing runs",
 }
 
 ALL_PERMISSIONS: frozenset[str] = frozenset(PERMISSIONS)

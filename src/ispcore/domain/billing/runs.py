@@ -1,0 +1,200 @@
+"""Billing runs: bill every account whose next bill date has come, in batches. Each batch
+commits its invoices together with the move of its accounts' bill dates, so a run killed
+half-way and run again bills each account once; the invoices' unique (account, period) key
+guards the same against two runs at once. An account that fails is recorded with its reason
+and the rest are billed."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import date
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import select, update
+
+from ispcore.domain.accounts.models import Account, AccountStatus
+from ispcore.domain.billing.engine import Bill, bill
+from ispcore.domain.billing.invoices import write_bills
+from ispcore.domain.billing.models import BillingRun, BillingRunFailure
+from ispcore.domain.billing.money import from_minor
+from ispcore.domain.billing.plans import Catalogue, Payer, load_catalogue, load_plans
+from ispcore.domain.common.errors import DomainError
+from ispcore.domain.common.records import company_of, load, today_in
+from ispcore.domain.common.unit_of_work import UnitOfWork
+from ispcore.domain.events.service import record_event
+
+log = logging.getLogger(__name__)
+
+RUN_JOB = "billing.run"
+BATCH_SIZE = 1000
+#: Cycles one run catches up on for an account whose runs were missed.
+MAX_PASSES = 36
+
+
+class RunStatus(StrEnum):
+    QUEUED = "QUEUED"
+    RUNNING = "RUNNING"
+    COMPLETED = "COMPLETED"
+
+
+async def request_run(uow: UnitOfWork, company_id: int, run_on: date | None) -> BillingRun:
+    """Queue a run for ``run_on`` (today in the company by default; not a later day)."""
+    company = await company_of(uow, company_id, "company_id")
+    today = today_in(uow, company)
+    day = run_on or today
+    if day > today:
+        raise DomainError(f"A run bills what is due by a day that has come; {day.isoformat()} "
+                          f"is after today ({today.isoformat()}).", field="date")
+    run = BillingRun(company_id=company.id, run_on=day, status=RunStatus.QUEUED,
+                     requested_by_user_id=uow.actor.user_id, created_at=uow.clock.now())
+    uow.session.add(run)
+    await uow.session.flush()
+    uow.enqueue(RUN_JOB, job_id=f"{RUN_JOB}:{run.id}", run_id=run.id)
+    return run
+
+
+def _due(company_id: int, run_on: date, after: int, limit: int) -> Any:
+    """Accounts due on ``run_on``: active, not billed through a parent, in id order. Rows a
+    concurrent run holds are skipped (PostgreSQL), not waited for."""
+    return (select(Account.id)
+            .join(AccountStatus, AccountStatus.id == Account.account_status_id)
+            .where(Account.company_id == company_id, Account.next_bill_date <= run_on,
+                   AccountStatus.counts_as_active.is_(True), Account.id > after,
+                   ~(Account.bill_to_parent & Account.parent_account_id.is_not(None)))
+            .order_by(Account.id).limit(limit)
+            .with_for_update(of=Account, skip_locked=True))
+
+
+def compute(catalogue: Catalogue, payers: list[Payer]
+            ) -> tuple[list[tuple[Payer, Bill]], list[tuple[int, str]]]:
+    """Bills for ``payers``; an account whose plan cannot be billed is set aside with why."""
+    bills, failures = [], []
+    for payer in payers:
+        try:
+            bills.append((payer, bill(payer.plan)))
+        except Exception as exc:  # a broken plan must not stop the others
+            log.exception("billing account %s failed", payer.account_id)
+            failures.append((payer.account_id, f"{type(exc).__name__}: {exc}"[:1000]))
+    return bills, failures
+
+
+async def _bill_batch(uow: UnitOfWork, run: BillingRun, catalogue: Catalogue,
+                      account_ids: list[int]) -> tuple[int, int, int, int]:
+    """Bill ``account_ids`` in ``uow``; returns (accounts billed, invoices, failures, total)."""
+    payers = await load_plans(uow, catalogue, account_ids)
+    bills, failures = compute(catalogue, payers)
+    invoices = await write_bills(uow, catalogue, bills, run_id=run.id, on=run.run_on)
+    for account_id, reason in failures:
+        _failure(uow, run, account_id, reason)
+    total = sum(b.total for _p, b in bills if b.lines)
+    await _count(uow, run.id, len(bills), invoices, len(failures), total)
+    return len(bills), invoices, len(failures), total
+
+
+def _failure(uow: UnitOfWork, run: BillingRun, account_id: int, reason: str) -> None:
+    uow.session.add(BillingRunFailure(billing_run_id=run.id, company_id=run.company_id,
+                                      account_id=account_id, reason=reason,
+                                      created_at=uow.clock.now()))
+
+
+async def _count(uow: UnitOfWork, run_id: int, billed: int, invoices: int, failed: int,
+                 total: int) -> None:
+    await uow.session.execute(
+        update(BillingRun).where(BillingRun.id == run_id)
+        .values(accounts_billed=BillingRun.accounts_billed + billed,
+                invoices_created=BillingRun.invoices_created + invoices,
+                accounts_failed=BillingRun.accounts_failed + failed,
+                total_minor=BillingRun.total_minor + total)
+        .execution_options(synchronize_session=False))
+
+
+async def execute(open_uow: Callable[[], UnitOfWork], run_id: int,
+                  batch_size: int = BATCH_SIZE) -> None:
+    """Carry out a queued run (again, after a crash: billed accounts are no longer due)."""
+    async with open_uow() as uow:
+        run = await load(uow, BillingRun, run_id, field="run_id", what="billing run")
+        if run.status == RunStatus.COMPLETED:
+            return
+        run.status = RunStatus.RUNNING
+        run.started_at = run.started_at or uow.clock.now()
+    # An account several cycles behind (the run did not happen for a while) is billed once
+    # per pass, each pass one cycle further, until nothing is due by the run's day.
+    for _pass in range(MAX_PASSES):
+        if not await _pass_over_due(open_uow, run, batch_size):
+            break
+    async with open_uow() as uow:
+        run = await uow.session.get_one(BillingRun, run_id)
+        run.status = RunStatus.COMPLETED
+        run.finished_at = uow.clock.now()
+        company = await company_of(uow, run.company_id)
+        await uow.session.flush()
+        record_event(uow, "billing_run.completed", company_id=run.company_id, entity=run,
+                     payload={"run_on": run.run_on.isoformat(),
+                              "accounts_billed": run.accounts_billed,
+                              "invoices_created": run.invoices_created,
+                              "accounts_failed": run.accounts_failed,
+                              "total": str(from_minor(run.total_minor, company.currency)),
+                              "currency": company.currency})
+
+
+async def _pass_over_due(open_uow: Callable[[], UnitOfWork], run: BillingRun,
+                         batch_size: int) -> bool:
+    """Bill every due account once, batch by batch; whether any was billed."""
+    after, billed_any = 0, False
+    while True:
+        ids: list[int] = []
+        try:
+            async with open_uow() as uow:
+                catalogue = await load_catalogue(uow, run.company_id)
+                ids = list(await uow.session.scalars(_due(run.company_id, run.run_on, after,
+                                                          batch_size)))
+                if not ids:
+                    return billed_any
+                billed, _invoices, _failed, _total = await _bill_batch(uow, run, catalogue, ids)
+                billed_any = billed_any or billed > 0
+        except Exception:
+            # The batch rolled back (a database refusal, most likely): bill its accounts one
+            # by one so a single bad account is found, recorded, and does not hold the rest.
+            if not ids:
+                raise
+            log.exception("billing batch after account %s failed; retrying one by one", after)
+            for account_id in ids:
+                billed_any = await _bill_alone(open_uow, run, account_id) or billed_any
+        after = ids[-1]
+
+
+async def _bill_alone(open_uow: Callable[[], UnitOfWork], run: BillingRun, account_id: int
+                      ) -> bool:
+    try:
+        async with open_uow() as uow:
+            catalogue = await load_catalogue(uow, run.company_id)
+            still_due = await uow.session.scalar(
+                _due(run.company_id, run.run_on, account_id - 1, 1))
+            if still_due == account_id:
+                billed, *_rest = await _bill_batch(uow, run, catalogue, [account_id])
+                return billed > 0
+            return False
+    except Exception as exc:
+        async with open_uow() as uow:
+            _failure(uow, run, account_id, f"{type(exc).__name__}: {exc}"[:1000])
+            await _count(uow, run.id, 0, 0, 1, 0)
+        return False
+
+
+async def start_due_runs(open_uow: Callable[[], UnitOfWork]) -> list[int]:
+    """The daily run: one per company whose day has begun and has none for today yet."""
+    from ispcore.domain.companies.models import Company
+
+    started = []
+    async with open_uow() as uow:
+        companies = list(await uow.session.scalars(select(Company)))
+        for company in companies:
+            today = today_in(uow, company)
+            exists = await uow.session.scalar(select(BillingRun.id).where(
+                BillingRun.company_id == company.id, BillingRun.run_on == today).limit(1))
+            if exists is None:
+                run = await request_run(uow, company.id, today)
+                started.append(run.id)
+    return started
