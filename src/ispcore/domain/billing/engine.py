@@ -223,9 +223,10 @@ def item_lines(item: Item, cycle: Period, part: Period, terms: Terms,
     segments = _vacation_split(part, vacations)
     for segment, on_vacation in segments:
         if on_vacation:
-            if terms.vacation_billing is VacationBilling.NOTHING:
+            unit = (item.vacation_price or 0
+                    if terms.vacation_billing is VacationBilling.VACATION_PRICE else 0)
+            if unit == 0:
                 continue
-            unit = item.vacation_price or 0
         else:
             unit = item.unit_price
         full = unit * item.quantity

@@ -55,16 +55,19 @@ async def request_run(uow: UnitOfWork, company_id: int, run_on: date | None) -> 
     return run
 
 
-def _due(company_id: int, run_on: date, after: int, limit: int) -> Any:
-    """Accounts due on ``run_on``: active, not billed through a parent, in id order. Rows a
-    concurrent run holds are skipped (PostgreSQL), not waited for."""
-    return (select(Account.id)
+def _due(company_id: int, run_on: date, after: int, limit: int,
+         skip: frozenset[int] = frozenset()) -> Any:
+    """Accounts due on ``run_on``: active, not billed through a parent, in id order, but for
+    ``skip`` (those that failed in this run already). Rows a concurrent run holds are skipped
+    (PostgreSQL), not waited for."""
+    statement = (select(Account.id)
             .join(AccountStatus, AccountStatus.id == Account.account_status_id)
             .where(Account.company_id == company_id, Account.next_bill_date <= run_on,
                    AccountStatus.counts_as_active.is_(True), Account.id > after,
                    ~(Account.bill_to_parent & Account.parent_account_id.is_not(None)))
             .order_by(Account.id).limit(limit)
             .with_for_update(of=Account, skip_locked=True))
+    return statement.where(Account.id.not_in(skip)) if skip else statement
 
 
 def compute(catalogue: Catalogue, payers: list[Payer]
@@ -81,8 +84,8 @@ def compute(catalogue: Catalogue, payers: list[Payer]
 
 
 async def _bill_batch(uow: UnitOfWork, run: BillingRun, catalogue: Catalogue,
-                      account_ids: list[int]) -> tuple[int, int, int, int]:
-    """Bill ``account_ids`` in ``uow``; returns (accounts billed, invoices, failures, total)."""
+                      account_ids: list[int]) -> tuple[int, list[int]]:
+    """Bill ``account_ids`` in ``uow``; returns (accounts billed, accounts that failed)."""
     payers = await load_plans(uow, catalogue, account_ids)
     bills, failures = compute(catalogue, payers)
     invoices = await write_bills(uow, catalogue, bills, run_id=run.id, on=run.run_on)
@@ -90,7 +93,7 @@ async def _bill_batch(uow: UnitOfWork, run: BillingRun, catalogue: Catalogue,
         _failure(uow, run, account_id, reason)
     total = sum(b.total for _p, b in bills if b.lines)
     await _count(uow, run.id, len(bills), invoices, len(failures), total)
-    return len(bills), invoices, len(failures), total
+    return len(bills), [account_id for account_id, _reason in failures]
 
 
 def _failure(uow: UnitOfWork, run: BillingRun, account_id: int, reason: str) -> None:
@@ -121,8 +124,9 @@ async def execute(open_uow: Callable[[], UnitOfWork], run_id: int,
         run.started_at = run.started_at or uow.clock.now()
     # An account several cycles behind (the run did not happen for a while) is billed once
     # per pass, each pass one cycle further, until nothing is due by the run's day.
+    failed: set[int] = set()
     for _pass in range(MAX_PASSES):
-        if not await _pass_over_due(open_uow, run, batch_size):
+        if not await _pass_over_due(open_uow, run, batch_size, failed):
             break
     async with open_uow() as uow:
         run = await uow.session.get_one(BillingRun, run_id)
@@ -140,20 +144,22 @@ async def execute(open_uow: Callable[[], UnitOfWork], run_id: int,
 
 
 async def _pass_over_due(open_uow: Callable[[], UnitOfWork], run: BillingRun,
-                         batch_size: int) -> bool:
-    """Bill every due account once, batch by batch; whether any was billed."""
+                         batch_size: int, failed: set[int]) -> bool:
+    """Bill every due account once, batch by batch; whether any was billed. Accounts that
+    fail are added to ``failed`` and left out of later passes."""
     after, billed_any = 0, False
     while True:
         ids: list[int] = []
         try:
             async with open_uow() as uow:
                 catalogue = await load_catalogue(uow, run.company_id)
-                ids = list(await uow.session.scalars(_due(run.company_id, run.run_on, after,
-                                                          batch_size)))
+                ids = list(await uow.session.scalars(_due(
+                    run.company_id, run.run_on, after, batch_size, frozenset(failed))))
                 if not ids:
                     return billed_any
-                billed, _invoices, _failed, _total = await _bill_batch(uow, run, catalogue, ids)
+                billed, failures = await _bill_batch(uow, run, catalogue, ids)
                 billed_any = billed_any or billed > 0
+                failed.update(failures)
         except Exception:
             # The batch rolled back (a database refusal, most likely): bill its accounts one
             # by one so a single bad account is found, recorded, and does not hold the rest.
@@ -161,26 +167,30 @@ async def _pass_over_due(open_uow: Callable[[], UnitOfWork], run: BillingRun,
                 raise
             log.exception("billing batch after account %s failed; retrying one by one", after)
             for account_id in ids:
-                billed_any = await _bill_alone(open_uow, run, account_id) or billed_any
+                billed = await _bill_alone(open_uow, run, account_id)
+                if billed is None:
+                    failed.add(account_id)
+                billed_any = bool(billed) or billed_any
         after = ids[-1]
 
 
 async def _bill_alone(open_uow: Callable[[], UnitOfWork], run: BillingRun, account_id: int
-                      ) -> bool:
+                      ) -> bool | None:
+    """Bill one account in its own transaction: whether it was billed (None: it failed)."""
     try:
         async with open_uow() as uow:
             catalogue = await load_catalogue(uow, run.company_id)
             still_due = await uow.session.scalar(
                 _due(run.company_id, run.run_on, account_id - 1, 1))
             if still_due == account_id:
-                billed, *_rest = await _bill_batch(uow, run, catalogue, [account_id])
-                return billed > 0
+                billed, failures = await _bill_batch(uow, run, catalogue, [account_id])
+                return None if failures else billed > 0
             return False
     except Exception as exc:
         async with open_uow() as uow:
             _failure(uow, run, account_id, f"{type(exc).__name__}: {exc}"[:1000])
             await _count(uow, run.id, 0, 0, 1, 0)
-        return False
+        return None
 
 
 async def start_due_runs(open_uow: Callable[[], UnitOfWork]) -> list[int]:

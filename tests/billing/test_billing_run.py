@@ -1,0 +1,313 @@
+"""Billing runs through the API: accounts billed month after month, proration of changes,
+taxes and discounts, vacation, child accounts, idempotency, failures, and the events."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from ispcore.domain.billing import runs
+from tests.billing.factories import (
+    account_view,
+    add,
+    at,
+    billing_setup,
+    customer,
+    events_of,
+    money,
+    ok,
+    run_billing,
+)
+
+
+def amounts(invoice: dict[str, Any]) -> list[tuple[str, str, Decimal, Decimal]]:
+    return [(li["kind"], li["description"], money(li["amount"]), money(li["tax"]))
+            for li in invoice["lines"]]
+
+
+async def test_an_account_is_billed_month_after_month(api: Any, runtime: Any, clock: Any
+                                                      ) -> None:
+    billing = await billing_setup(api)
+    account = await customer(api, billing)
+    await add(api, billing, account, billing.fibre)
+    await add(api, billing, account, billing.tv)
+    await add(api, billing, account, billing.install)
+
+    first = await run_billing(api, runtime, billing)
+    assert (first["status"], first["accountsBilled"], first["invoicesCreated"]) == (
+        "COMPLETED", 1, 1)
+    view = await account_view(api, billing, account)
+    [invoice] = view["invoices"]
+    assert invoice["number"] == "INV-000001"
+    assert (invoice["periodStart"], invoice["periodEnd"]) == ("2026-11-02", "2026-12-02")
+    assert (invoice["issuedOn"], invoice["dueOn"]) == ("2026-11-02", "2026-11-16")
+    assert amounts(invoice) == [
+        ("SERVICE", "Fibre 100", Decimal("60.00"), Decimal("3.75")),
+        ("SERVICE", "TV", Decimal("20.00"), Decimal("0.00")),
+        ("ONE_TIME", "Installation", Decimal("99.00"), Decimal("6.19"))]
+    assert money(invoice["total"]) == Decimal("188.94")
+    assert money(invoice["total"]) == sum(money(li["total"]) for li in invoice["lines"])
+    assert view["nextBillDate"] == "2026-12-02"
+    assert view["balance"] == {"amount": "188.94", "currency": "USD"}
+    ledger = sorted((e["kind"], e["glCode"]["code"], money(e["amount"]))
+                    for e in view["transactions"])
+    assert ledger == [("INVOICE", "4000", Decimal("80.00")),
+                      ("INVOICE", "4100", Decimal("99.00")),
+                      ("TAX", "2200", Decimal("9.94"))]
+
+    totals = []
+    for day in ("2026-12-02", "2027-01-02", "2027-02-02", "2027-03-02"):
+        clock.set(at(day))
+        run = await run_billing(api, runtime, billing)
+        assert run["invoicesCreated"] == 1
+        view = await account_view(api, billing, account)
+        totals.append(money(view["invoices"][0]["total"]))
+    assert totals == [Decimal("83.75")] * 4
+    assert [i["periodStart"] for i in view["invoices"]] == [
+        "2027-03-02", "2027-02-02", "2027-01-02", "2026-12-02", "2026-11-02"]
+    assert view["nextBillDate"] == "2027-04-02"
+    assert money(view["balance"]) == Decimal("188.94") + 4 * Decimal("83.75")
+    assert money(view["balance"]) == sum(money(e["amount"]) for e in view["transactions"])
+
+
+async def test_billing_twice_or_after_a_crash_bills_each_account_once(
+        api: Any, runtime: Any, system_uow: Any) -> None:
+    billing = await billing_setup(api)
+    accounts = [await customer(api, billing, name=f"Customer {i}") for i in range(5)]
+    for account in accounts:
+        await add(api, billing, account, billing.fibre)
+    first = await run_billing(api, runtime, billing)
+    again = await run_billing(api, runtime, billing)
+    assert (first["invoicesCreated"], again["invoicesCreated"]) == (5, 0)
+    # A run killed after its first batch: re-running it bills the rest, once.
+    more = [await customer(api, billing, name=f"Late {i}", activation="2026-11-02")
+            for i in range(3)]
+    for account in more:
+        await add(api, billing, account, billing.tv)
+    run_id = (await ok(api, billing.token, "runBilling", {"companyId": billing.company}))["id"]
+    await runtime.jobs.drain()
+    from tests.accounts.account_queries import pk_of
+
+    await runs.execute(lambda: system_uow("billing.run"), pk_of(run_id), batch_size=1)
+    for account in accounts + more:
+        assert len((await account_view(api, billing, account))["invoices"]) == 1
+
+
+async def test_an_account_that_cannot_be_billed_is_recorded_and_the_rest_are_billed(
+        api: Any, runtime: Any, monkeypatch: Any) -> None:
+    billing = await billing_setup(api)
+    good = await customer(api, billing, name="Good")
+    bad = await customer(api, billing, name="Bad")
+    for account in (good, bad):
+        await add(api, billing, account, billing.fibre)
+    from tests.accounts.account_queries import pk_of
+
+    real_bill = runs.bill
+
+    def flaky(plan: Any) -> Any:
+        if plan.account_id == pk_of(bad):
+            raise ValueError("corrupt plan")
+        return real_bill(plan)
+
+    monkeypatch.setattr(runs, "bill", flaky)
+    run = await run_billing(api, runtime, billing)
+    assert (run["accountsBilled"], run["invoicesCreated"], run["accountsFailed"]) == (1, 1, 1)
+    assert run["failures"] == [{"reason": "ValueError: corrupt plan", "account": {"id": bad}}]
+    assert (await account_view(api, billing, bad))["invoices"] == []
+    monkeypatch.setattr(runs, "bill", real_bill)
+    retry = await run_billing(api, runtime, billing)
+    assert retry["invoicesCreated"] == 1
+
+
+async def test_inactive_accounts_are_not_billed_and_resume_without_the_days_away(
+        api: Any, runtime: Any, clock: Any) -> None:
+    billing = await billing_setup(api)
+    account = await customer(api, billing)
+    await add(api, billing, account, billing.tv)
+    await run_billing(api, runtime, billing)
+    await ok(api, billing.token, "changeAccountStatus",
+             {"accountId": account, "accountStatusId": billing.setup.suspended,
+              "reason": "Unpaid"})
+    clock.set(at("2026-12-02"))
+    assert (await run_billing(api, runtime, billing))["invoicesCreated"] == 0
+    clock.set(at("2027-01-20"))
+    await ok(api, billing.token, "changeAccountStatus",
+             {"accountId": account, "accountStatusId": billing.setup.active,
+              "reason": "Paid up"})
+    view = await account_view(api, billing, account)
+    assert view["nextBillDate"] == "2027-01-20"
+    await run_billing(api, runtime, billing)
+    view = await account_view(api, billing, account)
+    latest = view["invoices"][0]
+    # Billing resumes on the 20th for the rest of its cycle (to 2 Feb): 13 of 31 days.
+    assert (latest["periodStart"], latest["periodEnd"]) == ("2027-01-20", "2027-02-02")
+    assert amounts(latest) == [("PRORATED", "TV", Decimal("8.39"), Decimal("0.00"))]
+
+
+async def test_a_run_catches_up_on_missed_cycles(api: Any, runtime: Any, clock: Any) -> None:
+    billing = await billing_setup(api)
+    account = await customer(api, billing)
+    await add(api, billing, account, billing.tv)
+    await run_billing(api, runtime, billing)
+    clock.set(at("2027-02-10"))
+    run = await run_billing(api, runtime, billing)
+    assert run["invoicesCreated"] == 3
+    view = await account_view(api, billing, account)
+    assert [i["periodStart"] for i in view["invoices"]] == [
+        "2027-02-02", "2027-01-02", "2026-12-02", "2026-11-02"]
+    assert view["nextBillDate"] == "2027-03-02"
+
+
+async def test_removal_and_quantity_changes_are_prorated_on_the_next_invoice(
+        api: Any, runtime: Any, clock: Any) -> None:
+    billing = await billing_setup(api)
+    account = await customer(api, billing)
+    fibre = await add(api, billing, account, billing.fibre)
+    tv = await add(api, billing, account, billing.tv)
+    await run_billing(api, runtime, billing)          # billed through 2 Dec
+    clock.set(at("2026-11-22"))                        # 10 of 30 days left
+    await ok(api, billing.token, "removeServiceFromAccount", {"accountServiceId": fibre["id"]})
+    await ok(api, billing.token, "changeAccountServiceQuantity",
+             {"accountServiceId": tv["id"], "quantity": 3})
+    view = await account_view(api, billing, account)
+    # Days billed ahead are credited at the old terms; the run bills them again at the new.
+    assert sorted((c["description"], c["amount"]["amount"]) for c in view["pendingCharges"]) == [
+        ("Credit: Fibre 100", "-20.00"), ("Credit: TV", "-6.67")]
+    clock.set(at("2026-12-02"))
+    await run_billing(api, runtime, billing)
+    view = await account_view(api, billing, account)
+    latest = view["invoices"][0]
+    assert sorted(amounts(latest)) == sorted([
+        ("ADJUSTMENT", "Credit: Fibre 100", Decimal("-20.00"), Decimal("-1.25")),
+        ("ADJUSTMENT", "Credit: TV", Decimal("-6.67"), Decimal("0.00")),
+        ("PRORATED", "TV", Decimal("20.00"), Decimal("0.00")),
+        ("SERVICE", "TV", Decimal("60.00"), Decimal("0.00"))])
+    assert money(latest["total"]) == Decimal("52.08")
+    assert view["pendingCharges"] == []
+
+
+async def test_taxes_follow_the_address_and_exemptions(api: Any, runtime: Any) -> None:
+    billing = await billing_setup(api)
+    await ok(api, billing.token, "createTaxRate",
+             {"companyId": billing.company, "name": "Federal USF", "rate": "1.5",
+              "country": "US", "glCodeId": billing.taxes})
+    await ok(api, billing.token, "createTaxRate",
+             {"companyId": billing.company, "name": "Texas", "rate": "6.25", "country": "US",
+              "subdivision": "TX", "glCodeId": billing.taxes})
+    account = await customer(api, billing)
+    exempt = await customer(api, billing, name="Church")
+    for each in (account, exempt):
+        await add(api, billing, each, billing.fibre)
+    await ok(api, billing.token, "createTaxExemption",
+             {"accountId": exempt, "taxRateId": billing.state_tax, "reason": "Non-profit"})
+    await run_billing(api, runtime, billing)
+    [invoice] = (await account_view(api, billing, account))["invoices"]
+    assert sorted((t["taxRate"]["name"], t["amount"]["amount"])
+                  for t in invoice["lines"][0]["taxes"]) == [
+        ("Federal USF", "0.90"), ("Illinois", "3.75")]
+    [exempt_invoice] = (await account_view(api, billing, exempt))["invoices"]
+    assert [(t["taxRate"]["name"]) for t in exempt_invoice["lines"][0]["taxes"]] == [
+        "Federal USF"]
+
+
+async def test_discounts_apply_for_their_cycles(api: Any, runtime: Any, clock: Any) -> None:
+    billing = await billing_setup(api)
+    half = await ok(api, billing.token, "createDiscount",
+                    {"companyId": billing.company, "name": "Half-price fibre",
+                     "kind": "PERCENT", "percent": "50", "appliesTo": "SERVICE",
+                     "serviceId": billing.fibre, "glCodeId": billing.discounts})
+    account = await customer(api, billing)
+    await add(api, billing, account, billing.fibre)
+    await ok(api, billing.token, "giveAccountDiscount",
+             {"accountId": account, "discountId": half["id"], "cycles": 2})
+    for day in ("2026-11-02", "2026-12-02", "2027-01-02"):
+        clock.set(at(day))
+        await run_billing(api, runtime, billing)
+    view = await account_view(api, billing, account)
+    oldest_first = view["invoices"][::-1]
+    assert [(money(i["discountTotal"]), money(i["taxTotal"]), money(i["total"]))
+            for i in oldest_first] == [
+        (Decimal("30.00"), Decimal("1.88"), Decimal("31.88")),
+        (Decimal("30.00"), Decimal("1.88"), Decimal("31.88")),
+        (Decimal("0.00"), Decimal("3.75"), Decimal("63.75"))]
+    assert oldest_first[0]["lines"][0]["discounts"] == [
+        {"name": "Half-price fibre", "amount": {"amount": "30.00"}}]
+    credits = [e for e in view["transactions"] if e["kind"] == "DISCOUNT"]
+    assert [(e["glCode"]["code"], e["amount"]["amount"]) for e in credits] == [
+        ("4900", "-30.00"), ("4900", "-30.00")]
+
+
+async def test_child_accounts_billed_to_their_parent_appear_on_its_invoice(
+        api: Any, runtime: Any) -> None:
+    billing = await billing_setup(api)
+    parent = await customer(api, billing, name="Landlord")
+    child = await customer(api, billing, name="Unit 4", parentAccountId=parent,
+                           billToParent=True)
+    await add(api, billing, parent, billing.tv)
+    await add(api, billing, child, billing.fibre)
+    run = await run_billing(api, runtime, billing)
+    assert run["invoicesCreated"] == 1
+    parent_view = await account_view(api, billing, parent)
+    [invoice] = parent_view["invoices"]
+    assert sorted((li["description"], li["account"]["id"]) for li in invoice["lines"]) == [
+        ("Fibre 100", child), ("TV", parent)]
+    child_view = await account_view(api, billing, child)
+    assert child_view["invoices"] == [] and child_view["nextBillDate"] == "2026-12-02"
+
+
+async def test_vacation_mode_bills_nothing_or_the_vacation_price(api: Any, runtime: Any
+                                                                 ) -> None:
+    billing = await billing_setup(api, vacationBilling="VACATION_PRICE")
+    await ok(api, billing.token, "updateService", {"id": billing.fibre, "vacationPrice": "5"})
+    account = await customer(api, billing)
+    await add(api, billing, account, billing.fibre)
+    await add(api, billing, account, billing.tv)
+    await ok(api, billing.token, "addAccountVacation",
+             {"accountId": account, "startsOn": "2026-11-17", "endsOn": "2027-01-31"})
+    await run_billing(api, runtime, billing)
+    [invoice] = (await account_view(api, billing, account))["invoices"]
+    # 15 of 30 days at the full price, 15 on vacation: fibre at 5.00, TV (no vacation price)
+    # at nothing.
+    assert [(li["kind"], li["description"], money(li["amount"])) for li in invoice["lines"]] == [
+        ("PRORATED", "Fibre 100", Decimal("30.00")), ("VACATION", "Fibre 100", Decimal("2.50")),
+        ("PRORATED", "TV", Decimal("10.00"))]
+
+
+async def test_fixed_day_billing_prorates_the_first_cycle_and_multi_month_and_expiring(
+        api: Any, runtime: Any, clock: Any) -> None:
+    billing = await billing_setup(api, billingMode="FIXED_DAY", billDay=1)
+    clock.set(at("2026-11-10"))
+    account = await customer(api, billing, activation="2026-11-10")
+    await add(api, billing, account, billing.tv)
+    await add(api, billing, account, billing.quarterly)
+    await add(api, billing, account, billing.promo)
+    await run_billing(api, runtime, billing)
+    view = await account_view(api, billing, account)
+    assert view["billing"]["billingMode"] == "FIXED_DAY" and view["nextBillDate"] == "2026-12-01"
+    [first] = view["invoices"]
+    assert amounts(first) == [
+        ("PRORATED", "TV", Decimal("14.00"), Decimal("0.00")),
+        # 83 of the 92 days of November to January.
+        ("PRORATED", "Quarterly support", Decimal("135.33"), Decimal("8.46")),
+        ("PRORATED", "Router rental", Decimal("7.00"), Decimal("0.44"))]
+    descriptions = []
+    for day in ("2026-12-01", "2027-01-01", "2027-02-01", "2027-03-01"):
+        clock.set(at(day))
+        await run_billing(api, runtime, billing)
+        latest = (await account_view(api, billing, account))["invoices"][0]
+        descriptions.append(sorted(li["description"] for li in latest["lines"]))
+    assert descriptions == [["Router rental", "TV"], ["TV"], ["Quarterly support", "TV"],
+                            ["TV"]]
+
+
+async def test_billing_events_are_raised(api: Any, runtime: Any) -> None:
+    billing = await billing_setup(api)
+    account = await customer(api, billing)
+    await add(api, billing, account, billing.tv)
+    await run_billing(api, runtime, billing)
+    [issued] = await events_of(api, billing.token, "invoice.issued")
+    assert issued["payload"]["total"] == "20.00" and issued["entityType"] == "Invoice"
+    [changed] = await events_of(api, billing.token, "account.balance_changed")
+    assert changed["payload"] == {"balance": "20.00", "currency": "USD"}
+    [completed] = await events_of(api, billing.token, "billing_run.completed")
+    assert completed["payload"]["invoices_created"] == 1
