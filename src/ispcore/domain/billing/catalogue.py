@@ -147,7 +147,8 @@ async def _clean_service(uow: UnitOfWork, company: Any, values: dict[str, Any], 
                                                "upload_kbps")} if current else {}
     merged.update(out)
     kind = merged.get("kind")
-    months = merged.get("billing_frequency_months") or 1
+    months = merged.get("billing_frequency_months")
+    months = 1 if months is None else months
     if not 1 <= months <= 60:
         v.add("billing_frequency_months", "Billed every 1 to 60 months.")
     if kind == ServiceKind.ONE_TIME and months != 1:
@@ -191,7 +192,8 @@ async def _clean_package(uow: UnitOfWork, company: Any, values: dict[str, Any], 
                   ErrorCode.REQUIRED)
     elif merged.get("price_minor") is not None:
         v.add("price", "A package priced as the sum of its services has no price of its own.")
-    months = merged.get("billing_frequency_months") or 1
+    months = merged.get("billing_frequency_months")
+    months = 1 if months is None else months
     if not 1 <= months <= 60:
         v.add("billing_frequency_months", "Billed every 1 to 60 months.")
     members = out.get("services")
