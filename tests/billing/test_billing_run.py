@@ -311,3 +311,56 @@ async def test_billing_events_are_raised(api: Any, runtime: Any) -> None:
     assert changed["payload"] == {"balance": "20.00", "currency": "USD"}
     [completed] = await events_of(api, billing.token, "billing_run.completed")
     assert completed["payload"]["invoices_created"] == 1
+
+
+async def test_the_bill_day_is_the_companys_local_day_across_daylight_saving(
+        api: Any, runtime: Any, clock: Any) -> None:
+    from datetime import UTC, datetime
+
+    billing = await billing_setup(api)
+    clock.set(datetime(2027, 3, 1, 18, 0, tzinfo=UTC))
+    account = await customer(api, billing, activation="2027-02-14")
+    await add(api, billing, account, billing.tv, startDate="2027-02-14")
+    await run_billing(api, runtime, billing)                 # February's cycle
+    # Daylight saving starts on 14 March 2027 in Chicago at 02:00 local (08:00 UTC).
+    clock.set(datetime(2027, 3, 14, 5, 59, tzinfo=UTC))      # 23:59 on the 13th, CST
+    early = await run_billing(api, runtime, billing)
+    assert (early["runOn"], early["invoicesCreated"]) == ("2027-03-13", 0)
+    clock.set(datetime(2027, 3, 14, 6, 0, tzinfo=UTC))       # 00:00 on the 14th, CST
+    on_time = await run_billing(api, runtime, billing)
+    assert (on_time["runOn"], on_time["invoicesCreated"]) == ("2027-03-14", 1)
+    clock.set(datetime(2027, 4, 14, 4, 59, tzinfo=UTC))      # 23:59 on the 13th, CDT
+    assert (await run_billing(api, runtime, billing))["invoicesCreated"] == 0
+    clock.set(datetime(2027, 4, 14, 5, 0, tzinfo=UTC))       # 00:00 on the 14th, CDT
+    assert (await run_billing(api, runtime, billing))["invoicesCreated"] == 1
+    latest = (await account_view(api, billing, account))["invoices"][0]
+    assert (latest["periodStart"], latest["periodEnd"]) == ("2027-04-14", "2027-05-14")
+
+
+async def test_a_run_for_a_day_not_yet_come_is_refused(api: Any) -> None:
+    from tests.billing.factories import refused
+
+    billing = await billing_setup(api)
+    assert await refused(api, billing.token, "runBilling",
+                         {"companyId": billing.company, "date": "2026-11-03"}) == [
+        ("date", "INVALID")]
+
+
+async def test_the_daily_job_starts_one_run_per_company_and_day(api: Any, runtime: Any,
+                                                                clock: Any) -> None:
+    from ispcore.workers.registry import run_job
+    from tests.billing.factories import RUNS
+
+    billing = await billing_setup(api)
+    account = await customer(api, billing)
+    await add(api, billing, account, billing.tv)
+    started = await run_job(runtime, "billing.daily")
+    assert len(started) == 1
+    assert await run_job(runtime, "billing.daily") == []
+    await runtime.jobs.drain()
+    runs_now = (await api.data(RUNS, {"companyId": billing.company}, billing.token))
+    [run] = [e["node"] for e in runs_now["billingRuns"]["edges"]]
+    assert (run["runOn"], run["status"], run["invoicesCreated"]) == ("2026-11-02",
+                                                                     "COMPLETED", 1)
+    clock.set(at("2026-11-03"))
+    assert len(await run_job(runtime, "billing.daily")) == 1

@@ -320,3 +320,57 @@ def test_window_in_advance_and_in_arrears() -> None:
         Period(date(2026, 11, 1), date(2026, 12, 1)), date(2026, 12, 1), date(2026, 12, 1))
     assert window(date(2026, 12, 1), terms(advance=False)) == (
         Period(date(2026, 11, 1), date(2026, 12, 1)), date(2026, 12, 1), date(2027, 1, 1))
+
+
+# --- random plans ------------------------------------------------------------------------------
+
+@st.composite
+def plans(draw: st.DrawFn) -> Plan:
+    anchor = draw(st.integers(min_value=1, max_value=31))
+    bill_date = cycle_containing(draw(days), anchor).start
+    items = []
+    for index in range(draw(st.integers(min_value=0, max_value=4))):
+        start = bill_date + timedelta(days=draw(st.integers(min_value=-40, max_value=25)))
+        end = draw(st.none() | st.integers(min_value=1, max_value=90))
+        items.append(item(
+            id=index + 1, start=start,
+            end=None if end is None else start + timedelta(days=end),
+            unit_price=draw(st.integers(min_value=0, max_value=50_000)),
+            quantity=draw(st.integers(min_value=1, max_value=5)),
+            months=draw(st.sampled_from([1, 1, 3, 12])), one_time=draw(st.booleans()),
+            taxable=draw(st.booleans()), gl_code_id=draw(st.sampled_from([7, 8])),
+            service_id=draw(st.sampled_from([3, 4]))))
+    grants = [Grant(i + 1, 10, f"D{i}", 9, draw(st.none() | st.integers(1, 1_000_000)),
+                    draw(st.integers(min_value=1, max_value=5000)),
+                    draw(st.sampled_from([None, 3, 4])), None, None, 0, None)
+              for i in range(draw(st.integers(min_value=0, max_value=2)))]
+    t = Terms(anchor, draw(st.booleans()), draw(st.booleans()), draw(rules),
+              VacationBilling.NOTHING)
+    return Plan(10, bill_date, t, items, grants=grants)
+
+
+@given(plans(), st.integers(min_value=0, max_value=200_000))
+@settings(max_examples=300)
+def test_an_invoice_total_is_its_lines_and_its_ledger_postings(plan: Plan, rate: int) -> None:
+    from ispcore.domain.billing.invoices import _postings
+
+    result = bill(plan)
+    levy(result.lines, [Rate(1, "T", rate, 5, "US", None)], plan.terms.rounding)
+    assert result.total == sum(li.total for li in result.lines)
+    assert result.total == result.subtotal - result.discount_total + result.tax_total
+    assert all(li.discount <= max(li.amount, 0) for li in result.lines)
+    postings = _postings([(li.gl_code_id, li.amount) for li in result.lines],
+                         [(g.gl_code_id, a) for li in result.lines for g, a in li.discounts],
+                         [(r.gl_code_id, a) for li in result.lines for r, a in li.taxes])
+    assert sum(postings.values()) == result.total
+
+
+@given(plans())
+@settings(max_examples=300)
+def test_billing_a_plan_again_after_saving_its_state_bills_nothing(plan: Plan) -> None:
+    first = bill(plan)
+    for it in plan.items:
+        state = first.items[it.id]
+        it.billed_until, it.cycles_billed, it.end = (state.billed_until, state.cycles_billed,
+                                                     state.end)
+    assert bill(plan).lines == []
