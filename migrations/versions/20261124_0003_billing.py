@@ -2,7 +2,7 @@
 
 Revision ID: 0003_billing
 Revises: 0002_accounts
-Create Date: 2026-11-24 03:58:02.775949
+Create Date: 2026-11-24 04:23:57.655578
 """
 
 from collections.abc import Sequence
@@ -315,7 +315,7 @@ def upgrade() -> None:
     sa.Column('voided_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('void_reason', sa.String(length=500), nullable=True),
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
-    sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_invoices_account_id_accounts'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_invoices_account_id_accounts'), ondelete='RESTRICT'),
     sa.ForeignKeyConstraint(['billing_run_id'], ['billing_runs.id'], name=op.f('fk_invoices_billing_run_id_billing_runs'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['company_id'], ['companies.id'], name=op.f('fk_invoices_company_id_companies'), ondelete='RESTRICT'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_invoices')),
@@ -326,6 +326,30 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_invoices_billing_run_id'), ['billing_run_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_invoices_company_id'), ['company_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_invoices_status'), ['status'], unique=False)
+
+    op.create_table('ledger_entries',
+    sa.Column('company_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('account_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('amount_minor', sa.BigInteger(), nullable=False),
+    sa.Column('gl_code_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('description', sa.String(length=300), nullable=False),
+    sa.Column('invoice_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('reverses_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('posted_on', sa.Date(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('user_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_ledger_entries_account_id_accounts'), ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['reverses_id'], ['ledger_entries.id'], name=op.f('fk_ledger_entries_reverses_id_ledger_entries'), ondelete='RESTRICT'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_ledger_entries')),
+    sa.UniqueConstraint('reverses_id', name=op.f('uq_ledger_entries_reverses_id'))
+    )
+    with op.batch_alter_table('ledger_entries', schema=None) as batch_op:
+        batch_op.create_index('ix_ledger_entries_account', ['account_id', 'id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_ledger_entries_company_id'), ['company_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_ledger_entries_gl_code_id'), ['gl_code_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_ledger_entries_invoice_id'), ['invoice_id'], unique=False)
 
     op.create_table('package_services',
     sa.Column('package_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -401,52 +425,11 @@ def upgrade() -> None:
     sa.Column('service_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
     sa.Column('package_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
-    sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_invoice_lines_account_id_accounts'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['account_service_id'], ['account_services.id'], name=op.f('fk_invoice_lines_account_service_id_account_services'), ondelete='SET NULL'),
-    sa.ForeignKeyConstraint(['company_id'], ['companies.id'], name=op.f('fk_invoice_lines_company_id_companies'), ondelete='RESTRICT'),
-    sa.ForeignKeyConstraint(['gl_code_id'], ['gl_codes.id'], name=op.f('fk_invoice_lines_gl_code_id_gl_codes'), ondelete='RESTRICT'),
     sa.ForeignKeyConstraint(['invoice_id'], ['invoices.id'], name=op.f('fk_invoice_lines_invoice_id_invoices'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['package_id'], ['packages.id'], name=op.f('fk_invoice_lines_package_id_packages'), ondelete='RESTRICT'),
-    sa.ForeignKeyConstraint(['service_id'], ['services.id'], name=op.f('fk_invoice_lines_service_id_services'), ondelete='RESTRICT'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_invoice_lines'))
     )
     with op.batch_alter_table('invoice_lines', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_invoice_lines_account_id'), ['account_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_invoice_lines_account_service_id'), ['account_service_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_invoice_lines_company_id'), ['company_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_invoice_lines_gl_code_id'), ['gl_code_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_invoice_lines_invoice_id'), ['invoice_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_invoice_lines_package_id'), ['package_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_invoice_lines_service_id'), ['service_id'], unique=False)
-
-    op.create_table('ledger_entries',
-    sa.Column('company_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('account_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('kind', sa.String(length=20), nullable=False),
-    sa.Column('amount_minor', sa.BigInteger(), nullable=False),
-    sa.Column('gl_code_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('description', sa.String(length=300), nullable=False),
-    sa.Column('invoice_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
-    sa.Column('reverses_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
-    sa.Column('posted_on', sa.Date(), nullable=False),
-    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('user_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
-    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
-    sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_ledger_entries_account_id_accounts'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['company_id'], ['companies.id'], name=op.f('fk_ledger_entries_company_id_companies'), ondelete='RESTRICT'),
-    sa.ForeignKeyConstraint(['gl_code_id'], ['gl_codes.id'], name=op.f('fk_ledger_entries_gl_code_id_gl_codes'), ondelete='RESTRICT'),
-    sa.ForeignKeyConstraint(['invoice_id'], ['invoices.id'], name=op.f('fk_ledger_entries_invoice_id_invoices'), ondelete='RESTRICT'),
-    sa.ForeignKeyConstraint(['reverses_id'], ['ledger_entries.id'], name=op.f('fk_ledger_entries_reverses_id_ledger_entries'), ondelete='RESTRICT'),
-    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_ledger_entries_user_id_users'), ondelete='SET NULL'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_ledger_entries')),
-    sa.UniqueConstraint('reverses_id', name=op.f('uq_ledger_entries_reverses_id'))
-    )
-    with op.batch_alter_table('ledger_entries', schema=None) as batch_op:
-        batch_op.create_index('ix_ledger_entries_account', ['account_id', 'id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_ledger_entries_company_id'), ['company_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_ledger_entries_gl_code_id'), ['gl_code_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_ledger_entries_invoice_id'), ['invoice_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_ledger_entries_user_id'), ['user_id'], unique=False)
 
     op.create_table('pending_charges',
     sa.Column('company_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -492,17 +475,10 @@ def upgrade() -> None:
     sa.Column('gl_code_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('amount_minor', sa.BigInteger(), nullable=False),
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
-    sa.ForeignKeyConstraint(['account_discount_id'], ['account_discounts.id'], name=op.f('fk_invoice_line_discounts_account_discount_id_account_discounts'), ondelete='SET NULL'),
-    sa.ForeignKeyConstraint(['company_id'], ['companies.id'], name=op.f('fk_invoice_line_discounts_company_id_companies'), ondelete='RESTRICT'),
-    sa.ForeignKeyConstraint(['gl_code_id'], ['gl_codes.id'], name=op.f('fk_invoice_line_discounts_gl_code_id_gl_codes'), ondelete='RESTRICT'),
-    sa.ForeignKeyConstraint(['invoice_id'], ['invoices.id'], name=op.f('fk_invoice_line_discounts_invoice_id_invoices'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['invoice_line_id'], ['invoice_lines.id'], name=op.f('fk_invoice_line_discounts_invoice_line_id_invoice_lines'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_invoice_line_discounts'))
     )
     with op.batch_alter_table('invoice_line_discounts', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_invoice_line_discounts_account_discount_id'), ['account_discount_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_invoice_line_discounts_company_id'), ['company_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_invoice_line_discounts_gl_code_id'), ['gl_code_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_invoice_line_discounts_invoice_id'), ['invoice_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_invoice_line_discounts_invoice_line_id'), ['invoice_line_id'], unique=False)
 
@@ -514,16 +490,10 @@ def upgrade() -> None:
     sa.Column('gl_code_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('amount_minor', sa.BigInteger(), nullable=False),
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
-    sa.ForeignKeyConstraint(['company_id'], ['companies.id'], name=op.f('fk_invoice_line_taxes_company_id_companies'), ondelete='RESTRICT'),
-    sa.ForeignKeyConstraint(['gl_code_id'], ['gl_codes.id'], name=op.f('fk_invoice_line_taxes_gl_code_id_gl_codes'), ondelete='RESTRICT'),
-    sa.ForeignKeyConstraint(['invoice_id'], ['invoices.id'], name=op.f('fk_invoice_line_taxes_invoice_id_invoices'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['invoice_line_id'], ['invoice_lines.id'], name=op.f('fk_invoice_line_taxes_invoice_line_id_invoice_lines'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['tax_rate_id'], ['tax_rates.id'], name=op.f('fk_invoice_line_taxes_tax_rate_id_tax_rates'), ondelete='RESTRICT'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_invoice_line_taxes'))
     )
     with op.batch_alter_table('invoice_line_taxes', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_invoice_line_taxes_company_id'), ['company_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_invoice_line_taxes_gl_code_id'), ['gl_code_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_invoice_line_taxes_invoice_id'), ['invoice_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_invoice_line_taxes_invoice_line_id'), ['invoice_line_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_invoice_line_taxes_tax_rate_id'), ['tax_rate_id'], unique=False)
@@ -556,16 +526,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_invoice_line_taxes_tax_rate_id'))
         batch_op.drop_index(batch_op.f('ix_invoice_line_taxes_invoice_line_id'))
         batch_op.drop_index(batch_op.f('ix_invoice_line_taxes_invoice_id'))
-        batch_op.drop_index(batch_op.f('ix_invoice_line_taxes_gl_code_id'))
-        batch_op.drop_index(batch_op.f('ix_invoice_line_taxes_company_id'))
 
     op.drop_table('invoice_line_taxes')
     with op.batch_alter_table('invoice_line_discounts', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_invoice_line_discounts_invoice_line_id'))
         batch_op.drop_index(batch_op.f('ix_invoice_line_discounts_invoice_id'))
-        batch_op.drop_index(batch_op.f('ix_invoice_line_discounts_gl_code_id'))
-        batch_op.drop_index(batch_op.f('ix_invoice_line_discounts_company_id'))
-        batch_op.drop_index(batch_op.f('ix_invoice_line_discounts_account_discount_id'))
 
     op.drop_table('invoice_line_discounts')
     with op.batch_alter_table('pending_charges', schema=None) as batch_op:
@@ -578,22 +543,8 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_pending_charges_account_service_id'))
 
     op.drop_table('pending_charges')
-    with op.batch_alter_table('ledger_entries', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_ledger_entries_user_id'))
-        batch_op.drop_index(batch_op.f('ix_ledger_entries_invoice_id'))
-        batch_op.drop_index(batch_op.f('ix_ledger_entries_gl_code_id'))
-        batch_op.drop_index(batch_op.f('ix_ledger_entries_company_id'))
-        batch_op.drop_index('ix_ledger_entries_account')
-
-    op.drop_table('ledger_entries')
     with op.batch_alter_table('invoice_lines', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_invoice_lines_service_id'))
-        batch_op.drop_index(batch_op.f('ix_invoice_lines_package_id'))
         batch_op.drop_index(batch_op.f('ix_invoice_lines_invoice_id'))
-        batch_op.drop_index(batch_op.f('ix_invoice_lines_gl_code_id'))
-        batch_op.drop_index(batch_op.f('ix_invoice_lines_company_id'))
-        batch_op.drop_index(batch_op.f('ix_invoice_lines_account_service_id'))
-        batch_op.drop_index(batch_op.f('ix_invoice_lines_account_id'))
 
     op.drop_table('invoice_lines')
     with op.batch_alter_table('account_discounts', schema=None) as batch_op:
@@ -612,6 +563,13 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_package_services_package_id'))
 
     op.drop_table('package_services')
+    with op.batch_alter_table('ledger_entries', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_ledger_entries_invoice_id'))
+        batch_op.drop_index(batch_op.f('ix_ledger_entries_gl_code_id'))
+        batch_op.drop_index(batch_op.f('ix_ledger_entries_company_id'))
+        batch_op.drop_index('ix_ledger_entries_account')
+
+    op.drop_table('ledger_entries')
     with op.batch_alter_table('invoices', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_invoices_status'))
         batch_op.drop_index(batch_op.f('ix_invoices_company_id'))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager as AsyncContextManager
 from datetime import UTC, datetime
 from typing import Any
@@ -119,3 +121,94 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+# --- bulk writes ------------------------------------------------------------------------------
+
+_SEQUENCES: dict[str, str] = {}
+
+
+async def _driver(session: AsyncSession) -> Any:
+    """The asyncpg connection of ``session``'s transaction (begun if it was not yet)."""
+    conn = await session.connection()
+    raw = (await conn.get_raw_connection()).driver_connection
+    if not raw.is_in_transaction():
+        await conn.exec_driver_sql("SELECT 1")
+    return raw
+
+
+async def bulk_insert(session: AsyncSession, model: Any, rows: list[dict[str, Any]], *,
+                      ids: bool = False) -> list[int]:
+    """Insert ``rows`` (dicts with the same keys) into ``model``'s table in the session's
+    transaction, in one go: COPY on PostgreSQL, one executemany INSERT on SQLite. With
+    ``ids``, returns the new rows' ids in order (drawn from the table's sequence first on
+    PostgreSQL). Rows go in as given: no ORM events, defaults or audit."""
+    if not rows:
+        return []
+    from sqlalchemy import insert
+
+    table = model.__table__
+    if session.bind.dialect.name == "sqlite":
+        if ids:
+            return list(await session.scalars(
+                insert(table).returning(table.c.id, sort_by_parameter_order=True), rows))
+        await session.execute(insert(table), rows)
+        return []
+    raw = await _driver(session)
+    columns = list(rows[0])
+    new_ids: list[int] = []
+    if ids:
+        sequence = _SEQUENCES.get(table.name)
+        if sequence is None:
+            sequence = _SEQUENCES[table.name] = await raw.fetchval(
+                "SELECT pg_get_serial_sequence($1, 'id')", table.name)
+        new_ids = [r[0] for r in await raw.fetch(
+            "SELECT nextval($1::regclass) FROM generate_series(1, $2)", sequence, len(rows))]
+        columns = ["id", *columns]
+    given = columns[1:] if ids else columns
+    as_json = {c for c in given if isinstance(table.c[c].type, JSON)}
+    records = []
+    for index, row in enumerate(rows):
+        values = tuple(json.dumps(row[c]) if c in as_json else row[c] for c in given)
+        records.append((new_ids[index], *values) if ids else values)
+    await raw.copy_records_to_table(table.name, records=records, columns=columns)
+    return new_ids
+
+
+async def bulk_update(session: AsyncSession, model: Any, rows: list[dict[str, Any]]) -> None:
+    """Set columns of many rows by id (dicts with ``id`` and the same other keys) in one
+    statement on PostgreSQL (``UPDATE … FROM unnest(…)``), one executemany on SQLite."""
+    if not rows:
+        return
+    from sqlalchemy import update
+
+    if session.bind.dialect.name == "sqlite":
+        await session.execute(update(model), rows)
+        return
+    from sqlalchemy.dialects import postgresql
+
+    table = model.__table__
+    columns = list(rows[0])
+    dialect = postgresql.dialect()
+    arrays = [f"${n}::{table.c[c].type.compile(dialect=dialect)}[]"
+              for n, c in enumerate(columns, start=1)]
+    names = ", ".join(f'"{c}"' for c in columns)
+    sets = ", ".join(f'"{c}" = v."{c}"' for c in columns if c != "id")
+    raw = await _driver(session)
+    await raw.execute(
+        f'UPDATE "{table.name}" AS t SET {sets} FROM unnest({", ".join(arrays)}) '
+        f'AS v({names}) WHERE t.id = v.id', *[[row[c] for row in rows] for c in columns])
+
+
+def among(on: AsyncSession | AsyncConnection, column: Any, ids: Sequence[int]) -> Any:
+    """``column IN ids`` for a long list of ids, for statements run ``on`` a session or
+    connection: one array parameter on PostgreSQL (``= ANY``) rather than a rendered
+    parameter per id; a plain ``IN`` on SQLite."""
+    from sqlalchemy import any_, bindparam
+    from sqlalchemy.dialects.postgresql import ARRAY
+
+    ids = list(ids)
+    dialect = on.dialect if isinstance(on, AsyncConnection) else on.bind.dialect
+    if dialect.name == "sqlite":
+        return column.in_(ids)
+    return column == any_(bindparam(None, ids, type_=ARRAY(BigInteger)))

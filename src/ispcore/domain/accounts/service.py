@@ -49,6 +49,9 @@ StatusHook = Callable[[UnitOfWork, Account, AccountStatus, AccountStatus], Await
 #: Called in the changing transaction with (account, previous status, new status) after
 #: every status move; billing starts and resumes billing here.
 ACCOUNT_STATUS_HOOKS: list[StatusHook] = []
+#: Called before an account is deleted; each raises ``InUse`` if the account must stay
+#: (billing: it has invoices or ledger entries).
+ACCOUNT_DELETE_CHECKS: list[AccountHook] = []
 
 
 class StatusChangeKind(StrEnum):
@@ -146,7 +149,8 @@ async def update_account(uow: UnitOfWork, pk: int, changes: dict[str, Any]) -> A
 async def delete_account(uow: UnitOfWork, pk: int) -> Account:
     """Delete an account and its own records (contacts, notes, history): for one entered by
     mistake. One with child accounts, or that ever lived at an address, is refused; later
-    areas refuse through their foreign keys (an account with invoices is never deleted)."""
+    areas refuse through ``ACCOUNT_DELETE_CHECKS`` (an account with invoices is never
+    deleted)."""
     account = await get_account(uow, pk, "id")
     children = await uow.session.scalar(select(func.count()).where(
         Account.parent_account_id == account.id))
@@ -158,6 +162,8 @@ async def delete_account(uow: UnitOfWork, pk: int) -> Account:
     if lived:
         raise InUse("The account has lived at an address; it stays for the address's history. "
                     "Disconnect it instead.", field="id")
+    for check in ACCOUNT_DELETE_CHECKS:
+        await check(uow, account)
     contact_ids = list(await uow.session.scalars(select(Contact.id).where(
         Contact.account_id == account.id)))
     await remove_values(uow, EntityType.CONTACT, contact_ids)

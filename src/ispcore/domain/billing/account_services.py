@@ -8,8 +8,9 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from ispcore.db import among
 from ispcore.domain.accounts import service as accounts
 from ispcore.domain.accounts.models import Account
 from ispcore.domain.billing import settings
@@ -19,13 +20,15 @@ from ispcore.domain.billing.engine import Charge, Item, Terms, settle
 from ispcore.domain.billing.models import (
     AccountService,
     AccountVacation,
+    Invoice,
+    LedgerEntry,
     Package,
     PackageService,
     PendingCharge,
     Service,
 )
 from ispcore.domain.billing.money import to_minor
-from ispcore.domain.common.errors import DomainError, ErrorCode
+from ispcore.domain.common.errors import DomainError, ErrorCode, InUse
 from ispcore.domain.common.records import company_of, load, today_in
 from ispcore.domain.common.unit_of_work import UnitOfWork
 from ispcore.domain.events.service import record_event
@@ -80,7 +83,7 @@ async def billing_context(uow: UnitOfWork, account: Account) -> tuple[Terms, lis
 async def vacations_of(uow: UnitOfWork, account_ids: list[int]) -> dict[int, list[Period]]:
     rows = await uow.session.execute(select(
         AccountVacation.account_id, AccountVacation.starts_on, AccountVacation.ends_on).where(
-        AccountVacation.account_id.in_(account_ids)))
+        among(uow.session, AccountVacation.account_id, account_ids)))
     out: dict[int, list[Period]] = {}
     for account_id, starts, ends in rows:
         out.setdefault(account_id, []).append(Period(starts, ends + timedelta(days=1)))
@@ -391,3 +394,15 @@ scheduling.ACTIONS["CHANGE_SERVICE_QUANTITY"] = scheduling.Action(_check_quantit
 scheduling.ACTIONS["CHANGE_SERVICE_PRICE"] = scheduling.Action(_check_price, _run_price)
 accounts.ACCOUNT_CREATED_HOOKS.append(settings.on_account_created)
 accounts.ACCOUNT_STATUS_HOOKS.append(settings.on_status_changed)
+
+
+async def _keep_billed_accounts(uow: UnitOfWork, account: Account) -> None:
+    for model, what in ((Invoice, "invoice"), (LedgerEntry, "ledger entry")):
+        count = await uow.session.scalar(select(func.count()).select_from(model).where(
+            model.account_id == account.id))
+        if count:
+            raise InUse(f"The account has {count} {what}(s); its money history stays. "
+                        "Disconnect it instead.", field="id")
+
+
+accounts.ACCOUNT_DELETE_CHECKS.append(_keep_billed_accounts)

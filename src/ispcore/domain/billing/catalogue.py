@@ -20,7 +20,9 @@ from ispcore.domain.billing.models import (
     AccountService,
     Discount,
     GlCode,
+    Invoice,
     InvoiceLine,
+    InvoiceLineTax,
     InvoiceMessage,
     LedgerEntry,
     Package,
@@ -316,25 +318,32 @@ async def _clean_message(uow: UnitOfWork, company: Any, values: dict[str, Any], 
     return out
 
 
+class DraftLine:
+    """Lines of draft invoices (issued ones have ledger entries on their codes)."""
+
+    gl_code_id = InvoiceLine.gl_code_id
+    __table__ = InvoiceLine.__table__.join(
+        Invoice.__table__, (Invoice.id == InvoiceLine.invoice_id) & (Invoice.status == "DRAFT"))
+
+
 GL_CODE = Kind(GlCode, "general ledger code", "gl_code", _clean_gl_code, named=False,
                used_by=((Service, "gl_code_id", "service"), (Package, "gl_code_id", "package"),
                         (Discount, "gl_code_id", "discount"), (TaxRate, "gl_code_id", "tax rate"),
                         (LedgerEntry, "gl_code_id", "ledger entry"),
-                        (InvoiceLine, "gl_code_id", "invoice line"),
+                        (DraftLine, "gl_code_id", "draft invoice line"),
                         (PendingCharge, "gl_code_id", "pending charge")))
 SERVICE = Kind(Service, "service", "service", _clean_service,
                used_by=((AccountService, "service_id", "account service"),
                         (PackageService, "service_id", "package"),
-                        (Discount, "service_id", "discount"),
-                        (InvoiceLine, "service_id", "invoice line")))
+                        (Discount, "service_id", "discount")))
 PACKAGE = Kind(Package, "package", "package", _clean_package,
                used_by=((AccountService, "package_id", "account service"),
-                        (Discount, "package_id", "discount"),
-                        (InvoiceLine, "package_id", "invoice line")))
+                        (Discount, "package_id", "discount")))
 DISCOUNT = Kind(Discount, "discount", "discount", _clean_discount,
                 used_by=((AccountDiscount, "discount_id", "account"),))
 TAX_RATE = Kind(TaxRate, "tax rate", "tax_rate", _clean_tax_rate,
-                used_by=((TaxExemption, "tax_rate_id", "tax exemption"),))
+                used_by=((TaxExemption, "tax_rate_id", "tax exemption"),
+                         (InvoiceLineTax, "tax_rate_id", "invoice line tax")))
 INVOICE_MESSAGE = Kind(InvoiceMessage, "invoice message", "invoice_message", _clean_message,
                        named=False)
 
@@ -380,7 +389,8 @@ async def remove(uow: UnitOfWork, kind: Kind, pk: int) -> Any:
     row = await load(uow, kind.model, pk, field="id", what=kind.what)
     for model, column, label in kind.used_by:
         count = await uow.session.scalar(
-            select(func.count()).select_from(model).where(getattr(model, column) == row.id))
+            select(func.count()).select_from(model.__table__)
+            .where(getattr(model, column) == row.id))
         if count:
             raise InUse(f"{count} {label}(s) still use this {kind.what}; deactivate it "
                         "instead." if hasattr(row, "active") else

@@ -8,8 +8,9 @@ from datetime import date, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 
+from ispcore.db import among, bulk_insert, bulk_update
 from ispcore.domain.accounts.models import Account
 from ispcore.domain.billing import tax_engine
 from ispcore.domain.billing.calendar import Period
@@ -123,20 +124,13 @@ async def write_bills(uow: UnitOfWork, catalogue: Catalogue, bills: list[tuple[P
             "tax_minor": bill.tax_total, "total_minor": bill.total, "paid_minor": 0,
             "message": catalogue.message_for(payer.account_type_id, on)[:4000],
             "created_at": now, "voided_at": None, "void_reason": None})
-    invoice_ids: list[int] = []
-    if invoice_rows:
-        invoice_ids = list(await session.scalars(
-            insert(Invoice).returning(Invoice.id, sort_by_parameter_order=True), invoice_rows))
+    invoice_ids = await bulk_insert(session, Invoice, invoice_rows, ids=True)
     line_rows, flat_lines = [], []
     for invoice_id, (_payer, bill) in zip(invoice_ids, invoiced, strict=True):
         for position, line in enumerate(bill.lines, start=1):
             line_rows.append(_line_row(company.id, invoice_id, position, line))
             flat_lines.append((invoice_id, line))
-    line_ids: list[int] = []
-    if line_rows:
-        line_ids = list(await session.scalars(
-            insert(InvoiceLine).returning(InvoiceLine.id, sort_by_parameter_order=True),
-            line_rows))
+    line_ids = await bulk_insert(session, InvoiceLine, line_rows, ids=True)
     tax_rows, discount_rows = [], []
     for line_id, (invoice_id, line) in zip(line_ids, flat_lines, strict=True):
         for rate, amount in line.taxes:
@@ -148,10 +142,8 @@ async def write_bills(uow: UnitOfWork, catalogue: Catalogue, bills: list[tuple[P
                                   "invoice_line_id": line_id, "account_discount_id": grant.id,
                                   "name": grant.name[:200], "gl_code_id": grant.gl_code_id,
                                   "amount_minor": amount})
-    if tax_rows:
-        await session.execute(insert(InvoiceLineTax), tax_rows)
-    if discount_rows:
-        await session.execute(insert(InvoiceLineDiscount), discount_rows)
+    await bulk_insert(session, InvoiceLineTax, tax_rows)
+    await bulk_insert(session, InvoiceLineDiscount, discount_rows)
     if not draft and invoiced:
         ledger_rows = []
         for row, invoice_id, (payer, bill) in zip(invoice_rows, invoice_ids, invoiced,
@@ -162,8 +154,7 @@ async def write_bills(uow: UnitOfWork, catalogue: Catalogue, bills: list[tuple[P
                 [(r.gl_code_id, a) for li in bill.lines for r, a in li.taxes])
             ledger_rows += _ledger_rows(company.id, payer.account_id, invoice_id,
                                         f"Invoice {row['number']}", postings, on, now)
-        if ledger_rows:
-            await session.execute(insert(LedgerEntry), ledger_rows)
+        await bulk_insert(session, LedgerEntry, ledger_rows)
         await _announce_issued(uow, company, list(zip(invoice_ids, invoice_rows,
                                                       strict=True)))
     await _move_billing(uow, bills, dict(zip([id(b) for _p, b in invoiced], invoice_ids,
@@ -206,8 +197,7 @@ async def _move_billing(uow: UnitOfWork, bills: list[tuple[Payer, Bill]],
                      for pk in payer.member_ids]
     for model, rows in ((AccountService, items), (PendingCharge, charges),
                         (AccountDiscount, grants), (Account, accounts)):
-        if rows:
-            await session.execute(update(model), rows)
+        await bulk_update(session, model, rows)
 
 
 # --- issuing drafts, voiding ------------------------------------------------------------------
@@ -237,7 +227,8 @@ async def issue(uow: UnitOfWork, ids: list[int]) -> list[Invoice]:
     ledger_rows, announced = [], []
     due_days = dict((await uow.session.execute(
         select(AccountBilling.account_id, AccountBilling.due_days)
-        .where(AccountBilling.account_id.in_([i.account_id for i in invoices])))).all())
+        .where(among(uow.session, AccountBilling.account_id,
+                         [i.account_id for i in invoices])))).all())
     for index, invoice in enumerate(invoices):
         invoice.number = format_number(catalogue.settings.invoice_number_format,
                                        first + index, today)
@@ -261,8 +252,7 @@ async def issue(uow: UnitOfWork, ids: list[int]) -> list[Invoice]:
                                        "total_minor": invoice.total_minor,
                                        "due_on": invoice.due_on}))
     await uow.session.flush()
-    if ledger_rows:
-        await uow.session.execute(insert(LedgerEntry), ledger_rows)
+    await bulk_insert(uow.session, LedgerEntry, ledger_rows)
     await _announce_issued(uow, company, announced)
     return invoices
 

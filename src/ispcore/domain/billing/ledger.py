@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from ispcore.db import among
 from ispcore.domain.accounts import service as accounts
 from ispcore.domain.billing.models import GlCode, LedgerEntry
 from ispcore.domain.billing.money import from_minor, to_minor
@@ -37,7 +38,7 @@ async def balances(session: Any, account_ids: Iterable[int]) -> dict[int, int]:
     ids = list(account_ids)
     rows = await session.execute(
         select(LedgerEntry.account_id, func.coalesce(func.sum(LedgerEntry.amount_minor), 0))
-        .where(LedgerEntry.account_id.in_(ids)).group_by(LedgerEntry.account_id))
+        .where(among(session, LedgerEntry.account_id, ids)).group_by(LedgerEntry.account_id))
     found = {account_id: int(total) for account_id, total in rows}
     return {pk: found.get(pk, 0) for pk in ids}
 

@@ -20,6 +20,11 @@ def gl_code_fk(*, nullable: bool = False) -> Mapped[int]:
                          nullable=nullable)
 
 
+def kept_account_fk(*, index: bool = True) -> Mapped[int]:
+    """An account with money records (invoices, ledger entries) is never deleted."""
+    return mapped_column(BigId, ForeignKey("accounts.id", ondelete="RESTRICT"), index=index)
+
+
 def ref(table: str, *, nullable: bool = True, ondelete: str = "RESTRICT") -> Mapped[int | None]:
     return mapped_column(BigId, ForeignKey(f"{table}.id", ondelete=ondelete), index=True,
                          nullable=nullable)
@@ -277,7 +282,7 @@ class Invoice(IdMixin, Base):
         UniqueConstraint("account_id", "period_start"),
     )
     company_id: Mapped[int] = company_fk()
-    account_id: Mapped[int] = account_fk(index=False)
+    account_id: Mapped[int] = kept_account_fk(index=False)
     billing_run_id: Mapped[int | None] = ref("billing_runs", ondelete="SET NULL")
     number: Mapped[str | None] = mapped_column(String(60))
     status: Mapped[str] = mapped_column(String(10), index=True)
@@ -298,12 +303,18 @@ class Invoice(IdMixin, Base):
 
 
 class InvoiceLine(IdMixin, Base):
+    """A line as billed: a snapshot. Only its invoice is a foreign key (and indexed); the
+    other ids are references kept for reporting, so writing lines in bulk costs no per-row
+    lookups. What they name outlives them anyway: a billed service or package keeps its
+    account service rows, and an issued line's ledger code its ledger entries (the
+    catalogue refuses to delete either); drafts are checked by hand."""
+
     __tablename__ = "invoice_lines"
-    company_id: Mapped[int] = company_fk()
+    company_id: Mapped[int] = mapped_column(BigId)
     invoice_id: Mapped[int] = mapped_column(
         BigId, ForeignKey("invoices.id", ondelete="CASCADE"), index=True)
     #: The account the line is for (a child account's on its parent's invoice).
-    account_id: Mapped[int] = account_fk()
+    account_id: Mapped[int] = mapped_column(BigId)
     position: Mapped[int]
     kind: Mapped[str] = mapped_column(String(12))
     description: Mapped[str] = mapped_column(String(300))
@@ -315,54 +326,57 @@ class InvoiceLine(IdMixin, Base):
     discount_minor: Mapped[int] = mapped_column(Minor)
     tax_minor: Mapped[int] = mapped_column(Minor)
     total_minor: Mapped[int] = mapped_column(Minor)
-    gl_code_id: Mapped[int] = gl_code_fk()
+    gl_code_id: Mapped[int] = mapped_column(BigId)
     taxable: Mapped[bool]
-    account_service_id: Mapped[int | None] = ref("account_services", ondelete="SET NULL")
-    service_id: Mapped[int | None] = ref("services")
-    package_id: Mapped[int | None] = ref("packages")
+    account_service_id: Mapped[int | None] = mapped_column(BigId)
+    service_id: Mapped[int | None] = mapped_column(BigId)
+    package_id: Mapped[int | None] = mapped_column(BigId)
 
 
 class InvoiceLineTax(IdMixin, Base):
+    """A snapshot like its line: only the line is a foreign key."""
+
     __tablename__ = "invoice_line_taxes"
-    company_id: Mapped[int] = company_fk()
-    invoice_id: Mapped[int] = mapped_column(
-        BigId, ForeignKey("invoices.id", ondelete="CASCADE"), index=True)
+    company_id: Mapped[int] = mapped_column(BigId)
+    invoice_id: Mapped[int] = mapped_column(BigId, index=True)
     invoice_line_id: Mapped[int] = mapped_column(
         BigId, ForeignKey("invoice_lines.id", ondelete="CASCADE"), index=True)
-    tax_rate_id: Mapped[int] = mapped_column(
-        BigId, ForeignKey("tax_rates.id", ondelete="RESTRICT"), index=True)
-    gl_code_id: Mapped[int] = gl_code_fk()
+    tax_rate_id: Mapped[int] = mapped_column(BigId, index=True)
+    gl_code_id: Mapped[int] = mapped_column(BigId)
     amount_minor: Mapped[int] = mapped_column(Minor)
 
 
 class InvoiceLineDiscount(IdMixin, Base):
+    """A snapshot like its line: only the line is a foreign key."""
+
     __tablename__ = "invoice_line_discounts"
-    company_id: Mapped[int] = company_fk()
-    invoice_id: Mapped[int] = mapped_column(
-        BigId, ForeignKey("invoices.id", ondelete="CASCADE"), index=True)
+    company_id: Mapped[int] = mapped_column(BigId)
+    invoice_id: Mapped[int] = mapped_column(BigId, index=True)
     invoice_line_id: Mapped[int] = mapped_column(
         BigId, ForeignKey("invoice_lines.id", ondelete="CASCADE"), index=True)
-    account_discount_id: Mapped[int | None] = ref("account_discounts", ondelete="SET NULL")
+    account_discount_id: Mapped[int | None] = mapped_column(BigId)
     name: Mapped[str] = mapped_column(String(200))
-    gl_code_id: Mapped[int] = gl_code_fk()
+    gl_code_id: Mapped[int] = mapped_column(BigId)
     amount_minor: Mapped[int] = mapped_column(Minor)
 
 
 class LedgerEntry(IdMixin, Base):
     """One immutable movement of an account's balance: positive debits (what the customer
-    owes more), negative credits. A mistake is corrected by a reversing entry."""
+    owes more), negative credits. A mistake is corrected by a reversing entry. The account
+    (never deleted while it has entries) and the reversed entry are foreign keys; the code,
+    invoice and user are references, checked when the entry is made."""
 
     __tablename__ = "ledger_entries"
     __table_args__ = (Index("ix_ledger_entries_account", "account_id", "id"),)
-    company_id: Mapped[int] = company_fk()
-    account_id: Mapped[int] = account_fk(index=False)
+    company_id: Mapped[int] = mapped_column(BigId, index=True)
+    account_id: Mapped[int] = kept_account_fk(index=False)
     kind: Mapped[str] = mapped_column(String(20))
     amount_minor: Mapped[int] = mapped_column(Minor)
-    gl_code_id: Mapped[int] = gl_code_fk()
+    gl_code_id: Mapped[int] = mapped_column(BigId, index=True)
     description: Mapped[str] = mapped_column(String(300))
-    invoice_id: Mapped[int | None] = ref("invoices")
+    invoice_id: Mapped[int | None] = mapped_column(BigId, index=True)
     reverses_id: Mapped[int | None] = mapped_column(
         BigId, ForeignKey("ledger_entries.id", ondelete="RESTRICT"), unique=True)
     posted_on: Mapped[date] = mapped_column(Date)
     created_at: Mapped[datetime]
-    user_id: Mapped[int | None] = user_fk()
+    user_id: Mapped[int | None] = mapped_column(BigId)

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import and_, or_, select
 
+from ispcore.db import among
 from ispcore.domain.accounts.models import Account
 from ispcore.domain.billing.account_services import as_item, is_billed, vacations_of
 from ispcore.domain.billing.calendar import Period
@@ -83,11 +84,11 @@ async def load_plans(uow: UnitOfWork, catalogue: Catalogue, account_ids: list[in
                AccountBilling.billing_mode, AccountBilling.bill_day, AccountBilling.due_days,
                AccountBilling.bill_in_advance, AccountBilling.prorate, AccountBilling.grace_days)
         .join(AccountBilling, AccountBilling.account_id == Account.id)
-        .where(Account.id.in_(account_ids)).order_by(Account.id))).all()
+        .where(among(session, Account.id, account_ids)).order_by(Account.id))).all()
     children: dict[int, list[int]] = defaultdict(list)
     for child_id, parent_id in await session.execute(
             select(Account.id, Account.parent_account_id)
-            .where(Account.parent_account_id.in_(account_ids), Account.bill_to_parent)):
+            .where(among(session, Account.parent_account_id, account_ids), Account.bill_to_parent)):
         children[parent_id].append(child_id)
     everyone = list(account_ids) + [c for ids in children.values() for c in ids]
     items = await _items(uow, catalogue, everyone)
@@ -115,7 +116,7 @@ async def _items(uow: UnitOfWork, catalogue: Catalogue, account_ids: list[int]
         select(a.id, a.account_id, a.service_id, a.package_id, a.bundle_id, a.quantity,
                a.price_override_minor, a.start_date, a.end_date, a.billed_until,
                a.cycles_billed)
-        .where(a.account_id.in_(account_ids),
+        .where(among(uow.session, a.account_id, account_ids),
                or_(a.end_date.is_(None), a.billed_until.is_(None),
                    a.end_date > a.billed_until))
         .order_by(a.id))).all()
@@ -136,7 +137,7 @@ async def _charges(uow: UnitOfWork, account_ids: list[int]) -> dict[int, list[Ch
     for r in await uow.session.execute(select(
             p.id, p.account_id, p.description, p.amount_minor, p.quantity, p.unit_price_minor,
             p.gl_code_id, p.taxable, p.period_start, p.period_end, p.account_service_id,
-            p.service_id, p.package_id).where(p.account_id.in_(account_ids),
+            p.service_id, p.package_id).where(among(uow.session, p.account_id, account_ids),
                                               p.invoice_id.is_(None)).order_by(p.id)):
         period = Period(r.period_start, r.period_end) if r.period_start and r.period_end else None
         out[r.account_id].append(Charge(
@@ -152,7 +153,7 @@ async def _grants(uow: UnitOfWork, account_ids: list[int]) -> dict[int, list[Gra
             select(a.id, a.account_id, d.name, d.gl_code_id, d.percent_scaled, d.amount_minor,
                    d.service_id, d.package_id, a.cycles, a.cycles_applied, a.until)
             .join(d, d.id == a.discount_id)
-            .where(a.account_id.in_(account_ids),
+            .where(among(uow.session, a.account_id, account_ids),
                    or_(a.cycles.is_(None), a.cycles_applied < a.cycles),
                    and_(d.active.is_(True)))
             .order_by(a.id)):

@@ -6,6 +6,7 @@ and the rest are billed."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from datetime import date
@@ -29,8 +30,8 @@ log = logging.getLogger(__name__)
 
 RUN_JOB = "billing.run"
 BATCH_SIZE = 1000
-#: Cycles one run catches up on for an account whose runs were missed.
-MAX_PASSES = 36
+#: Batches billed side by side (PostgreSQL; SQLite has one writer).
+WORKERS = 2
 
 
 class RunStatus(StrEnum):
@@ -55,19 +56,21 @@ async def request_run(uow: UnitOfWork, company_id: int, run_on: date | None) -> 
     return run
 
 
-def _due(company_id: int, run_on: date, after: int, limit: int,
-         skip: frozenset[int] = frozenset()) -> Any:
+def _due(company_id: int, run_on: date, limit: int, skip: frozenset[int] = frozenset(),
+         only: int | None = None) -> Any:
     """Accounts due on ``run_on``: active, not billed through a parent, in id order, but for
-    ``skip`` (those that failed in this run already). Rows a concurrent run holds are skipped
-    (PostgreSQL), not waited for."""
+    ``skip`` (those that failed in this run already). Rows another worker or run holds are
+    skipped (PostgreSQL), not waited for."""
     statement = (select(Account.id)
-            .join(AccountStatus, AccountStatus.id == Account.account_status_id)
-            .where(Account.company_id == company_id, Account.next_bill_date <= run_on,
-                   AccountStatus.counts_as_active.is_(True), Account.id > after,
-                   ~(Account.bill_to_parent & Account.parent_account_id.is_not(None)))
-            .order_by(Account.id).limit(limit)
-            .with_for_update(of=Account, skip_locked=True))
-    return statement.where(Account.id.not_in(skip)) if skip else statement
+                 .join(AccountStatus, AccountStatus.id == Account.account_status_id)
+                 .where(Account.company_id == company_id, Account.next_bill_date <= run_on,
+                        AccountStatus.counts_as_active.is_(True),
+                        ~(Account.bill_to_parent & Account.parent_account_id.is_not(None)))
+                 .order_by(Account.id).limit(limit)
+                 .with_for_update(of=Account, skip_locked=True))
+    if skip:
+        statement = statement.where(Account.id.not_in(skip))
+    return statement if only is None else statement.where(Account.id == only)
 
 
 def compute(catalogue: Catalogue, payers: list[Payer]
@@ -115,19 +118,20 @@ async def _count(uow: UnitOfWork, run_id: int, billed: int, invoices: int, faile
 
 async def execute(open_uow: Callable[[], UnitOfWork], run_id: int,
                   batch_size: int = BATCH_SIZE) -> None:
-    """Carry out a queued run (again, after a crash: billed accounts are no longer due)."""
+    """Carry out a queued run (again, after a crash: billed accounts are no longer due).
+
+    On PostgreSQL two workers bill batches side by side (one computes while the other's
+    batch is written); each locks its batch, and skips the other's. An account several
+    cycles behind is simply due again after each bill, until it is billed up to the day."""
     async with open_uow() as uow:
         run = await load(uow, BillingRun, run_id, field="run_id", what="billing run")
         if run.status == RunStatus.COMPLETED:
             return
         run.status = RunStatus.RUNNING
         run.started_at = run.started_at or uow.clock.now()
-    # An account several cycles behind (the run did not happen for a while) is billed once
-    # per pass, each pass one cycle further, until nothing is due by the run's day.
+        workers = 1 if uow.session.bind.dialect.name == "sqlite" else WORKERS
     failed: set[int] = set()
-    for _pass in range(MAX_PASSES):
-        if not await _pass_over_due(open_uow, run, batch_size, failed):
-            break
+    await asyncio.gather(*(_work(open_uow, run, batch_size, failed) for _ in range(workers)))
     async with open_uow() as uow:
         run = await uow.session.get_one(BillingRun, run_id)
         run.status = RunStatus.COMPLETED
@@ -143,54 +147,49 @@ async def execute(open_uow: Callable[[], UnitOfWork], run_id: int,
                               "currency": company.currency})
 
 
-async def _pass_over_due(open_uow: Callable[[], UnitOfWork], run: BillingRun,
-                         batch_size: int, failed: set[int]) -> bool:
-    """Bill every due account once, batch by batch; whether any was billed. Accounts that
-    fail are added to ``failed`` and left out of later passes."""
-    after, billed_any = 0, False
+async def _work(open_uow: Callable[[], UnitOfWork], run: BillingRun, batch_size: int,
+                failed: set[int]) -> None:
+    """Bill batches of due accounts until none is left. Accounts that fail go into
+    ``failed`` (shared by the workers) and are not tried again in this run."""
     while True:
         ids: list[int] = []
         try:
             async with open_uow() as uow:
                 catalogue = await load_catalogue(uow, run.company_id)
                 ids = list(await uow.session.scalars(_due(
-                    run.company_id, run.run_on, after, batch_size, frozenset(failed))))
+                    run.company_id, run.run_on, batch_size, frozenset(failed))))
                 if not ids:
-                    return billed_any
-                billed, failures = await _bill_batch(uow, run, catalogue, ids)
-                billed_any = billed_any or billed > 0
+                    return
+                _billed, failures = await _bill_batch(uow, run, catalogue, ids)
                 failed.update(failures)
         except Exception:
             # The batch rolled back (a database refusal, most likely): bill its accounts one
             # by one so a single bad account is found, recorded, and does not hold the rest.
             if not ids:
                 raise
-            log.exception("billing batch after account %s failed; retrying one by one", after)
+            log.exception("billing batch of %d accounts failed; retrying one by one", len(ids))
             for account_id in ids:
-                billed = await _bill_alone(open_uow, run, account_id)
-                if billed is None:
+                if not await _bill_alone(open_uow, run, account_id):
                     failed.add(account_id)
-                billed_any = bool(billed) or billed_any
-        after = ids[-1]
 
 
 async def _bill_alone(open_uow: Callable[[], UnitOfWork], run: BillingRun, account_id: int
-                      ) -> bool | None:
-    """Bill one account in its own transaction: whether it was billed (None: it failed)."""
+                      ) -> bool:
+    """Bill one account in its own transaction, if it is still due; False if it failed."""
     try:
         async with open_uow() as uow:
             catalogue = await load_catalogue(uow, run.company_id)
-            still_due = await uow.session.scalar(
-                _due(run.company_id, run.run_on, account_id - 1, 1))
-            if still_due == account_id:
-                billed, failures = await _bill_batch(uow, run, catalogue, [account_id])
-                return None if failures else billed > 0
-            return False
+            due = await uow.session.scalar(_due(run.company_id, run.run_on, 1,
+                                                only=account_id))
+            if due is None:
+                return True
+            _billed, failures = await _bill_batch(uow, run, catalogue, [account_id])
+            return not failures
     except Exception as exc:
         async with open_uow() as uow:
             _failure(uow, run, account_id, f"{type(exc).__name__}: {exc}"[:1000])
             await _count(uow, run.id, 0, 0, 1, 0)
-        return None
+        return False
 
 
 async def start_due_runs(open_uow: Callable[[], UnitOfWork]) -> list[int]:

@@ -9,6 +9,7 @@ from typing import Protocol
 
 from sqlalchemy import select
 
+from ispcore.db import among
 from ispcore.domain.addresses.models import (
     AccountPostalAddress,
     AddressOccupancy,
@@ -39,7 +40,7 @@ async def places_of(uow: UnitOfWork, catalogue: Catalogue, account_ids: list[int
                    ServiceableAddress.subdivision)
             .join(ServiceableAddress,
                   ServiceableAddress.id == AddressOccupancy.serviceable_address_id)
-            .where(AddressOccupancy.account_id.in_(account_ids),
+            .where(among(uow.session, AddressOccupancy.account_id, account_ids),
                    AddressOccupancy.moved_out_on.is_(None))):
         places[account_id] = Place(country, subdivision)
     missing = [pk for pk in account_ids if pk not in places]
@@ -48,7 +49,7 @@ async def places_of(uow: UnitOfWork, catalogue: Catalogue, account_ids: list[int
         for account_id, kind, country, subdivision in await uow.session.execute(
                 select(AccountPostalAddress.account_id, AccountPostalAddress.kind,
                        AccountPostalAddress.country, AccountPostalAddress.subdivision)
-                .where(AccountPostalAddress.account_id.in_(missing))):
+                .where(among(uow.session, AccountPostalAddress.account_id, missing))):
             if kind == "BILLING" or account_id not in postal:
                 postal[account_id] = Place(country, subdivision)
         company = catalogue.company
@@ -74,7 +75,7 @@ class RateTable:
             for account_id, rate_id, expires_on in await uow.session.execute(
                     select(TaxExemption.account_id, TaxExemption.tax_rate_id,
                            TaxExemption.expires_on)
-                    .where(TaxExemption.account_id.in_(ids))):
+                    .where(among(uow.session, TaxExemption.account_id, ids))):
                 exempt.setdefault(account_id, {})[rate_id] = expires_on
         places = await places_of(uow, catalogue, ids) if rates else {}
         rule = Rounding(catalogue.settings.rounding)

@@ -7,9 +7,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import exists, insert, select
+from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
 
+from ispcore.db import bulk_insert
 from ispcore.domain.common.unit_of_work import UnitOfWork
 from ispcore.domain.events.models import Event, EventHandlerRun
 
@@ -80,7 +81,7 @@ async def record_events(uow: UnitOfWork, events: list[dict[str, Any]]) -> None:
     if not events:
         return
     now = uow.clock.now()
-    await uow.session.execute(insert(Event), [
+    await bulk_insert(uow.session, Event, [
         {**e, "occurred_at": now, "request_id": uow.request_id} for e in events])
     _announce(uow)
 

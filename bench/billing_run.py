@@ -1,0 +1,306 @@
+"""One billing run over many accounts, against writing the same rows with COPY.
+
+Seeds two companies on one database: SMALL (default 25,000 accounts) and LARGE (default
+100,000), each account with 2 or 3 services (fibre and TV, every third a static IP), an
+Illinois address and a 6.25% tax. Then, each in a fresh process (so its peak memory is its
+own), one billing run per company through ``billing.runs.execute``, as the worker runs it:
+
+  run           invoices per second, SQL statements per 1,000 invoices, peak RSS of the
+                process (SMALL against LARGE: flat memory means the same peak).
+
+and in this process, the baselines on the rows the LARGE run wrote:
+
+  COPY          the identical invoice and invoice-line rows written into empty copies of
+                their tables with PostgreSQL COPY (asyncpg ``copy_records_to_table``), as
+                invoices per second (and rows per second);
+  executemany   the same rows with one prepared INSERT executed for all (asyncpg).
+
+Run:  .venv/bin/python bench/billing_run.py [--db postgresql|sqlite] [--small 25000]
+                                            [--large 100000]
+Prints figures and ratios; asserts none (the machine is shared and noisy). On SQLite the
+baseline is executemany only (there is no COPY).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import resource
+import subprocess
+import sys
+import time
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _common as common
+
+RUN_ON = date(2026, 12, 1)
+TARGET_RATE = 2000          # invoices per second on one core
+TARGET_COPY_SHARE = 0.1     # of the COPY rate
+
+
+# --- seeding ----------------------------------------------------------------------------------
+
+async def seed(runtime: Any, name: str, accounts: int, first_id: int) -> int:
+    """A company with ``accounts`` accounts (ids from ``first_id``), their services and
+    addresses, written through Core in chunks. Returns the company id."""
+    from sqlalchemy import insert
+
+    from ispcore.domain.accounts import models as a
+    from ispcore.domain.billing import models as b
+    from ispcore.domain.companies.models import Company
+
+    now = datetime(2026, 11, 1, tzinfo=UTC)
+    stamps = {"created_at": now, "updated_at": now}
+    async with runtime.db.engine.begin() as conn:
+        company = (await conn.execute(insert(Company).returning(Company.id), [{
+            "name": name, "name_key": name.lower(), "currency": "USD",
+            "time_zone": "America/Chicago", "country": "US", "subdivision": "IL",
+            **stamps}])).scalar_one()
+        kind = (await conn.execute(insert(a.AccountType).returning(a.AccountType.id), [{
+            "company_id": company, "name": "Residential", "name_key": "residential",
+            "description": "", **stamps}])).scalar_one()
+        status = (await conn.execute(insert(a.AccountStatus).returning(a.AccountStatus.id), [{
+            "company_id": company, "name": "Active", "name_key": "active",
+            "counts_as_active": True, "is_delinquent": False, "is_lead": False,
+            "is_disconnect_default": False, "color": "#00aa00", **stamps}])).scalar_one()
+        revenue, tax_gl = (await conn.execute(insert(b.GlCode).returning(b.GlCode.id), [
+            {"company_id": company, "code": c, "name": c, "description": "", **stamps}
+            for c in ("4000", "2200")])).scalars().all()
+        services = (await conn.execute(insert(b.Service).returning(b.Service.id), [
+            {"company_id": company, "name": n, "name_key": n.lower(), "kind": k,
+             "description": "", "price_minor": p, "billing_frequency_months": 1,
+             "expires_after_cycles": None, "vacation_price_minor": None, "taxable": t,
+             "gl_code_id": revenue, "active": True, "download_kbps": None,
+             "upload_kbps": None, **stamps}
+            for n, k, p, t in (("Fibre", "DATA", 6000, True), ("TV", "RECURRING", 2000, False),
+                               ("Static IP", "RECURRING", 500, True))])).scalars().all()
+        await conn.execute(insert(b.TaxRate), [{
+            "company_id": company, "name": "Illinois", "name_key": "illinois",
+            "rate_scaled": 62_500, "country": "US", "subdivision": "IL", "gl_code_id": tax_gl,
+            "active": True, **stamps}])
+        await conn.execute(insert(b.BillingSettings), [{
+            "company_id": company, "billing_mode": "FIXED_DAY", "bill_day": 1, "due_days": 14,
+            "grace_days": 7, "bill_in_advance": True, "prorate": True, "rounding": "HALF_UP",
+            "invoice_number_format": "INV-{number:07}", "next_invoice_number": 1,
+            "review_drafts": False, "vacation_billing": "NOTHING", **stamps}])
+    from ispcore.domain.addresses.models import AddressOccupancy, ServiceableAddress
+
+    chunk = 5000
+    for start in range(first_id, first_id + accounts, chunk):
+        ids = range(start, min(start + chunk, first_id + accounts))
+        rows: dict[Any, list[dict[str, Any]]] = {m: [] for m in (
+            a.Account, b.AccountBilling, b.AccountService, ServiceableAddress,
+            AddressOccupancy)}
+        for i in ids:
+            rows[a.Account].append({
+                "id": i, "company_id": company, "account_number": f"A{i}", "name": f"C {i}",
+                "account_type_id": kind, "account_status_id": status,
+                "parent_account_id": None, "bill_to_parent": False,
+                "activation_date": date(2026, 11, 1), "next_bill_date": RUN_ON, **stamps})
+            rows[b.AccountBilling].append({
+                "company_id": company, "account_id": i, "billing_mode": "FIXED_DAY",
+                "bill_day": 1, "due_days": 14, "grace_days": 7, "bill_in_advance": True,
+                "prorate": True, **stamps})
+            for service in services[:3 if i % 3 == 0 else 2]:
+                rows[b.AccountService].append({
+                    "company_id": company, "account_id": i, "service_id": service,
+                    "package_id": None, "bundle_id": None, "quantity": 1,
+                    "price_override_minor": None, "start_date": date(2026, 11, 1),
+                    "end_date": None, "billed_until": RUN_ON, "cycles_billed": 1, **stamps})
+            rows[ServiceableAddress].append({
+                "id": i, "company_id": company, "line1": f"{i} Main St", "line2": None,
+                "unit": None, "city": "Springfield", "subdivision": "IL",
+                "postal_code": "62701", "country": "US", "latitude": None, "longitude": None,
+                "fcc_location_id": None, "serviceable": True, "address_key": f"k{i}",
+                **stamps})
+            rows[AddressOccupancy].append({
+                "company_id": company, "serviceable_address_id": i, "account_id": i,
+                "moved_in_on": date(2026, 11, 1), "moved_out_on": None,
+                "created_at": now})
+        async with runtime.db.engine.begin() as conn:
+            for model, batch in rows.items():
+                await conn.execute(insert(model), batch)
+    return company
+
+
+# --- one run, in its own process ---------------------------------------------------------------
+
+async def run_once(url: str, company: int) -> dict[str, Any]:
+    from sqlalchemy import event
+
+    from ispcore.domain.billing import runs
+    from ispcore.domain.billing.models import BillingRun
+    from ispcore.domain.identity.actor import SYSTEM
+
+    runtime = await common.open_runtime(url, migrate=False)
+    try:
+        async with runtime.unit_of_work(SYSTEM, action="bench") as uow:
+            run = BillingRun(company_id=company, run_on=RUN_ON, status="QUEUED",
+                             created_at=datetime.now(UTC))
+            uow.session.add(run)
+            await uow.session.flush()
+            run_id = run.id
+        statements = 0
+
+        def count(*_args: Any) -> None:
+            nonlocal statements
+            statements += 1
+
+        event.listen(runtime.db.engine.sync_engine, "before_cursor_execute", count)
+        rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        cpu0, t0 = time.process_time(), time.perf_counter()
+        await runs.execute(lambda: runtime.unit_of_work(SYSTEM, action="bench"), run_id)
+        seconds, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+        event.remove(runtime.db.engine.sync_engine, "before_cursor_execute", count)
+        async with runtime.unit_of_work(SYSTEM, action="bench") as uow:
+            done = await uow.session.get_one(BillingRun, run_id)
+            invoices, failed = done.invoices_created, done.accounts_failed
+        return {"invoices": invoices, "failed": failed, "seconds": seconds, "cpu": cpu,
+                "statements": statements, "rss_before_mb": rss_before / 1024,
+                "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    finally:
+        await runtime.close()
+
+
+def run_in_child(url: str, company: int) -> dict[str, Any]:
+    out = subprocess.run([sys.executable, __file__, "--child", url, str(company)],
+                         check=True, capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+# --- baselines -----------------------------------------------------------------------------------
+
+async def baselines(url: str, company: int, kind: str) -> dict[str, float]:
+    """Write the run's own invoice and line rows again into empty copies of their tables."""
+    from ispcore.db import Database
+
+    db = Database(url)
+    try:
+        async with db.engine.connect() as conn:
+            raw = await conn.get_raw_connection()
+            driver = raw.driver_connection
+            if kind == "postgresql":
+                return await _pg_baselines(driver, company)
+            return await _sqlite_baselines(driver, company)
+    finally:
+        await db.dispose()
+
+
+async def _pg_baselines(pg: Any, company: int) -> dict[str, float]:
+    out: dict[str, float] = {}
+    tables = {}
+    for table in ("invoices", "invoice_lines"):
+        tables[table] = await pg.fetch(f"SELECT * FROM {table} WHERE company_id = $1", company)
+    invoices = len(tables["invoices"])
+    rows = sum(len(r) for r in tables.values())
+    for method in ("copy", "executemany"):
+        for table in tables:
+            await pg.execute(f"DROP TABLE IF EXISTS bench_{table}")
+            await pg.execute(f"CREATE TABLE bench_{table} (LIKE {table} INCLUDING ALL)")
+        t0 = time.perf_counter()
+        async with pg.transaction():
+            for table, records in tables.items():
+                columns = list(records[0].keys())
+                if method == "copy":
+                    await pg.copy_records_to_table(f"bench_{table}", records=records,
+                                                   columns=columns)
+                else:
+                    marks = ", ".join(f"${n}" for n in range(1, len(columns) + 1))
+                    await pg.executemany(
+                        f"INSERT INTO bench_{table} ({', '.join(columns)}) VALUES ({marks})",
+                        [tuple(r) for r in records])
+        seconds = time.perf_counter() - t0
+        out[f"{method}_invoices_per_s"] = invoices / seconds
+        out[f"{method}_rows_per_s"] = rows / seconds
+    for table in tables:
+        await pg.execute(f"DROP TABLE IF EXISTS bench_{table}")
+    return out
+
+
+async def _sqlite_baselines(lite: Any, company: int) -> dict[str, float]:
+    tables = {}
+    for table in ("invoices", "invoice_lines"):
+        cursor = await lite.execute(f"SELECT * FROM {table} WHERE company_id = ?", (company,))
+        columns = [c[0] for c in cursor.description]
+        tables[table] = (columns, await cursor.fetchall())
+    invoices = len(tables["invoices"][1])
+    rows = sum(len(r) for _c, r in tables.values())
+    for table, (columns, _rows) in tables.items():
+        await lite.execute(f"DROP TABLE IF EXISTS bench_{table}")
+        await lite.execute(f"CREATE TABLE bench_{table} AS SELECT * FROM {table} WHERE 0")
+    t0 = time.perf_counter()
+    for table, (columns, records) in tables.items():
+        marks = ", ".join("?" for _ in columns)
+        await lite.executemany(f"INSERT INTO bench_{table} VALUES ({marks})", records)
+    await lite.commit()
+    seconds = time.perf_counter() - t0
+    return {"executemany_invoices_per_s": invoices / seconds,
+            "executemany_rows_per_s": rows / seconds}
+
+
+# --- main ----------------------------------------------------------------------------------------
+
+async def main(args: argparse.Namespace) -> None:
+    print(f"billing_run: {common.machine_line()}, {args.db}")
+    async with common.temp_database(args.db) as temp:
+        runtime = await common.open_runtime(temp.url, migrate=True)
+        try:
+            t0 = time.perf_counter()
+            small = await seed(runtime, "Small ISP", args.small, 1)
+            large = await seed(runtime, "Large ISP", args.large, args.small + 1)
+            if args.db == "postgresql":
+                async with runtime.db.engine.connect() as conn:
+                    await conn.exec_driver_sql("COMMIT")
+                    await conn.exec_driver_sql("VACUUM ANALYZE")
+            print(f"  seeded {args.small:,} + {args.large:,} accounts in "
+                  f"{time.perf_counter() - t0:.0f} s")
+        finally:
+            await runtime.close()
+        results = {"small": run_in_child(temp.url, small), "large": run_in_child(temp.url, large)}
+        base = await baselines(temp.url, large, args.db)
+    rows = []
+    for label, r in results.items():
+        rate = r["invoices"] / r["seconds"]
+        rows.append([label, f"{r['invoices']:,}", r["failed"], f"{r['seconds']:.1f}",
+                     f"{r['cpu']:.1f}", f"{rate:,.0f}",
+                     f"{r['statements'] * 1000 / max(r['invoices'], 1):.1f}",
+                     f"{r['rss_before_mb']:.0f}", f"{r['peak_rss_mb']:.0f}"])
+    print()
+    common.print_table(["run", "invoices", "failed", "wall s", "cpu s", "invoices/s",
+                        "stmts/1k inv", "rss before MB", "peak rss MB"], rows)
+    large_rate = results["large"]["invoices"] / results["large"]["seconds"]
+    large_cpu_rate = results["large"]["invoices"] / results["large"]["cpu"]
+    print()
+    baseline_rows = []
+    for method in ("copy", "executemany"):
+        key = f"{method}_invoices_per_s"
+        if key in base:
+            baseline_rows.append([method, f"{base[key]:,.0f}",
+                                  f"{base[f'{method}_rows_per_s']:,.0f}",
+                                  f"{large_rate / base[key]:.3f}"])
+    common.print_table(["baseline (same rows)", "invoices/s", "rows/s", "run / baseline"],
+                       baseline_rows)
+    growth = results["large"]["peak_rss_mb"] / results["small"]["peak_rss_mb"]
+    print()
+    print(f"  run rate {large_rate:,.0f} invoices/s wall, {large_cpu_rate:,.0f} per cpu-second "
+          f"(target >= {TARGET_RATE:,}); "
+          + (f"{large_rate / base['copy_invoices_per_s']:.3f} of COPY (target >= "
+             f"{TARGET_COPY_SHARE})" if "copy_invoices_per_s" in base else "no COPY on SQLite"))
+    print(f"  peak memory {results['large']['peak_rss_mb']:.0f} MB for {args.large:,} accounts "
+          f"vs {results['small']['peak_rss_mb']:.0f} MB for {args.small:,}: x{growth:.2f} "
+          f"for x{args.large / args.small:.0f} the accounts")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 4 and sys.argv[1] == "--child":
+        print(json.dumps(asyncio.run(run_once(sys.argv[2], int(sys.argv[3])))))
+        sys.exit(0)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", default="postgresql", choices=["postgresql", "sqlite"])
+    parser.add_argument("--small", type=int, default=25_000)
+    parser.add_argument("--large", type=int, default=100_000)
+    asyncio.run(main(parser.parse_args()))
