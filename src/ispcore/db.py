@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import operator
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager as AsyncContextManager
 from datetime import UTC, datetime
@@ -166,11 +167,12 @@ async def bulk_insert(session: AsyncSession, model: Any, rows: list[dict[str, An
             "SELECT nextval($1::regclass) FROM generate_series(1, $2)", sequence, len(rows))]
         columns = ["id", *columns]
     given = columns[1:] if ids else columns
-    as_json = {c for c in given if isinstance(table.c[c].type, JSON)}
-    records = []
-    for index, row in enumerate(rows):
-        values = tuple(json.dumps(row[c]) if c in as_json else row[c] for c in given)
-        records.append((new_ids[index], *values) if ids else values)
+    as_json = [c for c in given if isinstance(table.c[c].type, JSON)]
+    if as_json:
+        rows = [{**row, **{c: json.dumps(row[c]) for c in as_json}} for row in rows]
+    values = operator.itemgetter(*given)
+    records = [(pk, *values(row)) for pk, row in zip(new_ids, rows, strict=True)] if ids else [
+        values(row) if len(given) > 1 else (values(row),) for row in rows]
     await raw.copy_records_to_table(table.name, records=records, columns=columns)
     return new_ids
 

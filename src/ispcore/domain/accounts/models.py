@@ -68,7 +68,11 @@ class AccountGroup(IdMixin, CompanyName, Timestamps, Audited, Base):
 
 class Account(IdMixin, Timestamps, Audited, Base):
     __tablename__ = "accounts"
-    __table_args__ = (UniqueConstraint("company_id", "account_number"),)
+    __table_args__ = (
+        UniqueConstraint("company_id", "account_number"),
+        # The billing run's "due by this day" search.
+        Index("ix_accounts_company_next_bill_date", "company_id", "next_bill_date"),
+    )
     company_id: Mapped[int] = company_fk()
     #: Chosen by the caller ("specify account ID upon creation"); unique per company.
     account_number: Mapped[str | None] = mapped_column(String(40))

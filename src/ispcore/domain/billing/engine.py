@@ -203,6 +203,8 @@ def window(bill_date: date, terms: Terms) -> tuple[Period, date, date]:
 
 def _vacation_split(part: Period, vacations: list[Period]) -> list[tuple[Period, bool]]:
     """``part`` cut into runs of days off and on vacation."""
+    if not vacations:
+        return [(part, False)]
     cuts = {part.start, part.end}
     for v in vacations:
         for day in (v.start, v.end):

@@ -57,13 +57,15 @@ async def _reserve_numbers(uow: UnitOfWork, company_id: int, count: int) -> int:
 
 
 def _line_row(company_id: int, invoice_id: int, position: int, line: Line) -> dict[str, Any]:
+    discount, tax = line.discount, line.tax
     return {
         "company_id": company_id, "invoice_id": invoice_id, "account_id": line.account_id,
         "position": position, "kind": line.kind.value, "description": line.description[:300],
         "period_start": line.period.start if line.period else None,
         "period_end": line.period.end if line.period else None, "quantity": line.quantity,
         "unit_price_minor": line.unit_price, "amount_minor": line.amount,
-        "discount_minor": line.discount, "tax_minor": line.tax, "total_minor": line.total,
+        "discount_minor": discount, "tax_minor": tax,
+        "total_minor": line.amount - discount + tax,
         "gl_code_id": line.gl_code_id, "taxable": line.taxable,
         "account_service_id": line.item_id if line.item_id is not None else None,
         "service_id": line.service_id, "package_id": line.package_id}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Date, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import BigInteger, Date, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ispcore.db import Base, BigId, IdMixin
@@ -18,6 +18,11 @@ Minor = BigInteger
 def gl_code_fk(*, nullable: bool = False) -> Mapped[int]:
     return mapped_column(BigId, ForeignKey("gl_codes.id", ondelete="RESTRICT"), index=True,
                          nullable=nullable)
+
+
+def partial_index(name: str, *columns: str, where: str) -> Index:
+    """A (non-unique) index over the rows matching ``where``: small when they are few."""
+    return Index(name, *columns, postgresql_where=text(where), sqlite_where=text(where))
 
 
 def kept_account_fk(*, index: bool = True) -> Mapped[int]:
@@ -273,19 +278,22 @@ class BillingRunFailure(IdMixin, Base):
 
 
 class Invoice(IdMixin, Base):
-    """Issued invoices never change (a void reverses them); drafts are edited by staff."""
+    """Issued invoices never change (a void reverses them); drafts are edited by staff.
+    The account is a foreign key (an account with invoices stays); the company and run are
+    references, set from the account and the run that wrote the invoice."""
 
     __tablename__ = "invoices"
     __table_args__ = (
         UniqueConstraint("company_id", "number"),
         # One invoice per account and period, however often a run is repeated.
         UniqueConstraint("account_id", "period_start"),
+        partial_index("ix_invoices_drafts", "company_id", where="status = 'DRAFT'"),
     )
-    company_id: Mapped[int] = company_fk()
+    company_id: Mapped[int] = mapped_column(BigId, index=True)
     account_id: Mapped[int] = kept_account_fk(index=False)
-    billing_run_id: Mapped[int | None] = ref("billing_runs", ondelete="SET NULL")
+    billing_run_id: Mapped[int | None] = mapped_column(BigId, index=True)
     number: Mapped[str | None] = mapped_column(String(60))
-    status: Mapped[str] = mapped_column(String(10), index=True)
+    status: Mapped[str] = mapped_column(String(10))
     currency: Mapped[str] = mapped_column(String(3))
     period_start: Mapped[date] = mapped_column(Date)
     period_end: Mapped[date] = mapped_column(Date)

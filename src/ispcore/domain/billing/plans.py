@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import and_, or_, select
@@ -37,8 +38,8 @@ class Catalogue:
 
     company: Company
     settings: BillingSettings
-    services: dict[int, Service]
-    packages: dict[int, Package]
+    services: dict[int, Any]
+    packages: dict[int, Any]
     messages: list[InvoiceMessage]
 
     def message_for(self, account_type_id: int, on: date) -> str:
@@ -66,9 +67,11 @@ async def load_catalogue(uow: UnitOfWork, company_id: int) -> Catalogue:
     session = uow.session
     company = await session.get_one(Company, company_id)
     settings = await company_settings(uow, company_id, create=False)
-    services = {s.id: s for s in await session.scalars(
+    conn = await session.connection()
+    # Plain objects, not ORM ones: a run reads their attributes for every line.
+    services = {s.id: SimpleNamespace(**s._mapping) for s in await conn.execute(
         select(Service).where(Service.company_id == company_id))}
-    packages = {p.id: p for p in await session.scalars(
+    packages = {p.id: SimpleNamespace(**p._mapping) for p in await conn.execute(
         select(Package).where(Package.company_id == company_id))}
     messages = list(await session.scalars(select(InvoiceMessage).where(
         InvoiceMessage.company_id == company_id)))
@@ -79,14 +82,15 @@ async def load_plans(uow: UnitOfWork, catalogue: Catalogue, account_ids: list[in
                      on: date | None = None) -> list[Payer]:
     """Plans for ``account_ids`` (payers), billed on their next bill date (or ``on``)."""
     session = uow.session
-    rows = (await session.execute(
+    conn = await session.connection()
+    rows = (await conn.execute(
         select(Account.id, Account.account_type_id, Account.next_bill_date,
                AccountBilling.billing_mode, AccountBilling.bill_day, AccountBilling.due_days,
                AccountBilling.bill_in_advance, AccountBilling.prorate, AccountBilling.grace_days)
         .join(AccountBilling, AccountBilling.account_id == Account.id)
         .where(among(session, Account.id, account_ids)).order_by(Account.id))).all()
     children: dict[int, list[int]] = defaultdict(list)
-    for child_id, parent_id in await session.execute(
+    for child_id, parent_id in await conn.execute(
             select(Account.id, Account.parent_account_id)
             .where(among(session, Account.parent_account_id, account_ids), Account.bill_to_parent)):
         children[parent_id].append(child_id)
@@ -112,7 +116,8 @@ async def _items(uow: UnitOfWork, catalogue: Catalogue, account_ids: list[int]
                  ) -> dict[int, list[Any]]:
     """Items still to bill: not ended, or ended after the day their billing has reached."""
     a = AccountService
-    rows = (await uow.session.execute(
+    conn = await uow.session.connection()
+    rows = (await conn.execute(
         select(a.id, a.account_id, a.service_id, a.package_id, a.bundle_id, a.quantity,
                a.price_override_minor, a.start_date, a.end_date, a.billed_until,
                a.cycles_billed)
@@ -134,7 +139,8 @@ async def _items(uow: UnitOfWork, catalogue: Catalogue, account_ids: list[int]
 async def _charges(uow: UnitOfWork, account_ids: list[int]) -> dict[int, list[Charge]]:
     p = PendingCharge
     out: dict[int, list[Charge]] = defaultdict(list)
-    for r in await uow.session.execute(select(
+    conn = await uow.session.connection()
+    for r in await conn.execute(select(
             p.id, p.account_id, p.description, p.amount_minor, p.quantity, p.unit_price_minor,
             p.gl_code_id, p.taxable, p.period_start, p.period_end, p.account_service_id,
             p.service_id, p.package_id).where(among(uow.session, p.account_id, account_ids),
@@ -149,7 +155,8 @@ async def _charges(uow: UnitOfWork, account_ids: list[int]) -> dict[int, list[Ch
 async def _grants(uow: UnitOfWork, account_ids: list[int]) -> dict[int, list[Grant]]:
     a, d = AccountDiscount, Discount
     out: dict[int, list[Grant]] = defaultdict(list)
-    for r in await uow.session.execute(
+    conn = await uow.session.connection()
+    for r in await conn.execute(
             select(a.id, a.account_id, d.name, d.gl_code_id, d.percent_scaled, d.amount_minor,
                    d.service_id, d.package_id, a.cycles, a.cycles_applied, a.until)
             .join(d, d.id == a.discount_id)

@@ -34,8 +34,9 @@ async def places_of(uow: UnitOfWork, catalogue: Catalogue, account_ids: list[int
                     ) -> dict[int, Place]:
     """Where each account is taxed: its physical (serviceable) address, else its billing,
     else its mailing address, else the company's own."""
+    conn = await uow.session.connection()
     places: dict[int, Place] = {}
-    for account_id, country, subdivision in await uow.session.execute(
+    for account_id, country, subdivision in await conn.execute(
             select(AddressOccupancy.account_id, ServiceableAddress.country,
                    ServiceableAddress.subdivision)
             .join(ServiceableAddress,
@@ -46,7 +47,7 @@ async def places_of(uow: UnitOfWork, catalogue: Catalogue, account_ids: list[int
     missing = [pk for pk in account_ids if pk not in places]
     if missing:
         postal = {}
-        for account_id, kind, country, subdivision in await uow.session.execute(
+        for account_id, kind, country, subdivision in await conn.execute(
                 select(AccountPostalAddress.account_id, AccountPostalAddress.kind,
                        AccountPostalAddress.country, AccountPostalAddress.subdivision)
                 .where(among(uow.session, AccountPostalAddress.account_id, missing))):
@@ -72,7 +73,8 @@ class RateTable:
         ids = [account_id for account_id, _lines in invoices]
         exempt: dict[int, dict[int, date | None]] = {}
         if rates:
-            for account_id, rate_id, expires_on in await uow.session.execute(
+            conn = await uow.session.connection()
+            for account_id, rate_id, expires_on in await conn.execute(
                     select(TaxExemption.account_id, TaxExemption.tax_rate_id,
                            TaxExemption.expires_on)
                     .where(among(uow.session, TaxExemption.account_id, ids))):
