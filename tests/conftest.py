@@ -102,20 +102,27 @@ async def runtime(database_url: str, clock: FixedClock) -> AsyncIterator[Runtime
 
 
 async def truncate_all(rt: Runtime) -> None:
-    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    """Empty every table, children first. Rows pointing at rows of their own table (child
+    accounts, reversing ledger entries) lose that link first: an ON DELETE RESTRICT is
+    checked row by row. On PostgreSQL, DELETE and a reset of the id sequences in two round
+    trips: TRUNCATE of every table would take a quarter of a second per test."""
+    sorted_tables = list(reversed(Base.metadata.sorted_tables))
+    statements = []
+    for table in sorted_tables:
+        for fk in table.foreign_keys:
+            if fk.column.table is table and fk.parent.nullable:
+                statements.append(f'UPDATE "{table.name}" SET "{fk.parent.name}" = NULL')
+        statements.append(f'DELETE FROM "{table.name}"')
     async with rt.db.engine.begin() as conn:
         if rt.db.is_sqlite:
-            for table in reversed(Base.metadata.sorted_tables):
-                # SQLite checks an ON DELETE RESTRICT at once, row by row: rows pointing at
-                # rows of their own table (child accounts) lose that link first.
-                for fk in table.foreign_keys:
-                    if fk.column.table is table and fk.parent.nullable:
-                        await conn.execute(text(
-                            f'UPDATE "{table.name}" SET "{fk.parent.name}" = NULL'))
-                await conn.execute(text(f'DELETE FROM "{table.name}"'))
-        else:
-            quoted = ", ".join(f'"{n}"' for n in tables)
-            await conn.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
+            for statement in statements:
+                await conn.execute(text(statement))
+            return
+        raw = (await conn.get_raw_connection()).driver_connection
+        await raw.execute("; ".join(statements))
+        with_ids = [t.name for t in sorted_tables if "id" in t.c and t.c.id.primary_key]
+        await raw.execute("SELECT setval(pg_get_serial_sequence(t, 'id'), 1, false) "
+                          "FROM unnest($1::text[]) AS t", with_ids)
 
 
 @pytest.fixture(autouse=True)

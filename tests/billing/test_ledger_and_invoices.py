@@ -214,3 +214,30 @@ async def test_billing_needs_its_permissions(api: Any) -> None:
     query, _ = MUTATIONS["runBilling"]
     response = await api.gql(query, {"input": {"companyId": billing.company}}, reader)
     assert response["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_amounts_in_another_currency_are_refused(api: Any) -> None:
+    billing = await billing_setup(api)
+    account = await customer(api, billing)
+    assert await refused(api, billing.token, "createManualTransaction",
+                         manual(account, billing, currency="EUR")) == [("currency", "INVALID")]
+    assert await refused(api, billing.token, "createService",
+                         {"companyId": billing.company, "name": "Euro", "kind": "RECURRING",
+                          "price": "5", "currency": "EUR", "glCodeId": billing.revenue}) == [
+        ("currency", "INVALID")]
+    assert await refused(api, billing.token, "addServiceToAccount",
+                         {"accountId": account, "serviceId": billing.tv,
+                          "priceOverride": "5", "currency": "GBP"}) == [("currency", "INVALID")]
+    stated = await ok(api, billing.token, "createManualTransaction",
+                      manual(account, billing, currency="usd"))
+    assert stated["amount"] == {"amount": "25.00", "currency": "USD"}
+
+
+async def test_an_account_with_invoices_is_never_deleted(api: Any, runtime: Any) -> None:
+    billing = await billing_setup(api)
+    account = await customer(api, billing, address=False)
+    await add(api, billing, account, billing.tv)
+    await run_billing(api, runtime, billing)
+    assert await refused(api, billing.token, "deleteAccount", {"id": account}) == [
+        ("id", "IN_USE")]
+    assert len((await account_view(api, billing, account))["invoices"]) == 1

@@ -177,7 +177,7 @@ async def _change_quantity(uow: UnitOfWork, data: Any) -> dict[str, Any]:
 
 async def _change_price(uow: UnitOfWork, data: Any) -> dict[str, Any]:
     row, event = await services.change_price(uow, _account_service_id(data),
-                                             data.price_override, data.date)
+                                             data.price_override, data.date, data.currency)
     return {"account_service": row, "scheduled_event": event}
 
 

@@ -666,6 +666,9 @@ class CreateServiceInput:
     download_kbps: int | None = UNSET
     upload_kbps: int | None = UNSET
     active: bool | None = UNSET
+    currency: str | None = strawberry.field(
+        default=None, description="The currency of the amounts, if stated: must be the "
+        "company's (amounts are never converted).")
 
 
 @strawberry.input
@@ -683,6 +686,9 @@ class UpdateServiceInput:
     download_kbps: int | None = UNSET
     upload_kbps: int | None = UNSET
     active: bool | None = UNSET
+    currency: str | None = strawberry.field(
+        default=UNSET, description="The currency of the amounts, if stated: must be the "
+        "company's (amounts are never converted).")
 
 
 @strawberry.input
@@ -791,6 +797,9 @@ class AddServiceToAccountInput:
     price_override: Decimal | None = None
     start_date: date | None = strawberry.field(default=None, description="Today if omitted; "
                                                "not before the account's activation.")
+    currency: str | None = strawberry.field(
+        default=None, description="The currency of the amounts, if stated: must be the "
+        "company's (amounts are never converted).")
 
 
 @strawberry.input
@@ -822,6 +831,9 @@ class ChangeAccountServicePriceInput:
     price_override: Decimal | None = strawberry.field(description="Null: the catalogue price.")
     date: date | None = strawberry.field(default=None, description="Today if omitted; a later "
                                          "day schedules the change.")
+    currency: str | None = strawberry.field(
+        default=None, description="The currency of the amounts, if stated: must be the "
+        "company's (amounts are never converted).")
 
 
 @strawberry.input
@@ -865,6 +877,9 @@ class CreateManualTransactionInput:
     description: str
     idempotency_key: str | None = strawberry.field(
         default=None, description="Retrying with the same key returns the first result.")
+    currency: str | None = strawberry.field(
+        default=None, description="The currency of the amounts, if stated: must be the "
+        "company's (amounts are never converted).")
 
 
 @strawberry.input

@@ -27,7 +27,7 @@ from ispcore.domain.billing.models import (
     PendingCharge,
     Service,
 )
-from ispcore.domain.billing.money import to_minor
+from ispcore.domain.billing.money import same_currency, to_minor
 from ispcore.domain.common.errors import DomainError, ErrorCode, InUse
 from ispcore.domain.common.records import company_of, load, today_in
 from ispcore.domain.common.unit_of_work import UnitOfWork
@@ -158,6 +158,7 @@ async def add_service(uow: UnitOfWork, values: dict[str, Any]) -> AccountService
                           field="service_id")
     quantity = _quantity(values.get("quantity"))
     override = values.get("price_override")
+    same_currency(values.get("currency"), company.currency)
     start = values.get("start_date") or today
     _check_start(account, start)
     now = uow.clock.now()
@@ -303,12 +304,14 @@ async def change_quantity_now(uow: UnitOfWork, row: AccountService, quantity: in
                           "date": on.isoformat()})
 
 
-async def change_price(uow: UnitOfWork, pk: int, price: Any, day: date | None
+async def change_price(uow: UnitOfWork, pk: int, price: Any, day: date | None,
+                       currency: str | None = None
                        ) -> tuple[AccountService, ScheduledEvent | None]:
     """Set (or, with ``price`` None, clear) the price override from ``day``."""
     row = await _row(uow, pk)
     account, today = await _account_and_today(uow, row.account_id)
     company = await company_of(uow, account.company_id)
+    same_currency(currency, company.currency)
     minor = None if price is None else to_minor(price, company.currency, field="price_override")
     on = _when(day, today)
     _check_open(row, on)

@@ -32,7 +32,7 @@ from ispcore.domain.billing.models import (
     TaxExemption,
     TaxRate,
 )
-from ispcore.domain.billing.money import to_minor
+from ispcore.domain.billing.money import same_currency, to_minor
 from ispcore.domain.billing.taxes import MAX_RATE
 from ispcore.domain.common.errors import DomainError, ErrorCode, InUse, Validator, nested
 from ispcore.domain.common.models import ensure_name_free
@@ -140,6 +140,10 @@ async def _clean_service(uow: UnitOfWork, company: Any, values: dict[str, Any], 
                          ) -> dict[str, Any]:
     v = Validator()
     out = dict(values)
+    try:
+        same_currency(out.pop("currency", None), company.currency)
+    except DomainError as exc:
+        v.errors.append(exc)
     required_text(v, out, "name", "A service needs a name.")
     _money(out, "price", "price_minor", company.currency, v)
     _money(out, "vacation_price", "vacation_price_minor", company.currency, v)

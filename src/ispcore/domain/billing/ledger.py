@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from ispcore.db import among
 from ispcore.domain.accounts import service as accounts
 from ispcore.domain.billing.models import GlCode, LedgerEntry
-from ispcore.domain.billing.money import from_minor, to_minor
+from ispcore.domain.billing.money import from_minor, same_currency, to_minor
 from ispcore.domain.common.errors import DomainError, ErrorCode
 from ispcore.domain.common.records import company_of, load, today_in
 from ispcore.domain.common.unit_of_work import UnitOfWork
@@ -59,6 +59,7 @@ async def post_manual(uow: UnitOfWork, values: dict[str, Any]) -> LedgerEntry:
     account = await accounts.get_account(uow, values["account_id"])
     company = await company_of(uow, account.company_id)
     direction = Direction(values["type"])
+    same_currency(values.get("currency"), company.currency)
     minor = to_minor(values["amount"], company.currency, allow_zero=False)
     gl = await load(uow, GlCode, values["gl_code_id"], field="gl_code_id",
                     what="general ledger code", company_id=account.company_id)

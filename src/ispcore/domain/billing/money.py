@@ -71,3 +71,11 @@ def from_minor(minor: int, currency: str) -> Decimal:
     """Minor units as an exact decimal amount with the currency's places (1999 -> 19.99)."""
     places = exponent(currency)
     return Decimal(minor).scaleb(-places).quantize(Decimal(1).scaleb(-places))
+
+
+def same_currency(given: str | None, currency: str, *, field: str = "currency") -> None:
+    """A caller may state the currency of the amounts it sends; it must be the company's
+    (amounts are never converted)."""
+    if given is not None and given.strip().upper() != currency:
+        raise DomainError(f"Amounts here are in {currency}, the company's currency; "
+                          f"{given!r} was given.", field=field)
