@@ -2,7 +2,7 @@
 
 Revision ID: 0003_billing
 Revises: 0002_accounts
-Create Date: 2026-11-24 04:31:28.814631
+Create Date: 2026-11-24 05:11:12.295955
 """
 
 from collections.abc import Sequence
@@ -301,6 +301,7 @@ def upgrade() -> None:
     sa.Column('number', sa.String(length=60), nullable=True),
     sa.Column('status', sa.String(length=10), nullable=False),
     sa.Column('currency', sa.String(length=3), nullable=False),
+    sa.Column('bill_date', sa.Date(), nullable=False),
     sa.Column('period_start', sa.Date(), nullable=False),
     sa.Column('period_end', sa.Date(), nullable=False),
     sa.Column('issued_on', sa.Date(), nullable=True),
@@ -317,7 +318,7 @@ def upgrade() -> None:
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_invoices_account_id_accounts'), ondelete='RESTRICT'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_invoices')),
-    sa.UniqueConstraint('account_id', 'period_start', name=op.f('uq_invoices_account_id_period_start')),
+    sa.UniqueConstraint('account_id', 'bill_date', name=op.f('uq_invoices_account_id_bill_date')),
     sa.UniqueConstraint('company_id', 'number', name=op.f('uq_invoices_company_id_number'))
     )
     with op.batch_alter_table('invoices', schema=None) as batch_op:

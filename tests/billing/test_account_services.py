@@ -143,3 +143,54 @@ async def test_packages_put_their_services_on_the_account(api: Any, runtime: Any
     assert {s["endDate"] for s in view["services"]} == {"2026-11-17"}
     assert [(c["description"], c["amount"]["amount"]) for c in view["pendingCharges"]] == [
         ("Credit: Bundle", "-35.00")]
+
+
+async def test_a_change_waits_for_a_billing_batch_holding_the_account(
+        api: Any, runtime: Any) -> None:
+    """A run's batch locks its accounts while it bills them; a change to one of their
+    services waits and then sees where billing stands (it is not overwritten)."""
+    import asyncio
+
+    from sqlalchemy import text
+
+    from tests.accounts.account_queries import pk_of
+    from tests.billing.factories import MUTATIONS
+
+    billing = await billing_setup(api)
+    account = await customer(api, billing)
+    row = await add(api, billing, account, billing.tv)
+    query, _ = MUTATIONS["removeServiceFromAccount"]
+    async with runtime.db.engine.connect() as holder:
+        transaction = await holder.begin()
+        await holder.execute(text("UPDATE accounts SET updated_at = updated_at WHERE id = :id"),
+                             {"id": pk_of(account)})
+        removal = asyncio.create_task(api.data(query, {"input": {
+            "accountServiceId": row["id"]}}, billing.token))
+        await asyncio.sleep(0.5)
+        assert not removal.done()
+        await transaction.commit()
+    payload = (await removal)["removeServiceFromAccount"]
+    assert payload["errors"] == [] and payload["accountService"]["endDate"] == "2026-11-02"
+
+
+async def test_reactivation_resumes_children_and_keeps_unbilled_one_time_charges(
+        api: Any, runtime: Any, clock: Any) -> None:
+    billing = await billing_setup(api)
+    parent = await customer(api, billing, name="Landlord")
+    child = await customer(api, billing, name="Unit 1", parentAccountId=parent,
+                           billToParent=True)
+    await add(api, billing, child, billing.tv)
+    await run_billing(api, runtime, billing)
+    await ok(api, billing.token, "changeAccountStatus",
+             {"accountId": parent, "accountStatusId": billing.setup.suspended,
+              "reason": "Unpaid"})
+    await add(api, billing, parent, billing.install)
+    clock.set(at("2027-01-20"))
+    await ok(api, billing.token, "changeAccountStatus",
+             {"accountId": parent, "accountStatusId": billing.setup.active,
+              "reason": "Paid up"})
+    await run_billing(api, runtime, billing)
+    latest = (await account_view(api, billing, parent))["invoices"][0]
+    assert sorted((li["description"], li["periodStart"], li["amount"]["amount"])
+                  for li in latest["lines"]) == [
+        ("Installation", None, "99.00"), ("TV", "2027-01-20", "8.39")]

@@ -200,7 +200,27 @@ async def test_the_calculator_names_bad_input(api: Any) -> None:
         {"kind": "REMOVE_SERVICE", "accountServiceId": "QWNjb3VudFNlcnZpY2U6OTk="}]}},
         billing.token))["billingQuote"]
     assert [(e["field"], e["code"]) for e in result["errors"]] == [
-        ("changes.0.accountServiceId", "INVALID")]
+        ("changes.0.accountServiceId", "NOT_FOUND")]
+    result = (await api.data(QUOTE, {"input": {"accountId": account, "changes": [
+        {"kind": "ADD_SERVICE", "serviceId": billing.tv, "quantity": -2}]}},
+        billing.token))["billingQuote"]
+    assert [(e["field"], e["code"]) for e in result["errors"]] == [
+        ("changes.0.quantity", "INVALID")]
+
+
+async def test_quoting_a_price_back_to_the_catalogue(api: Any, runtime: Any, clock: Any
+                                                    ) -> None:
+    billing = await billing_setup(api)
+    account = await customer(api, billing)
+    fibre = await add(api, billing, account, billing.fibre, priceOverride="30")
+    await run_billing(api, runtime, billing)
+    clock.set(at("2026-11-22"))
+    quote = (await api.data(QUOTE, {"input": {"accountId": account, "changes": [
+        {"kind": "CHANGE_PRICE", "accountServiceId": fibre["id"], "price": None}]}},
+        billing.token))["billingQuote"]["quote"]
+    # 10 days credited at 30, billed again at the catalogue's 60, and December at 60.
+    assert sorted((li["kind"], li["amount"]["amount"]) for li in quote["lines"]) == [
+        ("ADJUSTMENT", "-10.00"), ("PRORATED", "20.00"), ("SERVICE", "60.00")]
 
 
 async def test_billing_needs_its_permissions(api: Any) -> None:

@@ -374,3 +374,31 @@ def test_billing_a_plan_again_after_saving_its_state_bills_nothing(plan: Plan) -
         it.billed_until, it.cycles_billed, it.end = (state.billed_until, state.cycles_billed,
                                                      state.end)
     assert bill(plan).lines == []
+
+
+@pytest.mark.parametrize(("change_on", "expected"), [
+    (date(2026, 2, 15), 3100 + (1550 + 3100) + 6200),        # half of February at 2
+    (date(2026, 3, 15), 3100 + 3100 + (1400 + 3400))])      # 17 of March's 31 days at 2
+def test_a_change_part_way_through_an_expiring_service_keeps_its_cycles(
+        change_on: date, expected: int) -> None:
+    t = terms(anchor=1)
+    it = item(max_cycles=3, start=date(2026, 1, 1), unit_price=3100)
+    bill_date, charged, charges = date(2026, 1, 1), 0, []
+
+    def run() -> None:
+        nonlocal bill_date, charged
+        result = bill(Plan(10, bill_date, t, [it], charges=charges))
+        state = result.items[1]
+        it.billed_until, it.cycles_billed, it.end = (state.billed_until, state.cycles_billed,
+                                                     state.end)
+        charged += result.total
+        bill_date = result.next_bill_date
+
+    while bill_date <= change_on:
+        run()
+    charges = settle(it, change_on, t, [])
+    it.quantity = 2
+    for _ in range(3):
+        run()
+        charges = []
+    assert (it.end, it.cycles_billed, charged) == (date(2026, 4, 1), 3, expected)

@@ -257,7 +257,7 @@ class Account(ModelNode):
         Many("AccountService", "account_id", order_by=("start_date", "id")),
         description="Null without billing:read. Services and packages, past and present.")
     invoices: list[Annotated[Invoice, strawberry.lazy(BILLING)]] | None = relation(
-        Many("Invoice", "account_id", order_by=("period_start", "id"), arrange=newest_first),
+        Many("Invoice", "account_id", order_by=("bill_date", "id"), arrange=newest_first),
         description="Null without billing:read. Newest first.")
     transactions: list[Annotated[LedgerEntry, strawberry.lazy(BILLING)]] | None = relation(
         Many("LedgerEntry", "account_id"),

@@ -453,6 +453,7 @@ class Invoice(ModelNode):
     number: str | None = strawberry.field(description="Given when issued.")
     status: InvoiceStatus
     currency: str
+    bill_date: date = strawberry.field(description="The bill date it was made on.")
     period_start: date
     period_end: date = strawberry.field(description="Exclusive.")
     issued_on: date | None
@@ -584,8 +585,9 @@ LEDGER_ENTRY_LISTING = _company_listing(
 INVOICE_LISTING = _company_listing(
     "Invoice", {**_OF_ACCOUNT, "number": StringFilter, "status": StringFilter,
                 "billing_run_id": IdOf("BillingRun"), "issued_on": DateFilter,
-                "due_on": DateFilter, "period_start": DateFilter, "created_at": DateTimeFilter},
-    ["created_at", "period_start"])
+                "due_on": DateFilter, "period_start": DateFilter, "bill_date": DateFilter,
+                "created_at": DateTimeFilter},
+    ["created_at", "period_start", "bill_date"])
 BILLING_RUN_LISTING = _company_listing(
     "BillingRun", {"run_on": DateFilter, "status": StringFilter, "created_at": DateTimeFilter},
     ["created_at", "run_on"])

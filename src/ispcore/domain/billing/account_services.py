@@ -61,7 +61,9 @@ def as_item(row: AccountService, service: Service | None, package: Package | Non
                 service.kind == ServiceKind.ONE_TIME, row.start_date, row.end_date,
                 row.billed_until, service.taxable, service.gl_code_id, row.cycles_billed,
                 service.expires_after_cycles if service.kind == ServiceKind.EXPIRING else None,
-                service.vacation_price_minor, service_id=service.id)
+                service.vacation_price_minor, service_id=service.id,
+                # A sum-priced package's member: its discounts apply.
+                package_id=package.id if package is not None else None)
 
 
 async def payer_of(uow: UnitOfWork, account: Account) -> Account:
@@ -140,7 +142,7 @@ def _check_start(account: Account, start: date) -> None:
                           "; a service cannot start before that.", field="start_date")
 
 
-def _quantity(quantity: int | None) -> int:
+def check_quantity(quantity: int | None) -> int:
     if quantity is None:
         return 1
     if not 1 <= quantity <= 1_000_000:
@@ -156,7 +158,7 @@ async def add_service(uow: UnitOfWork, values: dict[str, Any]) -> AccountService
     if not service.active:
         raise DomainError(f"{service.name} is not active; it cannot be added.",
                           field="service_id")
-    quantity = _quantity(values.get("quantity"))
+    quantity = check_quantity(values.get("quantity"))
     override = values.get("price_override")
     same_currency(values.get("currency"), company.currency)
     start = values.get("start_date") or today
@@ -182,7 +184,7 @@ async def add_package(uow: UnitOfWork, values: dict[str, Any]) -> AccountService
     if not package.active:
         raise DomainError(f"{package.name} is not active; it cannot be added.",
                           field="package_id")
-    quantity = _quantity(values.get("quantity"))
+    quantity = check_quantity(values.get("quantity"))
     start = values.get("start_date") or today
     _check_start(account, start)
     now = uow.clock.now()
@@ -207,8 +209,17 @@ async def add_package(uow: UnitOfWork, values: dict[str, Any]) -> AccountService
 
 
 async def _row(uow: UnitOfWork, pk: int) -> AccountService:
+    """The account service to change, read after locking its payer's account row: a billing
+    run holds that lock while it bills the account, so a change waits for the run's batch
+    and then sees where billing stands (and the run never overwrites a change)."""
     row = await load(uow, AccountService, pk, field="account_service_id",
                      what="account service")
+    account = await uow.session.get_one(Account, row.account_id)
+    payer_id = (account.parent_account_id if account.bill_to_parent
+                and account.parent_account_id is not None else account.id)
+    await uow.session.execute(select(Account.id).where(Account.id == payer_id)
+                              .with_for_update())
+    await uow.session.refresh(row)
     if row.bundle_id is not None:
         raise DomainError("This service came with a package; change the package instead.",
                           field="account_service_id")
@@ -276,7 +287,7 @@ def _check_open(row: AccountService, on: date) -> None:
 async def change_quantity(uow: UnitOfWork, pk: int, quantity: int, day: date | None
                           ) -> tuple[AccountService, ScheduledEvent | None]:
     row = await _row(uow, pk)
-    quantity = _quantity(quantity)
+    quantity = check_quantity(quantity)
     _account, today = await _account_and_today(uow, row.account_id)
     on = _when(day, today)
     _check_open(row, on)
@@ -367,7 +378,8 @@ async def _run_removal(uow: UnitOfWork, event: ScheduledEvent) -> str:
 async def _check_quantity(uow: UnitOfWork, account: Account, params: dict[str, Any]
                           ) -> dict[str, Any]:
     row = await _scheduled_row(uow, account, params)
-    return {"account_service_id": row.id, "quantity": _quantity(params.get("quantity"))}
+    return {"account_service_id": row.id,
+            "quantity": check_quantity(params.get("quantity"))}
 
 
 async def _run_quantity(uow: UnitOfWork, event: ScheduledEvent) -> str:

@@ -263,20 +263,26 @@ def bill_item(item: Item, through: date, terms: Terms, vacations: list[Period], 
         return [], state
     lines: list[Line] = []
     start = item.billed_until or item.start
+    billed = False
     while start < through and (state.end is None or start < state.end):
-        if item.max_cycles is not None and state.cycles_billed >= item.max_cycles:
-            break
         cycle = cycle_containing(start, terms.anchor_day, item.months)
+        # The rest of a cycle whose start was billed already (a change settled it part-way)
+        # is not a new cycle: it does not count towards an expiring service's cycles.
+        continuing = not billed and item.billed_until is not None and start != cycle.start
+        if (not continuing and item.max_cycles is not None
+                and state.cycles_billed >= item.max_cycles):
+            break
         part = cycle.clip(start, state.end)
         assert part is not None
         if whole_cycles_only and part.end > through:
             break
         lines += item_lines(item, cycle, part, terms, vacations)
-        state.cycles_billed += 1
+        state.cycles_billed += 0 if continuing else 1
+        billed = True
         start = part.end
         if item.max_cycles is not None and state.cycles_billed >= item.max_cycles:
-            state.end = start
-    if state.cycles_billed != item.cycles_billed:
+            state.end = start if start == cycle.end else state.end
+    if billed:
         state.billed_until = start
     return lines, state
 

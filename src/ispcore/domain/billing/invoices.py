@@ -119,7 +119,8 @@ async def write_bills(uow: UnitOfWork, catalogue: Catalogue, bills: list[tuple[P
             "number": None if draft else format_number(settings.invoice_number_format,
                                                        first + index, on),
             "status": InvoiceStatus.DRAFT if draft else InvoiceStatus.ISSUED,
-            "period_start": bill.period.start, "period_end": bill.period.end,
+            "bill_date": payer.plan.next_bill_date, "period_start": bill.period.start,
+            "period_end": bill.period.end,
             "issued_on": None if draft else on,
             "due_on": None if draft else on + timedelta(days=payer.due_days),
             "subtotal_minor": bill.subtotal, "discount_minor": bill.discount_total,
@@ -208,6 +209,16 @@ async def _invoice(uow: UnitOfWork, pk: int, field: str = "id") -> Invoice:
     return await load(uow, Invoice, pk, field=field, what="invoice")
 
 
+async def _take(uow: UnitOfWork, invoice: Invoice, current: InvoiceStatus,
+                new: InvoiceStatus) -> bool:
+    """Move ``invoice`` from ``current`` to ``new`` only if it is still ``current``: of two
+    concurrent issues (or voids) of one invoice, one wins and the other is refused."""
+    result = await uow.session.execute(
+        update(Invoice).where(Invoice.id == invoice.id, Invoice.status == current)
+        .values(status=new).execution_options(synchronize_session=False))
+    return result.rowcount == 1
+
+
 async def issue(uow: UnitOfWork, ids: list[int]) -> list[Invoice]:
     """Issue drafts: number them, post them to the ledger, announce them."""
     if not ids:
@@ -217,9 +228,9 @@ async def issue(uow: UnitOfWork, ids: list[int]) -> list[Invoice]:
     company_ids = {i.company_id for i in invoices}
     if len(company_ids) > 1:
         raise DomainError("Issue the invoices of one company at a time.", field="ids")
-    not_drafts = [i for i in invoices if i.status != InvoiceStatus.DRAFT]
-    if not_drafts:
-        raise DomainError(f"Only drafts are issued; {len(not_drafts)} of these are not.",
+    taken = [await _take(uow, i, InvoiceStatus.DRAFT, InvoiceStatus.ISSUED) for i in invoices]
+    if not all(taken):
+        raise DomainError(f"Only drafts are issued; {taken.count(False)} of these are not.",
                           field="ids")
     company = await company_of(uow, company_ids.pop())
     catalogue = await load_catalogue(uow, company.id)
@@ -263,14 +274,15 @@ async def void(uow: UnitOfWork, pk: int, reason: str | None) -> Invoice:
     """Void an invoice: an issued one by reversing its ledger entries; a draft is discarded
     (its period stays billed: the charges it held are not billed again)."""
     invoice = await _invoice(uow, pk)
-    if invoice.status == InvoiceStatus.VOID:
-        raise DomainError("The invoice is already void.", field="id")
     text = (reason or "").strip()
     if not text:
         raise DomainError("Give a reason for voiding.", field="reason", code=ErrorCode.REQUIRED)
+    was_issued = invoice.status == InvoiceStatus.ISSUED
+    if invoice.status == InvoiceStatus.VOID or not await _take(
+            uow, invoice, InvoiceStatus(invoice.status), InvoiceStatus.VOID):
+        raise DomainError("The invoice is already void.", field="id")
     company = await company_of(uow, invoice.company_id)
     today = today_in(uow, company)
-    was_issued = invoice.status == InvoiceStatus.ISSUED
     invoice.status = InvoiceStatus.VOID
     invoice.voided_at = uow.clock.now()
     invoice.void_reason = text[:500]

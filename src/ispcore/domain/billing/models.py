@@ -285,8 +285,9 @@ class Invoice(IdMixin, Base):
     __tablename__ = "invoices"
     __table_args__ = (
         UniqueConstraint("company_id", "number"),
-        # One invoice per account and period, however often a run is repeated.
-        UniqueConstraint("account_id", "period_start"),
+        # One invoice per account and bill date, however often a run is repeated (bill
+        # dates only move forward; periods may overlap after a change of terms).
+        UniqueConstraint("account_id", "bill_date"),
         partial_index("ix_invoices_drafts", "company_id", where="status = 'DRAFT'"),
     )
     company_id: Mapped[int] = mapped_column(BigId, index=True)
@@ -295,6 +296,8 @@ class Invoice(IdMixin, Base):
     number: Mapped[str | None] = mapped_column(String(60))
     status: Mapped[str] = mapped_column(String(10))
     currency: Mapped[str] = mapped_column(String(3))
+    #: The account's next bill date the invoice was made on.
+    bill_date: Mapped[date] = mapped_column(Date)
     period_start: Mapped[date] = mapped_column(Date)
     period_end: Mapped[date] = mapped_column(Date)
     issued_on: Mapped[date | None] = mapped_column(Date)

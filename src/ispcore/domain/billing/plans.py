@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import and_, or_, select
 
 from ispcore.db import among
-from ispcore.domain.accounts.models import Account
+from ispcore.domain.accounts.models import Account, AccountStatus
 from ispcore.domain.billing.account_services import as_item, is_billed, vacations_of
 from ispcore.domain.billing.calendar import Period
 from ispcore.domain.billing.engine import Charge, Grant, Plan
@@ -92,7 +92,9 @@ async def load_plans(uow: UnitOfWork, catalogue: Catalogue, account_ids: list[in
     children: dict[int, list[int]] = defaultdict(list)
     for child_id, parent_id in await conn.execute(
             select(Account.id, Account.parent_account_id)
-            .where(among(session, Account.parent_account_id, account_ids), Account.bill_to_parent)):
+            .join(AccountStatus, AccountStatus.id == Account.account_status_id)
+            .where(among(session, Account.parent_account_id, account_ids),
+                   Account.bill_to_parent, AccountStatus.counts_as_active.is_(True))):
         children[parent_id].append(child_id)
     everyone = list(account_ids) + [c for ids in children.values() for c in ids]
     items = await _items(uow, catalogue, everyone)

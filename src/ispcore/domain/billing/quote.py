@@ -13,10 +13,10 @@ from sqlalchemy import select
 
 from ispcore.domain.accounts import service as accounts
 from ispcore.domain.billing import tax_engine
-from ispcore.domain.billing.account_services import payer_of
-from ispcore.domain.billing.catalogue import ServiceKind
+from ispcore.domain.billing.account_services import check_quantity, payer_of
+from ispcore.domain.billing.catalogue import PackagePricing, ServiceKind
 from ispcore.domain.billing.engine import Bill, Item, Plan, bill, settle
-from ispcore.domain.billing.models import AccountService, Service
+from ispcore.domain.billing.models import AccountService, Package, Service
 from ispcore.domain.billing.money import to_minor
 from ispcore.domain.billing.plans import load_catalogue, load_plans
 from ispcore.domain.common.errors import DomainError, nested
@@ -69,6 +69,7 @@ async def quote(uow: UnitOfWork, account_id: int, changes: list[Change],
 
 async def _apply(uow: UnitOfWork, plan: Plan, account_id: int, company: Any, change: Change,
                  day: date, new_id: int) -> None:
+    """Apply ``change`` to ``plan`` in memory, by the same rules as the real commands."""
     currency = company.currency
     if change.kind is ChangeKind.ADD_SERVICE:
         service = await load(uow, Service, change.service_id, field="service_id",
@@ -78,33 +79,52 @@ async def _apply(uow: UnitOfWork, plan: Plan, account_id: int, company: Any, cha
         price = (service.price_minor if change.price is None
                  else to_minor(change.price, currency, field="price"))
         plan.items.append(Item(
-            new_id, account_id, service.name, price, change.quantity or 1,
+            new_id, account_id, service.name, price, check_quantity(change.quantity),
             service.billing_frequency_months, service.kind == ServiceKind.ONE_TIME, day, None,
             None, service.taxable, service.gl_code_id,
             max_cycles=service.expires_after_cycles if service.kind == ServiceKind.EXPIRING
             else None, vacation_price=service.vacation_price_minor, service_id=service.id))
         return
-    targets = await _targets(uow, plan, change.account_service_id)
-    for item in targets:
+    row = await load(uow, AccountService, change.account_service_id,
+                     field="account_service_id", what="account service")
+    if change.kind is ChangeKind.CHANGE_QUANTITY:
+        quantity = check_quantity(change.quantity)
+    if change.kind is ChangeKind.CHANGE_PRICE:
+        price = await _new_price(uow, row, change.price, currency)
+    for item in _targets(plan, row, await _member_ids(uow, row)):
         plan.charges += settle(item, day, plan.terms, plan.vacations)
         if change.kind is ChangeKind.REMOVE_SERVICE:
             item.end = day
         elif change.kind is ChangeKind.CHANGE_QUANTITY:
-            if not change.quantity or change.quantity < 1:
-                raise DomainError("A quantity is at least 1.", field="quantity")
-            item.quantity = change.quantity
+            item.quantity = item.quantity // row.quantity * quantity
         else:
-            item.unit_price = (0 if change.price is None
-                               else to_minor(change.price, currency, field="price"))
+            item.unit_price = price
 
 
-async def _targets(uow: UnitOfWork, plan: Plan, account_service_id: int | None) -> list[Item]:
-    """The plan's items a change to ``account_service_id`` touches (a sum-priced package's
-    are its members)."""
-    ids = {account_service_id} | set(await uow.session.scalars(
-        select(AccountService.id).where(AccountService.bundle_id == account_service_id)))
-    found = [item for item in plan.items if item.id in ids]
+async def _new_price(uow: UnitOfWork, row: AccountService, price: Decimal | None,
+                     currency: str) -> int:
+    """The unit price after a price change: the override, or the catalogue's without one."""
+    if row.package_id is not None:
+        package = await uow.session.get_one(Package, row.package_id)
+        if package.pricing != PackagePricing.FIXED:
+            raise DomainError("A package priced as the sum of its services has no price to "
+                              "override.", field="price")
+        catalogue_price = package.price_minor or 0
+    else:
+        catalogue_price = (await uow.session.get_one(Service, row.service_id)).price_minor
+    return catalogue_price if price is None else to_minor(price, currency, field="price")
+
+
+async def _member_ids(uow: UnitOfWork, row: AccountService) -> set[int]:
+    return set(await uow.session.scalars(
+        select(AccountService.id).where(AccountService.bundle_id == row.id)))
+
+
+def _targets(plan: Plan, row: AccountService, members: set[int]) -> list[Item]:
+    """The plan's items a change to ``row`` touches (a sum-priced package's are its
+    members)."""
+    found = [item for item in plan.items if item.id in {row.id} | members]
     if not found:
-        raise DomainError("No such service on the account (or it is no longer billed).",
-                          field="account_service_id")
+        raise DomainError("That service is not billed on this account (removed, or on "
+                          "another account).", field="account_service_id")
     return found

@@ -59,17 +59,17 @@ async def request_run(uow: UnitOfWork, company_id: int, run_on: date | None) -> 
 
 
 def _due(company_id: int, run_on: date, limit: int, skip: frozenset[int] = frozenset(),
-         only: int | None = None) -> Any:
+         only: int | None = None, wait: bool = False) -> Any:
     """Accounts due on ``run_on``: active, not billed through a parent, in id order, but for
-    ``skip`` (those that failed in this run already). Rows another worker or run holds are
-    skipped (PostgreSQL), not waited for."""
+    ``skip`` (those that failed in this run already). Rows another worker, run or change
+    holds are skipped (PostgreSQL), unless ``wait``."""
     statement = (select(Account.id)
                  .join(AccountStatus, AccountStatus.id == Account.account_status_id)
                  .where(Account.company_id == company_id, Account.next_bill_date <= run_on,
                         AccountStatus.counts_as_active.is_(True),
                         ~(Account.bill_to_parent & Account.parent_account_id.is_not(None)))
                  .order_by(Account.id).limit(limit)
-                 .with_for_update(of=Account, skip_locked=True))
+                 .with_for_update(of=Account, skip_locked=not wait))
     if skip:
         statement = statement.where(Account.id.not_in(skip))
     return statement if only is None else statement.where(Account.id == only)
@@ -136,6 +136,8 @@ async def execute(open_uow: Callable[[], UnitOfWork], run_id: int,
     with _collect_less():
         await asyncio.gather(*(_work(open_uow, run, batch_size, failed)
                                for _ in range(workers)))
+        # Accounts a service change held while the workers passed: wait for them now.
+        await _work(open_uow, run, batch_size, failed, wait=True)
     async with open_uow() as uow:
         run = await uow.session.get_one(BillingRun, run_id)
         run.status = RunStatus.COMPLETED
@@ -168,7 +170,7 @@ def _collect_less() -> Iterator[None]:
 
 
 async def _work(open_uow: Callable[[], UnitOfWork], run: BillingRun, batch_size: int,
-                failed: set[int]) -> None:
+                failed: set[int], *, wait: bool = False) -> None:
     """Bill batches of due accounts until none is left. Accounts that fail go into
     ``failed`` (shared by the workers) and are not tried again in this run."""
     while True:
@@ -177,7 +179,7 @@ async def _work(open_uow: Callable[[], UnitOfWork], run: BillingRun, batch_size:
             async with open_uow() as uow:
                 catalogue = await load_catalogue(uow, run.company_id)
                 ids = list(await uow.session.scalars(_due(
-                    run.company_id, run.run_on, batch_size, frozenset(failed))))
+                    run.company_id, run.run_on, batch_size, frozenset(failed), wait=wait)))
                 if not ids:
                     return
                 _billed, failures = await _bill_batch(uow, run, catalogue, ids)

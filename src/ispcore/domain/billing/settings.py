@@ -16,6 +16,7 @@ from ispcore.domain.billing.models import (
     AccountService,
     BillingDefaults,
     BillingSettings,
+    Service,
 )
 from ispcore.domain.billing.money import Rounding
 from ispcore.domain.common.errors import ErrorCode, Validator
@@ -218,13 +219,21 @@ async def on_status_changed(uow: UnitOfWork, account: Account, previous: Account
                                  first_bill_date(account.activation_date or today, terms))
     elif account.next_bill_date < today:
         await set_next_bill_date(uow, account, first_bill_date(today, terms))
+        # Its services and those of child accounts billed to it; one-time charges not yet
+        # billed stay due.
+        billed_here = select(Account.id).where(Account.parent_account_id == account.id,
+                                               Account.bill_to_parent)
+        one_time = select(Service.id).where(Service.kind == "ONE_TIME")
         await uow.session.execute(
             update(AccountService)
-            .where(AccountService.account_id == account.id,
+            .where(or_(AccountService.account_id == account.id,
+                       AccountService.account_id.in_(billed_here)),
+                   or_(AccountService.service_id.is_(None),
+                       AccountService.service_id.not_in(one_time)),
                    or_(AccountService.billed_until < today,
                        and_(AccountService.billed_until.is_(None),
                             AccountService.start_date < today)))
-            .values(billed_until=today))
+            .values(billed_until=today).execution_options(synchronize_session=False))
     await uow.session.flush()
 
 
