@@ -364,3 +364,36 @@ async def test_the_daily_job_starts_one_run_per_company_and_day(api: Any, runtim
                                                                      "COMPLETED", 1)
     clock.set(at("2026-11-03"))
     assert len(await run_job(runtime, "billing.daily")) == 1
+
+
+async def test_credits_return_what_was_charged_net_of_discounts_at_the_old_price(
+        api: Any, runtime: Any, clock: Any) -> None:
+    billing = await billing_setup(api)
+    half = await ok(api, billing.token, "createDiscount",
+                    {"companyId": billing.company, "name": "Half off", "kind": "PERCENT",
+                     "percent": "50", "appliesTo": "SERVICE", "serviceId": billing.fibre,
+                     "glCodeId": billing.discounts})
+    account = await customer(api, billing)
+    fibre = await add(api, billing, account, billing.fibre)
+    tv = await add(api, billing, account, billing.tv)
+    await ok(api, billing.token, "giveAccountDiscount",
+             {"accountId": account, "discountId": half["id"], "cycles": 1})
+    await run_billing(api, runtime, billing)            # fibre 60 - 30, TV 20, to 2 Dec
+    await ok(api, billing.token, "updateService", {"id": billing.tv, "price": "50"})
+    clock.set(at("2026-11-22"))                          # 10 of 30 days left
+    for row in (fibre, tv):
+        await ok(api, billing.token, "removeServiceFromAccount",
+                 {"accountServiceId": row["id"]})
+    view = await account_view(api, billing, account)
+    assert sorted((c["description"], c["amount"]["amount"])
+                  for c in view["pendingCharges"]) == [
+        ("Credit: Fibre 100", "-20.00"), ("Credit: TV", "-6.67"),
+        ("Discount returned: Half off", "10.00")]
+    clock.set(at("2026-12-02"))
+    await run_billing(api, runtime, billing)
+    latest = (await account_view(api, billing, account))["invoices"][0]
+    # A third of what was paid for each comes back: 10.00 of fibre's net 30 (its tax taken
+    # per line: -1.25 on the credit, +0.63 on the discount returned), 6.67 of TV's 20 (its
+    # new price of 50 does not count).
+    assert (latest["subtotal"]["amount"], latest["taxTotal"]["amount"],
+            latest["total"]["amount"]) == ("-16.67", "-0.62", "-17.29")

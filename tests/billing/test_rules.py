@@ -402,3 +402,23 @@ def test_a_change_part_way_through_an_expiring_service_keeps_its_cycles(
         run()
         charges = []
     assert (it.end, it.cycles_billed, charged) == (date(2026, 4, 1), 3, expected)
+
+
+@given(st.integers(min_value=0, max_value=10**7), st.integers(min_value=0, max_value=10**6),
+       st.integers(min_value=1, max_value=29), anchors)
+def test_a_refund_and_the_days_kept_add_up_to_what_was_charged(
+        amount: int, discount: int, offset: int, anchor: int) -> None:
+    from ispcore.domain.billing.engine import Charged, refund
+
+    cycle = cycle_containing(date(2026, 5, 20), anchor)
+    on = min(cycle.start + timedelta(days=offset), cycle.end - timedelta(days=1))
+    discount = min(discount, amount)
+    it = item(start=cycle.start, billed_until=cycle.end)
+    credits = refund(it, on, [Charged(amount, cycle, 7, True, (("D", 9, discount),))],
+                     Rounding.HALF_EVEN)
+    kept = portion(amount - discount, cycle, Period(cycle.start, on), Rounding.HALF_EVEN)
+    returned = -sum(c.amount for c in credits)
+    assert it.billed_until == on
+    # What stays charged and what comes back make the net charged, within a cent of
+    # rounding on each of the two parts.
+    assert abs(kept + returned - (amount - discount)) <= 1

@@ -16,11 +16,13 @@ from ispcore.domain.accounts.models import Account
 from ispcore.domain.billing import settings
 from ispcore.domain.billing.calendar import Period
 from ispcore.domain.billing.catalogue import PackagePricing, ServiceKind
-from ispcore.domain.billing.engine import Charge, Item, Terms, settle
+from ispcore.domain.billing.engine import Charge, Charged, Item, Terms, refund, settle
 from ispcore.domain.billing.models import (
     AccountService,
     AccountVacation,
     Invoice,
+    InvoiceLine,
+    InvoiceLineDiscount,
     LedgerEntry,
     Package,
     PackageService,
@@ -109,14 +111,61 @@ async def _billed_package(uow: UnitOfWork, row: AccountService) -> Package | Non
     return None if bundle is None else await uow.session.get(Package, bundle.package_id)
 
 
+async def settlement(uow: UnitOfWork, item: Item, payer_id: int, on: date, terms: Terms,
+                     vacations: list[Period]) -> list[Charge]:
+    """The charges that bring ``item``'s billing to ``on`` (and move its ``billed_until``
+    there): days billed ahead are credited from what was actually charged for them; days
+    not billed yet are charged at the item's present terms."""
+    if (terms.prorate and not item.one_time and item.billed_until is not None
+            and on < item.billed_until):
+        return refund(item, on, await _charged(uow, item.id, payer_id,
+                                               Period(on, item.billed_until)),
+                      terms.rounding)
+    return settle(item, on, terms, vacations)
+
+
+async def _charged(uow: UnitOfWork, account_service_id: int, payer_id: int, days: Period
+                   ) -> list[Charged]:
+    """What the account was charged for this service over ``days``: lines of its invoices
+    that are not void (drafts included), and charges still pending."""
+    line, invoice = InvoiceLine, Invoice
+    rows = (await uow.session.execute(
+        select(line.id, line.amount_minor, line.period_start, line.period_end,
+               line.gl_code_id, line.taxable)
+        .join(invoice, invoice.id == line.invoice_id)
+        .where(invoice.account_id == payer_id, invoice.status != "VOID",
+               line.account_service_id == account_service_id,
+               line.period_start < days.end, line.period_end > days.start)
+        .order_by(line.id))).all()
+    discounts: dict[int, list[tuple[str, int, int]]] = {}
+    if rows:
+        for line_id, name, gl_code_id, amount in await uow.session.execute(
+                select(InvoiceLineDiscount.invoice_line_id, InvoiceLineDiscount.name,
+                       InvoiceLineDiscount.gl_code_id, InvoiceLineDiscount.amount_minor)
+                .where(InvoiceLineDiscount.invoice_line_id.in_([r.id for r in rows]))):
+            discounts.setdefault(line_id, []).append((name, gl_code_id, amount))
+    charged = [Charged(r.amount_minor, Period(r.period_start, r.period_end), r.gl_code_id,
+                       r.taxable, tuple(discounts.get(r.id, ()))) for r in rows]
+    pending = PendingCharge
+    for amount, start, end, gl_code_id, taxable in await uow.session.execute(
+            select(pending.amount_minor, pending.period_start, pending.period_end,
+                   pending.gl_code_id, pending.taxable)
+            .where(pending.account_service_id == account_service_id,
+                   pending.invoice_id.is_(None), pending.period_start < days.end,
+                   pending.period_end > days.start)):
+        charged.append(Charged(amount, Period(start, end), gl_code_id, taxable))
+    return charged
+
+
 async def _settle(uow: UnitOfWork, row: AccountService, on: date) -> list[Charge]:
     """Settle ``row`` at ``on`` if it is billed itself; the charges are saved as pending."""
     if not is_billed(row, await _billed_package(uow, row)):
         return []
     account = await uow.session.get_one(Account, row.account_id)
+    payer = await payer_of(uow, account)
     terms, vacations = await billing_context(uow, account)
     item = await _item(uow, row)
-    charges = settle(item, on, terms, vacations)
+    charges = await settlement(uow, item, payer.id, on, terms, vacations)
     row.billed_until = item.billed_until
     now = uow.clock.now()
     for c in charges:
@@ -127,6 +176,7 @@ async def _settle(uow: UnitOfWork, row: AccountService, on: date) -> list[Charge
             gl_code_id=c.gl_code_id, taxable=c.taxable,
             period_start=c.period.start if c.period else None,
             period_end=c.period.end if c.period else None, created_at=now))
+    await uow.session.flush()
     return charges
 
 

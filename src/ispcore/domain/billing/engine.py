@@ -125,6 +125,9 @@ class Line:
     charge_id: int | None = None
     service_id: int | None = None
     package_id: int | None = None
+    #: The account service the line is about (an item's, or a change's); ``item_id`` is set
+    #: only on lines that bill an item (discounts apply to those).
+    account_service_id: int | None = None
     #: (grant, amount) per discount taken off this line.
     discounts: list[tuple[Grant, int]] = field(default_factory=list)
     #: (rate, amount) per tax levied on this line.
@@ -243,6 +246,7 @@ def item_lines(item: Item, cycle: Period, part: Period, terms: Terms,
             continue
         lines.append(Line(item.account_id, kind, item.description, item.quantity, unit, amount,
                           item.gl_code_id, item.taxable, segment, item_id=item.id,
+                          account_service_id=item.id,
                           service_id=item.service_id, package_id=item.package_id))
     return lines
 
@@ -258,7 +262,8 @@ def bill_item(item: Item, through: date, terms: Terms, vacations: list[Period], 
             state.billed_until = item.start
             return [Line(item.account_id, LineKind.ONE_TIME, item.description, item.quantity,
                          item.unit_price, item.unit_price * item.quantity, item.gl_code_id,
-                         item.taxable, item_id=item.id, service_id=item.service_id,
+                         item.taxable, item_id=item.id, account_service_id=item.id,
+                         service_id=item.service_id,
                          package_id=item.package_id)], state
         return [], state
     lines: list[Line] = []
@@ -316,6 +321,46 @@ def settle(item: Item, on: date, terms: Terms, vacations: list[Period]) -> list[
     return charges
 
 
+@dataclass(frozen=True)
+class Charged:
+    """What an account was charged for an item over a period (an invoice line, or a charge
+    still pending), with the discounts taken off it as (name, ledger code, amount)."""
+
+    amount: int
+    period: Period
+    gl_code_id: int
+    taxable: bool
+    discounts: tuple[tuple[str, int, int], ...] = ()
+
+
+def refund(item: Item, on: date, charged: list[Charged], rule: Rounding) -> list[Charge]:
+    """Credits for ``item``'s days from ``on`` to where its billing stands, from what was
+    actually charged for them (at the prices, quantities, vacations and discounts of the
+    time): each charge's share of those days, and back each discount's share. Sets
+    ``billed_until`` to ``on``."""
+    assert item.billed_until is not None and on < item.billed_until
+    days = Period(on, item.billed_until)
+    credits: list[Charge] = []
+    for source in charged:
+        overlap = source.period.clip(days.start, days.end)
+        if overlap is None:
+            continue
+        share = portion(source.amount, source.period, overlap, rule)
+        if share:
+            credits.append(Charge(None, item.account_id, f"Credit: {item.description}",
+                                  -share, item.quantity, -share, source.gl_code_id,
+                                  source.taxable, overlap, item_id=item.id,
+                                  service_id=item.service_id, package_id=item.package_id))
+        for name, gl_code_id, amount in source.discounts:
+            returned = portion(amount, source.period, overlap, rule)
+            if returned:
+                credits.append(Charge(None, item.account_id, f"Discount returned: {name}",
+                                      returned, 1, returned, gl_code_id, source.taxable,
+                                      overlap, item_id=item.id))
+    item.billed_until = on
+    return credits
+
+
 def _apply_discounts(lines: list[Line], grants: list[Grant], period: Period,
                      rule: Rounding) -> list[int]:
     used = []
@@ -359,6 +404,7 @@ def bill(plan: Plan) -> Bill:
                           LineKind.MANUAL, charge.description, charge.quantity,
                           charge.unit_price, charge.amount, charge.gl_code_id, charge.taxable,
                           charge.period, item_id=None, charge_id=charge.id,
+                          account_service_id=charge.item_id,
                           service_id=charge.service_id, package_id=charge.package_id))
     used = _apply_discounts(lines, plan.grants, period, terms.rounding)
     return Bill(period, next_date, lines, states, used)

@@ -67,7 +67,7 @@ def _line_row(company_id: int, invoice_id: int, position: int, line: Line) -> di
         "discount_minor": discount, "tax_minor": tax,
         "total_minor": line.amount - discount + tax,
         "gl_code_id": line.gl_code_id, "taxable": line.taxable,
-        "account_service_id": line.item_id if line.item_id is not None else None,
+        "account_service_id": line.account_service_id,
         "service_id": line.service_id, "package_id": line.package_id}
 
 

@@ -13,9 +13,9 @@ from sqlalchemy import select
 
 from ispcore.domain.accounts import service as accounts
 from ispcore.domain.billing import tax_engine
-from ispcore.domain.billing.account_services import check_quantity, payer_of
+from ispcore.domain.billing.account_services import check_quantity, payer_of, settlement
 from ispcore.domain.billing.catalogue import PackagePricing, ServiceKind
-from ispcore.domain.billing.engine import Bill, Item, Plan, bill, settle
+from ispcore.domain.billing.engine import Bill, Item, Plan, bill
 from ispcore.domain.billing.models import AccountService, Package, Service
 from ispcore.domain.billing.money import to_minor
 from ispcore.domain.billing.plans import load_catalogue, load_plans
@@ -92,7 +92,8 @@ async def _apply(uow: UnitOfWork, plan: Plan, account_id: int, company: Any, cha
     if change.kind is ChangeKind.CHANGE_PRICE:
         price = await _new_price(uow, row, change.price, currency)
     for item in _targets(plan, row, await _member_ids(uow, row)):
-        plan.charges += settle(item, day, plan.terms, plan.vacations)
+        plan.charges += await settlement(uow, item, plan.account_id, day, plan.terms,
+                                         plan.vacations)
         if change.kind is ChangeKind.REMOVE_SERVICE:
             item.end = day
         elif change.kind is ChangeKind.CHANGE_QUANTITY:
