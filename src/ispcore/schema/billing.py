@@ -3,6 +3,7 @@ the ledger, invoices and billing runs. Amounts are ``Money``; percentages are de
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -69,45 +70,42 @@ def _percent(scaled: int | None) -> Decimal | None:
     return None if scaled is None else (Decimal(scaled) / PERCENT_SCALE).normalize()
 
 
-def first_or_none(rows: list[Any]) -> Any:
-    return rows[0] if rows else None
-
-
 # --- terms and settings ---------------------------------------------------------------------
 
-@strawberry.type(description="A company's billing settings; the terms are also the defaults "
-                 "of account types without their own.")
-class BillingSettings:
+@strawberry.type
+class BillingTermsFields:
+    """The terms company settings, type defaults and accounts share (not a type of its own
+    in the schema: each of those has these fields)."""
+
     billing_mode: BillingMode
-    bill_day: int | None
+    bill_day: int | None = strawberry.field(description="The day of the month cycles start "
+                                            "(the activation day for ANNIVERSARY).")
     due_days: int = strawberry.field(description="Invoices are due this many days after issue.")
     grace_days: int = strawberry.field(description="Days after the due date before an account "
                                        "counts as late.")
     bill_in_advance: bool = strawberry.field(description="Bill the coming cycle (else the one "
                                              "just ended).")
     prorate: bool = strawberry.field(description="Part cycles cost their share of the days.")
+    updated_at: datetime
+
+
+@strawberry.type(description="A company's billing settings; the terms are also the defaults "
+                 "of account types without their own.")
+class BillingSettings(BillingTermsFields):
     rounding: Rounding
     invoice_number_format: str
     next_invoice_number: int
     review_drafts: bool = strawberry.field(description="Runs create drafts for staff to issue.")
     vacation_billing: VacationBilling
-    updated_at: datetime
 
     @classmethod
     def from_row(cls, row: Any) -> BillingSettings:
-        return cls(**{f: getattr(row, f) for f in cls.__annotations__})
+        return cls(**{f.name: getattr(row, f.name) for f in dataclasses.fields(cls)})
 
 
 @strawberry.type(description="Billing terms new accounts of a type get.")
 @model_node(m.BillingDefaults, read_permission=READ)
-class BillingDefaults(ModelNode):
-    billing_mode: BillingMode
-    bill_day: int | None
-    due_days: int
-    grace_days: int
-    bill_in_advance: bool
-    prorate: bool
-    updated_at: datetime
+class BillingDefaults(BillingTermsFields, ModelNode):
     account_type_id: strawberry.Private[int]
 
     account_type: AccountType | None = relation(One("AccountType", "account_type_id"))
@@ -116,15 +114,7 @@ class BillingDefaults(ModelNode):
 @strawberry.type(description="How an account is billed (copied from its type's defaults when "
                  "it was created; changed per account).")
 @model_node(m.AccountBilling, read_permission=READ)
-class AccountBilling(ModelNode):
-    billing_mode: BillingMode
-    bill_day: int | None = strawberry.field(description="The day of the month cycles start "
-                                            "(the activation day for ANNIVERSARY).")
-    due_days: int
-    grace_days: int
-    bill_in_advance: bool
-    prorate: bool
-    updated_at: datetime
+class AccountBilling(BillingTermsFields, ModelNode):
     account_id: strawberry.Private[int]
 
     account: Account | None = relation(One("Account", "account_id"))
@@ -598,15 +588,21 @@ PENDING_CHARGE_LISTING = _company_listing(
 
 # --- inputs ------------------------------------------------------------------------------------
 
-@strawberry.input(description="Omitted fields stay.")
-class UpdateBillingSettingsInput:
-    company_id: relay.GlobalID
+@strawberry.input
+class BillingTermsInput:
+    """The terms' fields of the three inputs below (not an input of its own)."""
+
     billing_mode: BillingMode | None = UNSET
     bill_day: int | None = UNSET
     due_days: int | None = UNSET
     grace_days: int | None = UNSET
     bill_in_advance: bool | None = UNSET
     prorate: bool | None = UNSET
+
+
+@strawberry.input(description="Omitted fields stay.")
+class UpdateBillingSettingsInput(BillingTermsInput):
+    company_id: relay.GlobalID
     rounding: Rounding | None = UNSET
     invoice_number_format: str | None = strawberry.field(
         default=UNSET, description="e.g. INV-{number:06}; {year} and {month} may appear.")
@@ -616,25 +612,13 @@ class UpdateBillingSettingsInput:
 
 
 @strawberry.input(description="Unset terms come from the company's settings.")
-class SetBillingDefaultsInput:
+class SetBillingDefaultsInput(BillingTermsInput):
     account_type_id: relay.GlobalID
-    billing_mode: BillingMode | None = UNSET
-    bill_day: int | None = UNSET
-    due_days: int | None = UNSET
-    grace_days: int | None = UNSET
-    bill_in_advance: bool | None = UNSET
-    prorate: bool | None = UNSET
 
 
 @strawberry.input(description="This account's own terms; omitted fields stay.")
-class UpdateAccountBillingInput:
+class UpdateAccountBillingInput(BillingTermsInput):
     account_id: relay.GlobalID
-    billing_mode: BillingMode | None = UNSET
-    bill_day: int | None = UNSET
-    due_days: int | None = UNSET
-    grace_days: int | None = UNSET
-    bill_in_advance: bool | None = UNSET
-    prorate: bool | None = UNSET
 
 
 @strawberry.input

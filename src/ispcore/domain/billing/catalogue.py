@@ -34,7 +34,7 @@ from ispcore.domain.billing.models import (
 )
 from ispcore.domain.billing.money import same_currency, to_minor
 from ispcore.domain.billing.taxes import MAX_RATE
-from ispcore.domain.common.errors import DomainError, ErrorCode, InUse, Validator, nested
+from ispcore.domain.common.errors import DomainError, ErrorCode, InUse, Validator
 from ispcore.domain.common.models import ensure_name_free
 from ispcore.domain.common.records import company_of, load, required_text, snapshot
 from ispcore.domain.common.unit_of_work import UnitOfWork
@@ -415,7 +415,3 @@ async def _set_members(uow: UnitOfWork, package: Package, members: list[tuple[in
         uow.session.add(PackageService(package_id=package.id, service_id=service_id,
                                        quantity=quantity))
     await uow.session.flush()
-
-
-def member_error(exc: DomainError, index: int) -> DomainError:
-    return nested(exc, f"services.{index}")
