@@ -93,6 +93,7 @@ MUTATIONS.update({
                                     "taxExemption", "id expiresOn reason taxRate { id }"),
     "updateTaxExemption": _mutation("updateTaxExemption", "UpdateTaxExemptionInput",
                                     "taxExemption", "id expiresOn reason"),
+    "removeAccountVacation": _mutation("removeAccountVacation", "IdInput", "deletedId", ""),
     "addAccountVacation": _mutation("addAccountVacation", "AddAccountVacationInput",
                                     "accountVacation", "id startsOn endsOn"),
     "createManualTransaction": _mutation("createManualTransaction",

@@ -397,3 +397,34 @@ async def test_credits_return_what_was_charged_net_of_discounts_at_the_old_price
     # new price of 50 does not count).
     assert (latest["subtotal"]["amount"], latest["taxTotal"]["amount"],
             latest["total"]["amount"]) == ("-16.67", "-0.62", "-17.29")
+
+
+async def test_a_vacation_over_days_already_billed_is_credited_and_billed_again(
+        api: Any, runtime: Any, clock: Any) -> None:
+    billing = await billing_setup(api)
+    account = await customer(api, billing)
+    await add(api, billing, account, billing.tv)
+    await run_billing(api, runtime, billing)            # TV billed 2 Nov to 2 Dec
+    clock.set(at("2026-11-10"))
+    vacation = await ok(api, billing.token, "addAccountVacation",
+                        {"accountId": account, "startsOn": "2026-11-17",
+                         "endsOn": "2026-12-31"})
+    view = await account_view(api, billing, account)
+    assert [(c["description"], c["amount"]["amount"], c["periodStart"])
+            for c in view["pendingCharges"]] == [("Credit: TV", "-10.00", "2026-11-17")]
+    clock.set(at("2026-12-02"))
+    await run_billing(api, runtime, billing)
+    latest = (await account_view(api, billing, account))["invoices"][0]
+    # The 15 vacation days of November credited; of the cycle to 2 January only 1 January
+    # (after the vacation) is billed: 1 day of 31.
+    assert sorted((li["kind"], li["amount"]["amount"]) for li in latest["lines"]) == [
+        ("ADJUSTMENT", "-10.00"), ("PRORATED", "0.65")]
+    # Called off after all: what was charged from 17 November is taken back, to be billed
+    # again in full.
+    await ok(api, billing.token, "removeAccountVacation", {"id": vacation["id"]})
+    pending = (await account_view(api, billing, account))["pendingCharges"]
+    assert sum(money(c["amount"]) for c in pending) == Decimal("-0.65")
+    clock.set(at("2027-01-02"))
+    await run_billing(api, runtime, billing)
+    latest = (await account_view(api, billing, account))["invoices"][0]
+    assert money(latest["total"]) == Decimal("-0.65") + Decimal("10.00") + 2 * Decimal("20.00")

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from ispcore.db import among
 from ispcore.domain.accounts import service as accounts
@@ -178,6 +178,22 @@ async def _settle(uow: UnitOfWork, row: AccountService, on: date) -> list[Charge
             period_end=c.period.end if c.period else None, created_at=now))
     await uow.session.flush()
     return charges
+
+
+async def resettle_from(uow: UnitOfWork, account: Account, day: date) -> None:
+    """Bring every service the account pays for (its own and its billed-to-it children's)
+    back to ``day`` where it was billed beyond it: a vacation added or removed over days
+    already billed is then billed again, by the run, under the new terms."""
+    await uow.session.execute(select(Account.id).where(Account.id == account.id)
+                              .with_for_update())
+    payer_of_children = select(Account.id).where(Account.parent_account_id == account.id,
+                                                 Account.bill_to_parent)
+    rows = await uow.session.scalars(select(AccountService).where(
+        or_(AccountService.account_id == account.id,
+            AccountService.account_id.in_(payer_of_children)),
+        AccountService.billed_until > day))
+    for row in list(rows):
+        await _settle(uow, row, max(day, row.start_date))
 
 
 async def _account_and_today(uow: UnitOfWork, account_id: int) -> tuple[Account, date]:

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from ispcore.domain.accounts import service as accounts
+from ispcore.domain.billing.account_services import resettle_from
 from ispcore.domain.billing.models import (
     AccountDiscount,
     AccountVacation,
@@ -113,6 +114,7 @@ async def add_vacation(uow: UnitOfWork, values: dict[str, Any]) -> AccountVacati
                           starts_on=starts, ends_on=ends, created_at=now, updated_at=now)
     uow.session.add(row)
     await uow.session.flush()
+    await resettle_from(uow, account, starts)
     record_event(uow, "account_vacation.created", company_id=account.company_id, entity=row,
                  payload={"account_id": account.id, "starts_on": starts.isoformat(),
                           "ends_on": ends.isoformat()})
@@ -123,6 +125,7 @@ async def remove_vacation(uow: UnitOfWork, pk: int) -> AccountVacation:
     row = await load(uow, AccountVacation, pk, field="id", what="vacation")
     await uow.session.delete(row)
     await uow.session.flush()
+    await resettle_from(uow, await accounts.get_account(uow, row.account_id), row.starts_on)
     record_event(uow, "account_vacation.deleted", company_id=row.company_id,
                  payload={"id": pk, "account_id": row.account_id})
     return row
