@@ -428,3 +428,16 @@ async def test_a_vacation_over_days_already_billed_is_credited_and_billed_again(
     await run_billing(api, runtime, billing)
     latest = (await account_view(api, billing, account))["invoices"][0]
     assert money(latest["total"]) == Decimal("-0.65") + Decimal("10.00") + 2 * Decimal("20.00")
+
+
+def test_overlapping_runs_leave_the_garbage_collector_as_they_found_it() -> None:
+    import gc
+
+    before = gc.get_threshold()
+    first, second = runs._collect_less(), runs._collect_less()
+    first.__enter__()
+    second.__enter__()
+    first.__exit__(None, None, None)
+    assert gc.get_threshold()[0] >= 50_000
+    second.__exit__(None, None, None)
+    assert gc.get_threshold() == before

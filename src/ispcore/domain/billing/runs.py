@@ -153,20 +153,30 @@ async def execute(open_uow: Callable[[], UnitOfWork], run_id: int,
                               "currency": company.currency})
 
 
+_collecting_less: list[tuple[int, ...]] = []
+
+
 @contextmanager
 def _collect_less() -> Iterator[None]:
     """A run makes many short-lived objects; the cyclic garbage collector would otherwise
     re-scan every long-lived object of the process (the framework's, mostly) again and
     again, for about a third of the run's CPU. Those are set aside (``gc.freeze``) and young
-    objects collected less often, for the run only."""
-    threshold = gc.get_threshold()
-    gc.freeze()
-    gc.set_threshold(max(threshold[0], 50_000), *threshold[1:])
+    objects collected less often while any run is going (runs may overlap in one process:
+    the first sets this up, the last one to finish undoes it)."""
+    if not _collecting_less:
+        threshold = gc.get_threshold()
+        gc.freeze()
+        gc.set_threshold(max(threshold[0], 50_000), *threshold[1:])
+    else:
+        threshold = _collecting_less[0]
+    _collecting_less.append(threshold)
     try:
         yield
     finally:
-        gc.set_threshold(*threshold)
-        gc.unfreeze()
+        _collecting_less.pop()
+        if not _collecting_less:
+            gc.set_threshold(*threshold)
+            gc.unfreeze()
 
 
 async def _work(open_uow: Callable[[], UnitOfWork], run: BillingRun, batch_size: int,
