@@ -415,10 +415,38 @@ def test_a_refund_and_the_days_kept_add_up_to_what_was_charged(
     discount = min(discount, amount)
     it = item(start=cycle.start, billed_until=cycle.end)
     credits = refund(it, on, [Charged(amount, cycle, 7, True, (("D", 9, discount),))],
-                     Rounding.HALF_EVEN)
+                     Terms(anchor, True, True, Rounding.HALF_EVEN, VacationBilling.NOTHING))
     kept = portion(amount - discount, cycle, Period(cycle.start, on), Rounding.HALF_EVEN)
     returned = -sum(c.amount for c in credits)
     assert it.billed_until == on
     # What stays charged and what comes back make the net charged, within a cent of
     # rounding on each of the two parts.
     assert abs(kept + returned - (amount - discount)) <= 1
+
+
+def test_an_expiring_service_in_arrears_changed_before_its_first_bill_keeps_two_cycles() -> None:
+    t = terms(anchor=1, advance=False)
+    it = item(max_cycles=2, start=date(2026, 1, 1), unit_price=3100)
+    charges = settle(it, date(2026, 1, 10), t, [])      # 9 days at the old terms
+    total, bill_date = 0, date(2026, 2, 1)   # the first bill carries the 9 days
+    for _ in range(4):
+        result = bill(Plan(10, bill_date, t, [it], charges=charges))
+        state = result.items[1]
+        it.billed_until, it.cycles_billed, it.end = (state.billed_until, state.cycles_billed,
+                                                     state.end)
+        total, bill_date, charges = total + result.total, result.next_bill_date, []
+    assert (total, it.end) == (6200, date(2026, 3, 1))
+
+
+def test_un_billing_a_cycle_start_gives_the_cycle_back() -> None:
+    from ispcore.domain.billing.engine import Charged, refund
+
+    t = terms(anchor=1)
+    it = item(max_cycles=3, start=date(2026, 1, 1), unit_price=3100,
+              billed_until=date(2026, 4, 1), cycles_billed=3, end=date(2026, 4, 1))
+    charged = [Charged(3100, cycle_containing(date(2026, m, 1), 1), 7, True) for m in (2, 3)]
+    refund(it, date(2026, 2, 10), charged, t)
+    assert (it.billed_until, it.cycles_billed) == (date(2026, 2, 10), 2)
+    result = bill(Plan(10, date(2026, 4, 1), t, [it]))
+    assert [li.period for li in result.lines] == [
+        Period(date(2026, 2, 10), date(2026, 3, 1)), Period(date(2026, 3, 1), date(2026, 4, 1))]

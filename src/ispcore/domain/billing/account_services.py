@@ -119,8 +119,7 @@ async def settlement(uow: UnitOfWork, item: Item, payer_id: int, on: date, terms
     if (terms.prorate and not item.one_time and item.billed_until is not None
             and on < item.billed_until):
         return refund(item, on, await _charged(uow, item.id, payer_id,
-                                               Period(on, item.billed_until)),
-                      terms.rounding)
+                                               Period(on, item.billed_until)), terms)
     return settle(item, on, terms, vacations)
 
 
@@ -166,7 +165,7 @@ async def _settle(uow: UnitOfWork, row: AccountService, on: date) -> list[Charge
     terms, vacations = await billing_context(uow, account)
     item = await _item(uow, row)
     charges = await settlement(uow, item, payer.id, on, terms, vacations)
-    row.billed_until = item.billed_until
+    row.billed_until, row.cycles_billed = item.billed_until, item.cycles_billed
     now = uow.clock.now()
     for c in charges:
         uow.session.add(PendingCharge(

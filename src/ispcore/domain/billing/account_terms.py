@@ -98,6 +98,9 @@ async def remove_exemption(uow: UnitOfWork, pk: int) -> TaxExemption:
 async def add_vacation(uow: UnitOfWork, values: dict[str, Any]) -> AccountVacation:
     """Days away, both ends included; vacations of one account do not overlap."""
     account = await accounts.get_account(uow, values["account_id"])
+    if account.bill_to_parent and account.parent_account_id is not None:
+        raise DomainError("This account is billed to its parent; vacations are set on the "
+                          "account that is billed.", field="account_id")
     starts: date = values["starts_on"]
     ends: date = values["ends_on"]
     if ends < starts:

@@ -273,7 +273,8 @@ def bill_item(item: Item, through: date, terms: Terms, vacations: list[Period], 
         cycle = cycle_containing(start, terms.anchor_day, item.months)
         # The rest of a cycle whose start was billed already (a change settled it part-way)
         # is not a new cycle: it does not count towards an expiring service's cycles.
-        continuing = not billed and item.billed_until is not None and start != cycle.start
+        continuing = (not billed and item.billed_until is not None
+                      and start not in (cycle.start, item.start))
         if (not continuing and item.max_cycles is not None
                 and state.cycles_billed >= item.max_cycles):
             break
@@ -292,6 +293,18 @@ def bill_item(item: Item, through: date, terms: Terms, vacations: list[Period], 
     return lines, state
 
 
+def cycles_beginning(item: Item, lo: date, hi: date, terms: Terms) -> int:
+    """How many of ``item``'s cycles begin on a day in ``[lo, hi)`` (its first one begins on
+    its start day, even mid-cycle): what billing those days counts, or un-billing them
+    takes back, towards an expiring service's cycles."""
+    count, day = 0, lo
+    while day < hi:
+        cycle = cycle_containing(day, terms.anchor_day, item.months)
+        count += day in (cycle.start, item.start)
+        day = cycle.end
+    return count
+
+
 def settle(item: Item, on: date, terms: Terms, vacations: list[Period]) -> list[Charge]:
     """Charges that bring ``item``'s billing to exactly ``on`` under its current terms: a
     debit for days not billed yet, a credit for days billed ahead. Sets ``billed_until`` to
@@ -303,6 +316,7 @@ def settle(item: Item, on: date, terms: Terms, vacations: list[Period]) -> list[
         return []
     sign = 1 if on > start else -1
     lo, hi = (start, on) if sign > 0 else (on, start)
+    item.cycles_billed += sign * cycles_beginning(item, lo, hi, terms)
     charges: list[Charge] = []
     day = lo
     while day < hi:
@@ -333,26 +347,27 @@ class Charged:
     discounts: tuple[tuple[str, int, int], ...] = ()
 
 
-def refund(item: Item, on: date, charged: list[Charged], rule: Rounding) -> list[Charge]:
+def refund(item: Item, on: date, charged: list[Charged], terms: Terms) -> list[Charge]:
     """Credits for ``item``'s days from ``on`` to where its billing stands, from what was
     actually charged for them (at the prices, quantities, vacations and discounts of the
     time): each charge's share of those days, and back each discount's share. Sets
     ``billed_until`` to ``on``."""
     assert item.billed_until is not None and on < item.billed_until
     days = Period(on, item.billed_until)
+    item.cycles_billed -= cycles_beginning(item, on, item.billed_until, terms)
     credits: list[Charge] = []
     for source in charged:
         overlap = source.period.clip(days.start, days.end)
         if overlap is None:
             continue
-        share = portion(source.amount, source.period, overlap, rule)
+        share = portion(source.amount, source.period, overlap, terms.rounding)
         if share:
             credits.append(Charge(None, item.account_id, f"Credit: {item.description}",
                                   -share, item.quantity, -share, source.gl_code_id,
                                   source.taxable, overlap, item_id=item.id,
                                   service_id=item.service_id, package_id=item.package_id))
         for name, gl_code_id, amount in source.discounts:
-            returned = portion(amount, source.period, overlap, rule)
+            returned = portion(amount, source.period, overlap, terms.rounding)
             if returned:
                 credits.append(Charge(None, item.account_id, f"Discount returned: {name}",
                                       returned, 1, returned, gl_code_id, source.taxable,

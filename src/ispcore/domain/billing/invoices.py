@@ -224,7 +224,8 @@ async def issue(uow: UnitOfWork, ids: list[int]) -> list[Invoice]:
     if not ids:
         raise DomainError("Name at least one draft invoice.", field="ids",
                           code=ErrorCode.REQUIRED)
-    invoices = [await _invoice(uow, pk, "ids") for pk in dict.fromkeys(ids)]
+    # In id order: two issues of overlapping sets take their row locks in the same order.
+    invoices = [await _invoice(uow, pk, "ids") for pk in sorted(set(ids))]
     company_ids = {i.company_id for i in invoices}
     if len(company_ids) > 1:
         raise DomainError("Issue the invoices of one company at a time.", field="ids")
@@ -305,9 +306,18 @@ async def void(uow: UnitOfWork, pk: int, reason: str | None) -> Invoice:
 
 async def _draft_of_line(uow: UnitOfWork, line_id: int) -> tuple[InvoiceLine, Invoice]:
     line = await load(uow, InvoiceLine, line_id, field="id", what="invoice line")
-    invoice = await uow.session.get_one(Invoice, line.invoice_id)
+    return line, await _locked_draft(uow, line.invoice_id, "id")
+
+
+async def _locked_draft(uow: UnitOfWork, pk: int, field: str) -> Invoice:
+    """The draft ``pk``, locked for the edit: issuing it waits for the edit to commit (and an
+    edit waiting for an issue then finds it issued)."""
+    invoice = await _invoice(uow, pk, field)
+    await uow.session.execute(select(Invoice.id).where(Invoice.id == invoice.id)
+                              .with_for_update())
+    await uow.session.refresh(invoice)
     _require_draft(invoice)
-    return line, invoice
+    return invoice
 
 
 def _require_draft(invoice: Invoice) -> None:
@@ -325,8 +335,7 @@ async def update_draft_line(uow: UnitOfWork, line_id: int, values: dict[str, Any
 
 
 async def add_draft_line(uow: UnitOfWork, values: dict[str, Any]) -> Invoice:
-    invoice = await _invoice(uow, values["invoice_id"], "invoice_id")
-    _require_draft(invoice)
+    invoice = await _locked_draft(uow, values["invoice_id"], "invoice_id")
     gl = await load(uow, GlCode, values["gl_code_id"], field="gl_code_id",
                     what="general ledger code", company_id=invoice.company_id)
     positions = await uow.session.scalars(select(InvoiceLine.position).where(
@@ -372,8 +381,6 @@ def _apply_line_values(line: InvoiceLine, values: dict[str, Any], currency: str)
                           code=ErrorCode.REQUIRED)
     if {"quantity", "unit_price"} & values.keys():
         line.amount_minor = line.quantity * line.unit_price_minor
-        line.period_start = line.period_end = None if line.kind == LineKind.MANUAL else (
-            line.period_start)
 
 
 async def _recompute(uow: UnitOfWork, invoice: Invoice) -> None:

@@ -91,13 +91,14 @@ async def _apply(uow: UnitOfWork, plan: Plan, account_id: int, company: Any, cha
         quantity = check_quantity(change.quantity)
     if change.kind is ChangeKind.CHANGE_PRICE:
         price = await _new_price(uow, row, change.price, currency)
-    for item in _targets(plan, row, await _member_ids(uow, row)):
+    per_package = await _quantities_per_package(uow, row)
+    for item in _targets(plan, row, set(per_package)):
         plan.charges += await settlement(uow, item, plan.account_id, day, plan.terms,
                                          plan.vacations)
         if change.kind is ChangeKind.REMOVE_SERVICE:
             item.end = day
         elif change.kind is ChangeKind.CHANGE_QUANTITY:
-            item.quantity = item.quantity // row.quantity * quantity
+            item.quantity = per_package.get(item.id, 1) * quantity
         else:
             item.unit_price = price
 
@@ -116,9 +117,13 @@ async def _new_price(uow: UnitOfWork, row: AccountService, price: Decimal | None
     return catalogue_price if price is None else to_minor(price, currency, field="price")
 
 
-async def _member_ids(uow: UnitOfWork, row: AccountService) -> set[int]:
-    return set(await uow.session.scalars(
-        select(AccountService.id).where(AccountService.bundle_id == row.id)))
+async def _quantities_per_package(uow: UnitOfWork, row: AccountService) -> dict[int, int]:
+    """A package's member rows and how many of each one package holds (none for a service):
+    a quantity change multiplies these, however often it is quoted."""
+    members = await uow.session.execute(
+        select(AccountService.id, AccountService.quantity)
+        .where(AccountService.bundle_id == row.id))
+    return {pk: quantity // row.quantity for pk, quantity in members}
 
 
 def _targets(plan: Plan, row: AccountService, members: set[int]) -> list[Item]:
