@@ -18,9 +18,15 @@ from ispcore.domain.accounts.models import (
     ContactPhoneNumber,
     PhoneNumberType,
 )
-from ispcore.domain.common.errors import DomainError, InUse, Validator
+from ispcore.domain.common.errors import DomainError, Validator
 from ispcore.domain.common.models import ensure_name_free
-from ispcore.domain.common.records import company_of, load, required_text, snapshot
+from ispcore.domain.common.records import (
+    company_of,
+    ensure_unused,
+    load,
+    required_text,
+    snapshot,
+)
 from ispcore.domain.common.unit_of_work import UnitOfWork
 from ispcore.domain.events.service import record_event
 
@@ -115,11 +121,7 @@ async def update_setting(uow: UnitOfWork, setting: Setting, pk: int, changes: di
 
 async def delete_setting(uow: UnitOfWork, setting: Setting, pk: int) -> Any:
     row = await load(uow, setting.model, pk, field="id", what=setting.what)
-    for model, column, label in setting.used_by:
-        count = await uow.session.scalar(
-            select(func.count()).select_from(model).where(getattr(model, column) == row.id))
-        if count:
-            raise InUse(f"{count} {label}(s) still use this {setting.what}.", field="id")
+    await ensure_unused(uow, row.id, setting.used_by, what=setting.what)
     await uow.session.delete(row)
     await uow.session.flush()
     record_event(uow, f"{setting.event_prefix}.deleted", company_id=row.company_id,

@@ -34,9 +34,15 @@ from ispcore.domain.billing.models import (
 )
 from ispcore.domain.billing.money import same_currency, to_minor
 from ispcore.domain.billing.taxes import MAX_RATE
-from ispcore.domain.common.errors import DomainError, ErrorCode, InUse, Validator
+from ispcore.domain.common.errors import DomainError, ErrorCode, Validator
 from ispcore.domain.common.models import ensure_name_free
-from ispcore.domain.common.records import company_of, load, required_text, snapshot
+from ispcore.domain.common.records import (
+    company_of,
+    ensure_unused,
+    load,
+    required_text,
+    snapshot,
+)
 from ispcore.domain.common.unit_of_work import UnitOfWork
 from ispcore.domain.events.service import record_event
 
@@ -391,14 +397,8 @@ async def update(uow: UnitOfWork, kind: Kind, pk: int, changes: dict[str, Any]) 
 
 async def remove(uow: UnitOfWork, kind: Kind, pk: int) -> Any:
     row = await load(uow, kind.model, pk, field="id", what=kind.what)
-    for model, column, label in kind.used_by:
-        count = await uow.session.scalar(
-            select(func.count()).select_from(model.__table__)
-            .where(getattr(model, column) == row.id))
-        if count:
-            raise InUse(f"{count} {label}(s) still use this {kind.what}; deactivate it "
-                        "instead." if hasattr(row, "active") else
-                        f"{count} {label}(s) still use this {kind.what}.", field="id")
+    await ensure_unused(uow, row.id, kind.used_by, what=kind.what,
+                        instead=" Deactivate it instead." if hasattr(row, "active") else "")
     await uow.session.delete(row)
     await uow.session.flush()
     record_event(uow, f"{kind.event_prefix}.deleted", company_id=row.company_id,

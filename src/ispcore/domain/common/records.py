@@ -24,6 +24,21 @@ async def load(uow: UnitOfWork, model: type[T], pk: int | None, *, field: str, w
     return row
 
 
+async def ensure_unused(uow: UnitOfWork, pk: int, used_by: tuple[tuple[Any, str, str], ...],
+                        *, what: str, instead: str = "") -> None:
+    """``IN_USE`` (on field ``id``) if rows still point at ``pk``: ``used_by`` lists them as
+    (model or mapped selectable, column, label); ``instead`` may suggest what to do."""
+    from sqlalchemy import func, select
+
+    from ispcore.domain.common.errors import InUse
+
+    for model, column, label in used_by:
+        count = await uow.session.scalar(select(func.count()).select_from(model.__table__)
+                                         .where(getattr(model, column) == pk))
+        if count:
+            raise InUse(f"{count} {label}(s) still use this {what}.{instead}", field="id")
+
+
 async def company_of(uow: UnitOfWork, company_id: int, field: str = "company_id") -> Any:
     from ispcore.domain.companies.models import Company
 
