@@ -79,6 +79,20 @@ class Settings(BaseSettings):
         default_factory=list, description="Browser origins allowed to call the API (JSON list)"
     )
 
+    vault_key: str | None = Field(
+        default=None, description="Fernet key (urlsafe base64, 32 bytes) sealing bank account "
+        "numbers kept for in-house ACH; without it none can be stored"
+    )
+    stripe_api_key: str | None = Field(
+        default=None, description="Stripe secret key; cards on file through Stripe need it"
+    )
+    stripe_api_base: str = Field(
+        default="https://api.stripe.com", description="Stripe's API address"
+    )
+    processor_timeout_seconds: float = Field(
+        default=20.0, description="How long a payment processor may take to answer"
+    )
+
     @property
     def scaled(self) -> bool:
         return bool(self.redis_url)

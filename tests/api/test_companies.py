@@ -115,7 +115,7 @@ async def test_create_records_an_event_and_an_audit_entry_with_the_request_id(ap
                                 "time_zone": "America/Chicago", "contact_email": None,
                                 "address_line1": None, "address_line2": None,
                                 "city": "Austin", "subdivision": None, "postal_code": None,
-                                "country": None}
+                                "country": None, "active": True}
 
     [entry] = await audit_of(api, token, "createCompany")
     assert entry["operation"] == "create"

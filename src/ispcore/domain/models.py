@@ -42,6 +42,15 @@ from ispcore.domain.billing.models import (
     TaxExemption,
     TaxRate,
 )
+from ispcore.domain.billing.payment_models import (
+    AchFile,
+    Payment,
+    PaymentAllocation,
+    PaymentBatch,
+    PaymentMethod,
+    PaymentSettings,
+    Refund,
+)
 from ispcore.domain.companies.models import Company
 from ispcore.domain.custom_fields.models import CustomField, CustomFieldValue
 from ispcore.domain.events.models import Event, EventHandlerRun
@@ -63,6 +72,7 @@ __all__ = [
     "AccountStatusChange",
     "AccountType",
     "AccountVacation",
+    "AchFile",
     "AddressOccupancy",
     "AuditLogEntry",
     "BillingDefaults",
@@ -90,9 +100,15 @@ __all__ = [
     "Note",
     "Package",
     "PackageService",
+    "Payment",
+    "PaymentAllocation",
+    "PaymentBatch",
+    "PaymentMethod",
+    "PaymentSettings",
     "PendingCharge",
     "PersonalAccessToken",
     "PhoneNumberType",
+    "Refund",
     "Role",
     "ScheduledEvent",
     "SearchDocument",

@@ -18,6 +18,7 @@ from ispcore.resolvers.billing import BillingMutation, BillingQuery
 from ispcore.resolvers.companies import CompanyMutation, CompanyQuery
 from ispcore.resolvers.connections import fetch_node
 from ispcore.resolvers.identity import IdentityMutation, IdentityQuery
+from ispcore.resolvers.payments import PaymentMutation, PaymentQuery
 from ispcore.resolvers.records import RecordMutation, RecordQuery
 from ispcore.resolvers.search import SearchQuery
 from ispcore.schema.guard import ApiGuard, limit_rules
@@ -27,7 +28,7 @@ from ispcore.schema.scalars import SCALAR_MAP
 
 @strawberry.type
 class Query(CompanyQuery, IdentityQuery, AuditQuery, AccountQuery, AddressQuery, RecordQuery,
-            SearchQuery, BillingQuery):
+            SearchQuery, BillingQuery, PaymentQuery):
     @strawberry.field(description="Any entity by its global id (its type's read permission "
                       "applies); null if there is none.")
     async def node(self, info: Info, id: relay.GlobalID) -> Node | None:
@@ -37,7 +38,7 @@ class Query(CompanyQuery, IdentityQuery, AuditQuery, AccountQuery, AddressQuery,
 
 @strawberry.type
 class Mutation(CompanyMutation, IdentityMutation, AccountMutation, AddressMutation,
-               RecordMutation, BillingMutation):
+               RecordMutation, BillingMutation, PaymentMutation):
     pass
 
 

@@ -26,6 +26,7 @@ class Company(ModelNode):
     subdivision: str | None
     postal_code: str | None
     country: str | None = strawberry.field(description="ISO 3166-1 alpha-2 code.")
+    active: bool = strawberry.field(description="An inactive company takes no payments.")
     created_at: datetime
     updated_at: datetime
 
@@ -69,6 +70,7 @@ class UpdateCompanyInput:
     subdivision: str | None = UNSET
     postal_code: str | None = UNSET
     country: str | None = UNSET
+    active: bool | None = UNSET
 
 
 @strawberry.input

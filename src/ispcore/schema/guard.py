@@ -26,6 +26,8 @@ from strawberry.extensions import (
 from strawberry.relay import GlobalIDValueError
 from strawberry.types.graphql import OperationType
 
+from ispcore.domain.common.card_numbers import card_number_paths, has_card_number
+
 log = logging.getLogger("ispcore.errors")
 
 
@@ -81,6 +83,8 @@ class ApiGuard(MaskErrors):
             errors = [GraphQLError(
                 "Over websockets only subscriptions are served; send queries and mutations "
                 "to POST /graphql.", extensions={"code": "BAD_USER_INPUT"})]
+        if not errors and context.operation_type is OperationType.MUTATION:
+            errors = _card_numbers(context)
         context.pre_execution_errors = errors
         yield
 
@@ -94,6 +98,20 @@ class ApiGuard(MaskErrors):
             nodes=error.nodes, source=error.source, positions=error.positions, path=error.path,
             extensions={"code": "INTERNAL", "requestId": request_id},
         )
+
+
+def _card_numbers(context: Any) -> list[GraphQLError]:
+    """A mutation carrying a card number anywhere is refused before it runs (nothing stored);
+    the message names where, never the number."""
+    where = list(card_number_paths(context.variables or {}))
+    if has_card_number(context.query or ""):
+        where.append("the query text")
+    if not where:
+        return []
+    return [GraphQLError(
+        f"A payment card number was sent in {', '.join(where)}. Card numbers are never "
+        "accepted or stored: send the processor's token instead.",
+        extensions={"code": "CARD_NUMBER_REFUSED", "fields": where})]
 
 
 def _pre_execution_code(error: GraphQLError) -> str:

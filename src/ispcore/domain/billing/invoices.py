@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 
 from ispcore.db import among, bulk_insert, bulk_update
 from ispcore.domain.accounts.models import Account
-from ispcore.domain.billing import tax_engine
+from ispcore.domain.billing import allocation, tax_engine
 from ispcore.domain.billing.calendar import Period
 from ispcore.domain.billing.engine import Bill, Line, LineKind
 from ispcore.domain.billing.ledger import EntryKind, announce_balances, reverse
@@ -158,6 +158,7 @@ async def write_bills(uow: UnitOfWork, catalogue: Catalogue, bills: list[tuple[P
             ledger_rows += _ledger_rows(company.id, payer.account_id, invoice_id,
                                         f"Invoice {row['number']}", postings, on, now)
         await bulk_insert(session, LedgerEntry, ledger_rows)
+        await allocation.apply_credits(uow, [payer.account_id for payer, _bill in invoiced])
         await _announce_issued(uow, company, list(zip(invoice_ids, invoice_rows,
                                                       strict=True)))
     await _move_billing(uow, bills, dict(zip([id(b) for _p, b in invoiced], invoice_ids,
@@ -267,6 +268,7 @@ async def issue(uow: UnitOfWork, ids: list[int]) -> list[Invoice]:
                                        "due_on": invoice.due_on}))
     await uow.session.flush()
     await bulk_insert(uow.session, LedgerEntry, ledger_rows)
+    await allocation.apply_credits(uow, [i.account_id for i in invoices])
     await _announce_issued(uow, company, announced)
     return invoices
 
@@ -292,6 +294,7 @@ async def void(uow: UnitOfWork, pk: int, reason: str | None) -> Invoice:
             LedgerEntry.invoice_id == invoice.id, LedgerEntry.kind != EntryKind.REVERSAL))
         for entry in entries:
             uow.session.add(reverse(uow, entry, text, today))
+        await allocation.release_invoice(uow, invoice)
     await uow.session.flush()
     record_event(uow, "invoice.voided", company_id=invoice.company_id, entity=invoice,
                  payload={"account_id": invoice.account_id, "number": invoice.number,

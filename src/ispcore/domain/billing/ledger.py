@@ -26,6 +26,10 @@ class EntryKind(StrEnum):
     MANUAL_DEBIT = "MANUAL_DEBIT"
     MANUAL_CREDIT = "MANUAL_CREDIT"
     REVERSAL = "REVERSAL"
+    PAYMENT = "PAYMENT"
+    REFUND = "REFUND"
+    PAYMENT_REVERSAL = "PAYMENT_REVERSAL"
+    FEE = "FEE"
 
 
 class Direction(StrEnum):

@@ -386,6 +386,7 @@ class LedgerEntry(IdMixin, Base):
     gl_code_id: Mapped[int] = mapped_column(BigId, index=True)
     description: Mapped[str] = mapped_column(String(300))
     invoice_id: Mapped[int | None] = mapped_column(BigId, index=True)
+    payment_id: Mapped[int | None] = mapped_column(BigId, index=True)
     reverses_id: Mapped[int | None] = mapped_column(
         BigId, ForeignKey("ledger_entries.id", ondelete="RESTRICT"), unique=True)
     posted_on: Mapped[date] = mapped_column(Date)

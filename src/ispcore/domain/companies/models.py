@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from sqlalchemy import String
+from sqlalchemy import String, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ispcore.db import Base, IdMixin
@@ -21,6 +21,8 @@ class Company(IdMixin, UniqueName, Timestamps, Audited, Base):
     subdivision: Mapped[str | None] = mapped_column(String(100))
     postal_code: Mapped[str | None] = mapped_column(String(20))
     country: Mapped[str | None] = mapped_column(String(2))
+    #: An inactive company keeps its records but takes no payments.
+    active: Mapped[bool] = mapped_column(default=True, server_default=true())
 
     def audit_company_id(self) -> int | None:
         return self.id

@@ -16,7 +16,7 @@ from ispcore.domain.events.service import record_event
 from ispcore.domain.identity.validation import normalize_email
 
 FIELDS = ("name", "currency", "time_zone", "contact_email", "address_line1", "address_line2",
-          "city", "subdivision", "postal_code", "country")
+          "city", "subdivision", "postal_code", "country", "active")
 
 
 def _clean(values: dict[str, Any]) -> dict[str, Any]:
@@ -37,6 +37,8 @@ def _clean(values: dict[str, Any]) -> dict[str, Any]:
         out["country"] = out["country"].strip().upper()
         if not is_country(out["country"]):
             v.add("country", f"{values['country']!r} is not an ISO 3166 country code.")
+    if "active" in out and out["active"] is None:
+        v.add("active", "Say whether the company is active.", ErrorCode.REQUIRED)
     if out.get("contact_email") is not None:
         out["contact_email"] = normalize_email(v, out["contact_email"], "contact_email")
     v.fit_columns(Company, out)

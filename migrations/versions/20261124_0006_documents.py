@@ -1,0 +1,25 @@
+"""invoice templates and document batches
+
+Revision ID: 0006_documents
+Revises: 0005_collections
+Create Date: 2026-11-24 06:45:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa  # noqa: F401
+from alembic import op  # noqa: F401
+
+
+revision: str = '0006_documents'
+down_revision: str | None = '0005_collections'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass

@@ -1,0 +1,71 @@
+"""Spotting payment card numbers where they must never be. ispcore keeps only processor
+tokens: a card number sent in any field of any mutation is refused before anything runs, so
+it is neither stored nor logged (PCI DSS keeps systems that never see card data out of
+scope). A number counts when it has a card brand's prefix and length and passes the Luhn
+check, so account numbers and phone numbers are rarely mistaken for one."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+#: 13 to 19 digits, optionally grouped by single spaces or dashes.
+_CANDIDATE = re.compile(r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)")
+
+#: (prefix range low, high, lengths) per brand: Visa, Mastercard, American Express,
+#: Discover, JCB, Diners Club, UnionPay.
+_BRANDS: tuple[tuple[int, int, frozenset[int]], ...] = (
+    (4, 4, frozenset({13, 16, 19})),
+    (51, 55, frozenset({16})),
+    (2221, 2720, frozenset({16})),
+    (34, 34, frozenset({15})),
+    (37, 37, frozenset({15})),
+    (6011, 6011, frozenset({16, 17, 18, 19})),
+    (644, 649, frozenset({16, 17, 18, 19})),
+    (65, 65, frozenset({16, 17, 18, 19})),
+    (3528, 3589, frozenset({16, 17, 18, 19})),
+    (300, 305, frozenset({14, 15, 16, 17, 18, 19})),
+    (36, 36, frozenset({14, 15, 16, 17, 18, 19})),
+    (38, 39, frozenset({16, 17, 18, 19})),
+    (62, 62, frozenset({16, 17, 18, 19})),
+)
+
+
+def luhn_valid(digits: str) -> bool:
+    total = 0
+    for index, char in enumerate(reversed(digits)):
+        value = int(char)
+        if index % 2:
+            value = value * 2 - 9 if value > 4 else value * 2
+        total += value
+    return total % 10 == 0
+
+
+def _branded(digits: str) -> bool:
+    for low, high, lengths in _BRANDS:
+        width = len(str(low))
+        if len(digits) in lengths and low <= int(digits[:width]) <= high:
+            return True
+    return False
+
+
+def has_card_number(text: str) -> bool:
+    for match in _CANDIDATE.finditer(text):
+        digits = re.sub(r"[ -]", "", match.group())
+        if _branded(digits) and luhn_valid(digits):
+            return True
+    return False
+
+
+def card_number_paths(value: Any, path: str = "") -> Iterator[str]:
+    """The paths (``input.reference``) of the strings in ``value`` holding a card number."""
+    if isinstance(value, str):
+        if has_card_number(value):
+            yield path or "input"
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from card_number_paths(item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            yield from card_number_paths(item, f"{path}[{index}]")

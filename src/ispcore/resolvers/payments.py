@@ -1,0 +1,98 @@
+"""Root fields for payments: recording, refunding and reversing them, and their settings."""
+
+from typing import Any
+
+import strawberry
+from strawberry import relay
+from strawberry.types import Info
+
+from ispcore.domain.billing import payments
+from ispcore.domain.common.unit_of_work import UnitOfWork
+from ispcore.resolvers.commands import command, payload_type, pk, values_of
+from ispcore.resolvers.connections import fetch_node, list_nodes
+from ispcore.schema import payments as s
+from ispcore.schema.accounts import Account
+from ispcore.schema.billing import GlCode
+from ispcore.schema.companies import Company
+from ispcore.schema.nodes import Connection
+from ispcore.schema.payments import Payment, PaymentSettings, Refund
+from ispcore.schema.permissions import requires
+
+READ = "billing:read"
+WRITE = "billing:write"
+CONFIGURE = "billing:configure"
+
+IDS = {"account_id": Account, "payment_gl_code_id": GlCode, "fee_gl_code_id": GlCode}
+
+
+async def _create(uow: UnitOfWork, data: Any) -> dict[str, Any]:
+    return {"payment": await payments.create_payment(
+        uow, values_of(data, IDS, exclude=("id",)))}
+
+
+async def _refund(uow: UnitOfWork, data: Any) -> dict[str, Any]:
+    return {"refund": await payments.refund_payment(uow, pk(data.id, Payment), data.amount,
+                                                    data.reason)}
+
+
+async def _reverse(uow: UnitOfWork, data: Any) -> dict[str, Any]:
+    return {"payment": await payments.reverse_payment(
+        uow, pk(data.id, Payment), data.reason, data.fee, data.charge_fee)}
+
+
+async def _update_settings(uow: UnitOfWork, data: Any) -> dict[str, Any]:
+    values = values_of(data, IDS, update=True)
+    company_id = pk(values.pop("company_id"), Company, "company_id")
+    return {"payment_settings": await payments.update_payment_settings(uow, company_id,
+                                                                       values)}
+
+
+@strawberry.type
+class PaymentQuery:
+    @strawberry.field(extensions=requires(READ), description="Payments received and being "
+                      "collected.")
+    async def payments(self, info: Info, first: int | None = None, after: str | None = None,
+                       filter: s.PAYMENT_LISTING.filter | None = None,
+                       order_by: list[s.PAYMENT_LISTING.order] | None = None
+                       ) -> Connection[Payment]:
+        return await list_nodes(info, Payment, s.PAYMENT_LISTING, first=first, after=after,
+                                filter=filter, order_by=order_by,
+                                search=(Payment.model.reference,))
+
+    @strawberry.field(extensions=requires(READ))
+    async def payment(self, info: Info, id: relay.GlobalID) -> Payment | None:
+        return await fetch_node(info, Payment, id)
+
+    @strawberry.field(extensions=requires(READ), description="How a company's payments are "
+                      "booked (made with default ledger codes on first use).")
+    async def payment_settings(self, info: Info, company_id: relay.GlobalID
+                               ) -> PaymentSettings | None:
+        company = await fetch_node(info, Company, company_id)
+        if company is None:
+            return None
+        async with info.context.unit_of_work("paymentSettings") as uow:
+            row = await payments.payment_settings(uow, company.pk)
+            return PaymentSettings.from_row(row)
+
+
+@strawberry.type
+class PaymentMutation:
+    create_payment = command(
+        _create, input_type=s.CreatePaymentInput, permission=WRITE, idempotent=True,
+        payload=payload_type("CreatePayment", "payment", Payment),
+        description="Record a payment: applied to the account's open invoices, oldest due "
+        "first; the rest stays as credit for the next invoice.")
+    refund_payment = command(
+        _refund, input_type=s.RefundPaymentInput, permission=WRITE,
+        payload=payload_type("RefundPayment", "refund", Refund),
+        description="Give back all or part of a payment; the invoices it paid are owed "
+        "again, newest first.")
+    reverse_payment = command(
+        _reverse, input_type=s.ReversePaymentInput, permission=WRITE,
+        payload=payload_type("ReversePayment", "payment", Payment),
+        description="A payment that came back (a bounced cheque): the account owes it "
+        "again, with a returned-payment fee if asked.")
+    update_payment_settings = command(
+        _update_settings, input_type=s.UpdatePaymentSettingsInput, permission=CONFIGURE,
+        payload=payload_type("UpdatePaymentSettings", "payment_settings", PaymentSettings),
+        description="Change how a company's payments are booked.")
