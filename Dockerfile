@@ -23,6 +23,11 @@ ENV PATH=/opt/venv/bin:$PATH \
     ISPCORE_HOST=0.0.0.0 \
     ISPCORE_PORT=8000 \
     ISPCORE_DATABASE_URL=sqlite+aiosqlite:////data/ispcore.db
+# Pango, HarfBuzz and fonts for WeasyPrint (invoice PDFs).
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 \
+    libharfbuzz-subset0 fonts-dejavu-core \
+ && rm -rf /var/lib/apt/lists/*
 RUN groupadd --system ispcore \
  && useradd --system --gid ispcore --home-dir /data --no-create-home ispcore \
  && mkdir -p /data /app \

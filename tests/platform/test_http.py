@@ -112,12 +112,12 @@ async def test_graphiql_is_served_locally(api):
 
 async def test_a_failure_outside_graphql_execution_still_answers_with_the_request_id(
         api, monkeypatch, caplog):
-    from ispcore.web import graphql_view
+    from ispcore.web import auth
 
     async def database_down(*args, **kwargs):
         raise ConnectionError("database is down")
 
-    monkeypatch.setattr(graphql_view, "authenticate", database_down)
+    monkeypatch.setattr(auth, "authenticate", database_down)
     token = await api.admin_token()
     response = await api.post("{ me { email } }", token=token)
     request_id = response.headers["x-request-id"]

@@ -18,6 +18,18 @@ from ispcore.domain.addresses.models import (
     ServiceableAddress,
 )
 from ispcore.domain.audit.models import AuditLogEntry
+from ispcore.domain.billing.collections_models import (
+    AccountDelinquency,
+    DelinquencyExclusion,
+    DelinquencySettings,
+    LateFee,
+)
+from ispcore.domain.billing.documents_models import (
+    DocumentBatch,
+    DocumentBatchFile,
+    DocumentBatchItem,
+    InvoiceTemplate,
+)
 from ispcore.domain.billing.models import (
     AccountBilling,
     AccountDiscount,
@@ -63,6 +75,7 @@ from ispcore.domain.search.models import SearchDocument
 __all__ = [
     "Account",
     "AccountBilling",
+    "AccountDelinquency",
     "AccountDiscount",
     "AccountGroup",
     "AccountGroupMembership",
@@ -86,7 +99,12 @@ __all__ = [
     "ContactPhoneNumber",
     "CustomField",
     "CustomFieldValue",
+    "DelinquencyExclusion",
+    "DelinquencySettings",
     "Discount",
+    "DocumentBatch",
+    "DocumentBatchFile",
+    "DocumentBatchItem",
     "Event",
     "EventHandlerRun",
     "GlCode",
@@ -96,6 +114,8 @@ __all__ = [
     "InvoiceLineDiscount",
     "InvoiceLineTax",
     "InvoiceMessage",
+    "InvoiceTemplate",
+    "LateFee",
     "LedgerEntry",
     "Note",
     "Package",

@@ -15,8 +15,10 @@ from ispcore.resolvers.accounts import AccountMutation, AccountQuery
 from ispcore.resolvers.addresses import AddressMutation, AddressQuery
 from ispcore.resolvers.audit import AuditQuery, EventSubscription
 from ispcore.resolvers.billing import BillingMutation, BillingQuery
+from ispcore.resolvers.collections import CollectionsMutation, CollectionsQuery
 from ispcore.resolvers.companies import CompanyMutation, CompanyQuery
 from ispcore.resolvers.connections import fetch_node
+from ispcore.resolvers.documents import DocumentMutation, DocumentQuery
 from ispcore.resolvers.identity import IdentityMutation, IdentityQuery
 from ispcore.resolvers.payments import PaymentMutation, PaymentQuery
 from ispcore.resolvers.records import RecordMutation, RecordQuery
@@ -28,7 +30,7 @@ from ispcore.schema.scalars import SCALAR_MAP
 
 @strawberry.type
 class Query(CompanyQuery, IdentityQuery, AuditQuery, AccountQuery, AddressQuery, RecordQuery,
-            SearchQuery, BillingQuery, PaymentQuery):
+            SearchQuery, BillingQuery, PaymentQuery, DocumentQuery, CollectionsQuery):
     @strawberry.field(description="Any entity by its global id (its type's read permission "
                       "applies); null if there is none.")
     async def node(self, info: Info, id: relay.GlobalID) -> Node | None:
@@ -38,7 +40,8 @@ class Query(CompanyQuery, IdentityQuery, AuditQuery, AccountQuery, AddressQuery,
 
 @strawberry.type
 class Mutation(CompanyMutation, IdentityMutation, AccountMutation, AddressMutation,
-               RecordMutation, BillingMutation, PaymentMutation):
+               RecordMutation, BillingMutation, PaymentMutation, DocumentMutation,
+               CollectionsMutation):
     pass
 
 

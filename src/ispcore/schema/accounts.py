@@ -49,10 +49,12 @@ if TYPE_CHECKING:
         PendingCharge,
         TaxExemption,
     )
+    from ispcore.schema.collections import AccountDelinquency
     from ispcore.schema.records import CallLog, Note, ScheduledEvent, Task
 
 ADDRESSES = "ispcore.schema.addresses"
 BILLING = "ispcore.schema.billing"
+COLLECTIONS = "ispcore.schema.collections"
 RECORDS = "ispcore.schema.records"
 
 def primary_first(contacts: list[Any]) -> list[Any]:
@@ -274,6 +276,9 @@ class Account(ModelNode):
                       arrange=lambda rows: [r for r in rows if r.invoice_id is None]),
                  description="Null without billing:read. Charges and credits waiting for the "
                  "next invoice."))
+    delinquency: Annotated[AccountDelinquency, strawberry.lazy(COLLECTIONS)] | None = relation(
+        Many("AccountDelinquency", "account_id", arrange=lambda rows: rows[0] if rows else None),
+        description="Null when the account is not delinquent (or without billing:read).")
 
     @strawberry.field(description="What the account owes (negative: credit): the sum of its "
                       "ledger. Null without billing:read.")

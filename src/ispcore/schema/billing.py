@@ -115,6 +115,8 @@ class BillingDefaults(BillingTermsFields, ModelNode):
                  "it was created; changed per account).")
 @model_node(m.AccountBilling, read_permission=READ)
 class AccountBilling(BillingTermsFields, ModelNode):
+    paper_invoices: bool = strawberry.field(description="Invoices are printed and mailed (the "
+                                            "company's printed invoice fee applies).")
     account_id: strawberry.Private[int]
 
     account: Account | None = relation(One("Account", "account_id"))
@@ -619,6 +621,7 @@ class SetBillingDefaultsInput(BillingTermsInput):
 @strawberry.input(description="This account's own terms; omitted fields stay.")
 class UpdateAccountBillingInput(BillingTermsInput):
     account_id: relay.GlobalID
+    paper_invoices: bool | None = UNSET
 
 
 @strawberry.input

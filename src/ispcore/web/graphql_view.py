@@ -14,9 +14,10 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from ispcore.domain.identity.actor import ANONYMOUS, Actor
-from ispcore.domain.identity.auth import AuthenticationError, Principal, authenticate
+from ispcore.domain.identity.auth import AuthenticationError, Principal
 from ispcore.runtime import Runtime
 from ispcore.schema.context import Context
+from ispcore.web.auth import principal_for
 
 
 def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None
@@ -24,16 +25,6 @@ def _error(status: int, code: str, message: str, headers: dict[str, str] | None 
     return JSONResponse({"data": None, "errors": [{"message": message,
                                                    "extensions": {"code": code}}]},
                         status_code=status, headers=headers)
-
-
-def _bearer(value: str | None) -> str | None:
-    """The token of an ``Authorization: Bearer`` header; an empty one means anonymous."""
-    if not value:
-        return None
-    scheme, _, token = value.strip().partition(" ")
-    if scheme.lower() != "bearer":
-        return "\0invalid"
-    return token.strip() or None
 
 
 def _too_large(limit: int) -> JSONResponse:
@@ -77,13 +68,7 @@ class GraphQLView(GraphQL):
 
     async def _principal_for(self, header: str | None, ip: str | None) -> Principal | None:
         """The authenticated principal, or ``None`` for an anonymous caller."""
-        token = _bearer(header)
-        if token is None:
-            return None
-        async with self.runtime.db.session() as session:
-            principal = await authenticate(session, token, ip=ip, now=self.runtime.clock.now())
-            await session.commit()  # the token's last-used time, when it was due
-            return principal
+        return await principal_for(self.runtime, header, ip)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":

@@ -33,7 +33,7 @@ from ispcore.domain.common.records import (
 )
 from ispcore.domain.common.unit_of_work import UnitOfWork
 from ispcore.domain.custom_fields.service import EntityType, apply_values, remove_values
-from ispcore.domain.events.service import record_event
+from ispcore.domain.events.service import record_event, record_events
 from ispcore.domain.search.service import index_document
 
 FIELDS = ("name", "account_number", "account_type_id", "account_status_id",
@@ -60,6 +60,9 @@ class StatusChangeKind(StrEnum):
     DISCONNECTED = "DISCONNECTED"
     REACTIVATED = "REACTIVATED"
     LEAD_CONVERTED = "LEAD_CONVERTED"
+    #: Moved by the delinquency sweep, and back when the overdue invoices are paid.
+    DELINQUENT = "DELINQUENT"
+    DELINQUENCY_CLEARED = "DELINQUENCY_CLEARED"
 
 
 def _clean(values: dict[str, Any]) -> dict[str, Any]:
@@ -247,24 +250,41 @@ async def _move_status(uow: UnitOfWork, account: Account, status: AccountStatus,
                        kind: StatusChangeKind, reason: str) -> AccountStatus:
     """Put ``account`` in ``status``, write the history line and ``account.status_changed``;
     returns the previous status."""
-    previous = await uow.session.get_one(AccountStatus, account.account_status_id)
-    if previous.id == status.id:
+    return (await move_statuses(uow, [account], status, kind, reason))[account.id]
+
+
+async def move_statuses(uow: UnitOfWork, accounts: list[Account], status: AccountStatus,
+                        kind: StatusChangeKind, reason: str) -> dict[int, AccountStatus]:
+    """Move each of ``accounts`` (of ``status``'s company) into ``status`` with its history
+    line, hooks and ``account.status_changed``, in one flush whatever their number (the
+    delinquency sweep moves many); returns each account's previous status by account id.
+    Callers check the move is allowed (see :func:`change_status`)."""
+    found = {pk: await uow.session.get_one(AccountStatus, pk)
+             for pk in {a.account_status_id for a in accounts}}  # a company has a few
+    previous = {a.id: found[a.account_status_id] for a in accounts}
+    if any(p.id == status.id for p in previous.values()):
         raise DomainError(f"The account is already {status.name}.", field="account_status_id")
-    account.account_status_id = status.id
-    if status.counts_as_active and account.activation_date is None:
-        company = await company_of(uow, account.company_id)
-        account.activation_date = today_in(uow, company)
-    account.updated_at = uow.clock.now()
-    _history(uow, account, kind, previous.id, status.id, reason)
+    now = uow.clock.now()
+    for account in accounts:
+        account.account_status_id = status.id
+        if status.counts_as_active and account.activation_date is None:
+            company = await company_of(uow, account.company_id)
+            account.activation_date = today_in(uow, company)
+        account.updated_at = now
+        _history(uow, account, kind, previous[account.id].id, status.id, reason)
     await uow.session.flush()
-    for hook in ACCOUNT_STATUS_HOOKS:
-        await hook(uow, account, previous, status)
-    record_event(uow, "account.status_changed", company_id=account.company_id, entity=account,
-                 payload={"from_status_id": previous.id, "from_status": previous.name,
-                          "to_status_id": status.id, "to_status": status.name,
-                          "counts_as_active": status.counts_as_active,
-                          "is_delinquent": status.is_delinquent, "kind": kind.value,
-                          "reason": reason})
+    for account in accounts:
+        for hook in ACCOUNT_STATUS_HOOKS:
+            await hook(uow, account, previous[account.id], status)
+    await record_events(uow, [
+        {"type": "account.status_changed", "company_id": account.company_id,
+         "entity_type": "Account", "entity_id": account.id,
+         "payload": {"from_status_id": before.id, "from_status": before.name,
+                     "to_status_id": status.id, "to_status": status.name,
+                     "counts_as_active": status.counts_as_active,
+                     "is_delinquent": status.is_delinquent, "kind": kind.value,
+                     "reason": reason}}
+        for account in accounts for before in (previous[account.id],)])
     return previous
 
 

@@ -155,6 +155,9 @@ class Plan:
     charges: list[Charge] = field(default_factory=list)
     grants: list[Grant] = field(default_factory=list)
     vacations: list[Period] = field(default_factory=list)
+    #: Charged on every invoice the plan makes, but never making one alone (a printed
+    #: invoice fee); not discounted.
+    invoice_fees: list[Charge] = field(default_factory=list)
 
 
 @dataclass
@@ -422,6 +425,10 @@ def bill(plan: Plan) -> Bill:
                           account_service_id=charge.item_id,
                           service_id=charge.service_id, package_id=charge.package_id))
     used = _apply_discounts(lines, plan.grants, period, terms.rounding)
+    if lines:
+        lines += [Line(fee.account_id, LineKind.MANUAL, fee.description, fee.quantity,
+                       fee.unit_price, fee.amount, fee.gl_code_id, fee.taxable)
+                  for fee in plan.invoice_fees]
     return Bill(period, next_date, lines, states, used)
 
 

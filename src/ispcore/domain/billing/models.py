@@ -5,7 +5,16 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Date, ForeignKey, Index, String, UniqueConstraint, text
+from sqlalchemy import (
+    BigInteger,
+    Date,
+    ForeignKey,
+    Index,
+    String,
+    UniqueConstraint,
+    false,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ispcore.db import Base, BigId, IdMixin
@@ -77,6 +86,8 @@ class AccountBilling(IdMixin, BillingTerms, Timestamps, Audited, Base):
     company_id: Mapped[int] = company_fk()
     account_id: Mapped[int] = mapped_column(
         BigId, ForeignKey("accounts.id", ondelete="CASCADE"), unique=True)
+    #: Invoices are printed and mailed (the company's printed invoice fee applies).
+    paper_invoices: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class GlCode(IdMixin, Timestamps, Audited, Base):
@@ -289,6 +300,9 @@ class Invoice(IdMixin, Base):
         # dates only move forward; periods may overlap after a change of terms).
         UniqueConstraint("account_id", "bill_date"),
         partial_index("ix_invoices_drafts", "company_id", where="status = 'DRAFT'"),
+        # Issued invoices not paid in full: what collections (delinquency, late fees) read.
+        partial_index("ix_invoices_open", "account_id", "due_on",
+                      where="status = 'ISSUED' AND paid_minor < total_minor"),
     )
     company_id: Mapped[int] = mapped_column(BigId, index=True)
     account_id: Mapped[int] = kept_account_fk(index=False)

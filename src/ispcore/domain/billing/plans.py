@@ -16,6 +16,7 @@ from ispcore.domain.accounts.models import Account, AccountStatus
 from ispcore.domain.billing.account_services import as_item, is_billed, vacations_of
 from ispcore.domain.billing.calendar import Period
 from ispcore.domain.billing.engine import Charge, Grant, Plan
+from ispcore.domain.billing.fees import paper_fee_charges, paper_invoice_fee
 from ispcore.domain.billing.models import (
     AccountBilling,
     AccountDiscount,
@@ -41,6 +42,8 @@ class Catalogue:
     services: dict[int, Any]
     packages: dict[int, Any]
     messages: list[InvoiceMessage]
+    #: (amount, ledger code) of the printed invoice fee, if the company charges one.
+    paper_fee: tuple[int, int] | None = None
 
     def message_for(self, account_type_id: int, on: date) -> str:
         """Every message in force on ``on`` for the account type: its own first."""
@@ -75,7 +78,8 @@ async def load_catalogue(uow: UnitOfWork, company_id: int) -> Catalogue:
         select(Package).where(Package.company_id == company_id))}
     messages = list(await session.scalars(select(InvoiceMessage).where(
         InvoiceMessage.company_id == company_id)))
-    return Catalogue(company, settings, services, packages, messages)
+    return Catalogue(company, settings, services, packages, messages,
+                     await paper_invoice_fee(uow, company_id))
 
 
 async def load_plans(uow: UnitOfWork, catalogue: Catalogue, account_ids: list[int],
@@ -86,7 +90,8 @@ async def load_plans(uow: UnitOfWork, catalogue: Catalogue, account_ids: list[in
     rows = (await conn.execute(
         select(Account.id, Account.account_type_id, Account.next_bill_date,
                AccountBilling.billing_mode, AccountBilling.bill_day, AccountBilling.due_days,
-               AccountBilling.bill_in_advance, AccountBilling.prorate, AccountBilling.grace_days)
+               AccountBilling.bill_in_advance, AccountBilling.prorate, AccountBilling.grace_days,
+               AccountBilling.paper_invoices)
         .join(AccountBilling, AccountBilling.account_id == Account.id)
         .where(among(session, Account.id, account_ids)).order_by(Account.id))).all()
     children: dict[int, list[int]] = defaultdict(list)
@@ -109,7 +114,9 @@ async def load_plans(uow: UnitOfWork, catalogue: Catalogue, account_ids: list[in
                     [i for m in members for i in items.get(m, [])],
                     [c for m in members for c in charges.get(m, [])],
                     [g for m in members for g in grants.get(m, [])],
-                    vacations.get(row.id, []))
+                    vacations.get(row.id, []),
+                    paper_fee_charges(row.id, catalogue.paper_fee) if row.paper_invoices
+                    else [])
         payers.append(Payer(row.id, row.account_type_id, row.due_days, plan, members))
     return payers
 
