@@ -73,6 +73,8 @@ def upgrade() -> None:
     sa.Column('ach_company_name', sa.String(length=16), nullable=True),
     sa.Column('ach_odfi_routing', sa.String(length=9), nullable=True),
     sa.Column('ach_entry_description', sa.String(length=10), nullable=False),
+    sa.Column('ach_offset_routing', sa.String(length=9), nullable=True),
+    sa.Column('ach_offset_account_sealed', sa.String(length=400), nullable=True),
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),

@@ -24,7 +24,8 @@ MUTATIONS.update({
                                 PAYMENT_FIELDS),
     "updatePaymentSettings": _mutation(
         "updatePaymentSettings", "UpdatePaymentSettingsInput", "paymentSettings",
-        "id returnedPaymentFee { amount } paymentGlCode { code } feeGlCode { code }"),
+        "id returnedPaymentFee { amount } paymentGlCode { code } feeGlCode { code } "
+        "achOffsetAccountSet achCompanyName"),
     "updateCompany": _mutation("updateCompany", "UpdateCompanyInput", "company",
                                "id active"),
 })

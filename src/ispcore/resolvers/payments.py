@@ -6,7 +6,7 @@ import strawberry
 from strawberry import relay
 from strawberry.types import Info
 
-from ispcore.domain.billing import payments
+from ispcore.domain.billing import ach, batches, payments
 from ispcore.domain.common.unit_of_work import UnitOfWork
 from ispcore.resolvers.commands import command, payload_type, pk, values_of
 from ispcore.resolvers.connections import fetch_node, list_nodes
@@ -15,7 +15,7 @@ from ispcore.schema.accounts import Account
 from ispcore.schema.billing import GlCode
 from ispcore.schema.companies import Company
 from ispcore.schema.nodes import Connection
-from ispcore.schema.payments import Payment, PaymentSettings, Refund
+from ispcore.schema.payments import AchFile, Payment, PaymentBatch, PaymentSettings, Refund
 from ispcore.schema.permissions import requires
 
 READ = "billing:read"
@@ -23,6 +23,7 @@ WRITE = "billing:write"
 CONFIGURE = "billing:configure"
 
 IDS = {"account_id": Account, "payment_gl_code_id": GlCode, "fee_gl_code_id": GlCode}
+RUN = "billing:run"
 
 
 async def _create(uow: UnitOfWork, data: Any) -> dict[str, Any]:
@@ -43,8 +44,34 @@ async def _reverse(uow: UnitOfWork, data: Any) -> dict[str, Any]:
 async def _update_settings(uow: UnitOfWork, data: Any) -> dict[str, Any]:
     values = values_of(data, IDS, update=True)
     company_id = pk(values.pop("company_id"), Company, "company_id")
-    return {"payment_settings": await payments.update_payment_settings(uow, company_id,
-                                                                       values)}
+    return {"payment_settings": await payments.update_payment_settings(
+        uow, company_id, values, uow_vault_key(uow))}
+
+
+def uow_vault_key(uow: UnitOfWork) -> str | None:
+    return uow.settings.vault_key
+
+
+async def _open_batch(uow: UnitOfWork, data: Any) -> dict[str, Any]:
+    return {"payment_batch": await batches.open_batch(uow, pk(data.company_id, Company,
+                                                             "company_id"), data.name)}
+
+
+async def _record_batch(uow: UnitOfWork, data: Any) -> dict[str, Any]:
+    entries = [values_of(entry, IDS, exclude=()) for entry in data.payments]
+    recorded = await batches.add_payments(uow, pk(data.batch_id, PaymentBatch, "batch_id"),
+                                          entries)
+    return {"payments": recorded}
+
+
+async def _close_batch(uow: UnitOfWork, data: Any) -> dict[str, Any]:
+    return {"payment_batch": await batches.close_batch(
+        uow, pk(data.id, PaymentBatch), data.deposited_on, data.slip_number)}
+
+
+async def _ach_file(uow: UnitOfWork, data: Any) -> dict[str, Any]:
+    return {"ach_file": await ach.create_file(uow, pk(data.company_id, Company, "company_id"),
+                                              data.date, uow_vault_key(uow))}
 
 
 @strawberry.type
@@ -58,6 +85,25 @@ class PaymentQuery:
         return await list_nodes(info, Payment, s.PAYMENT_LISTING, first=first, after=after,
                                 filter=filter, order_by=order_by,
                                 search=(Payment.model.reference,))
+
+    @strawberry.field(extensions=requires(READ), description="Payment batches and their "
+                      "deposit slips.")
+    async def payment_batches(self, info: Info, first: int | None = None,
+                              after: str | None = None,
+                              filter: s.PAYMENT_BATCH_LISTING.filter | None = None,
+                              order_by: list[s.PAYMENT_BATCH_LISTING.order] | None = None
+                              ) -> Connection[PaymentBatch]:
+        return await list_nodes(info, PaymentBatch, s.PAYMENT_BATCH_LISTING, first=first,
+                                after=after, filter=filter, order_by=order_by,
+                                search=(PaymentBatch.model.name,))
+
+    @strawberry.field(extensions=requires(READ), description="NACHA files made.")
+    async def ach_files(self, info: Info, first: int | None = None, after: str | None = None,
+                        filter: s.ACH_FILE_LISTING.filter | None = None,
+                        order_by: list[s.ACH_FILE_LISTING.order] | None = None
+                        ) -> Connection[AchFile]:
+        return await list_nodes(info, AchFile, s.ACH_FILE_LISTING, first=first, after=after,
+                                filter=filter, order_by=order_by)
 
     @strawberry.field(extensions=requires(READ))
     async def payment(self, info: Info, id: relay.GlobalID) -> Payment | None:
@@ -95,4 +141,21 @@ class PaymentMutation:
     update_payment_settings = command(
         _update_settings, input_type=s.UpdatePaymentSettingsInput, permission=CONFIGURE,
         payload=payload_type("UpdatePaymentSettings", "payment_settings", PaymentSettings),
-        description="Change how a company's payments are booked.")
+        description="Change how a company's payments are booked, and its ACH details.")
+    open_payment_batch = command(
+        _open_batch, input_type=s.OpenPaymentBatchInput, permission=WRITE,
+        payload=payload_type("OpenPaymentBatch", "payment_batch", PaymentBatch),
+        description="Start a batch of cheques and cash to deposit together.")
+    record_batch_payments = command(
+        _record_batch, input_type=s.RecordBatchPaymentsInput, permission=WRITE,
+        payload=payload_type("RecordBatchPayments", "payments", list[Payment]),
+        description="Enter many payments into an open batch: all are recorded, or none.")
+    close_payment_batch = command(
+        _close_batch, input_type=s.ClosePaymentBatchInput, permission=WRITE,
+        payload=payload_type("ClosePaymentBatch", "payment_batch", PaymentBatch),
+        description="Close a batch into its deposit slip (count and totals).")
+    create_ach_file = command(
+        _ach_file, input_type=s.CreateAchFileInput, permission=RUN,
+        payload=payload_type("CreateAchFile", "ach_file", AchFile),
+        description="Write the NACHA file of the pending ACH debits received by a day; "
+        "they are collected (posted and applied).")

@@ -7,8 +7,10 @@ from decimal import Decimal
 
 import strawberry
 from strawberry import UNSET, relay
+from strawberry.types import Info
 
 from ispcore.domain.billing import payment_models as m
+from ispcore.domain.billing.batches import totals_by_method
 from ispcore.domain.billing.payments import Method as DomainMethod
 from ispcore.domain.billing.payments import Status as DomainStatus
 from ispcore.schema.accounts import Account
@@ -60,6 +62,58 @@ class Refund(ModelNode):
     user: User | None = relation(One("User", "user_id"))
 
 
+@strawberry.type(description="What a deposit slip shows for one way of paying.")
+class MethodTotal:
+    method: PaymentMethodType
+    count: int
+    company_id: strawberry.Private[int]
+    total_minor: strawberry.Private[int]
+    total: Money = money("total_minor")
+
+
+@strawberry.type(description="Cheques and cash entered together; closed, it is a deposit "
+                 "slip.")
+@model_node(m.PaymentBatch, read_permission=READ)
+class PaymentBatch(ModelNode):
+    name: str
+    status: str = strawberry.field(description="OPEN, or CLOSED into its deposit slip.")
+    deposit_slip_number: str | None
+    deposited_on: date | None
+    payment_count: int
+    closed_at: datetime | None
+    created_at: datetime
+    company_id: strawberry.Private[int]
+    total_minor: strawberry.Private[int]
+    closed_by_user_id: strawberry.Private[int | None]
+
+    total: Money = money("total_minor")
+    closed_by: User | None = relation(One("User", "closed_by_user_id"))
+    payments: list[Payment] | None = relation(Many("Payment", "batch_id"))
+
+    @strawberry.field(description="Count and total per way of paying (the deposit slip).")
+    async def totals(self, info: Info) -> list[MethodTotal]:
+        async with info.context.unit_of_work("paymentBatchTotals") as uow:
+            rows = await totals_by_method(uow.session, self.pk)
+        return [MethodTotal(method=PaymentMethodType(method), count=count,
+                            company_id=self.company_id, total_minor=total)
+                for method, count, total in rows]
+
+
+@strawberry.type(description="A NACHA file of ACH debits, as sent to the bank.")
+@model_node(m.AchFile, read_permission=READ)
+class AchFile(ModelNode):
+    created_on: date
+    effective_on: date
+    file_id_modifier: str
+    entry_count: int = strawberry.field(description="Entries, the offsetting credit included.")
+    content: str = strawberry.field(description="The file: 94-character records.")
+    created_at: datetime
+    company_id: strawberry.Private[int]
+    total_minor: strawberry.Private[int]
+    total: Money = money("total_minor")
+    payments: list[Payment] | None = relation(Many("Payment", "ach_file_id"))
+
+
 @strawberry.type(description="Money received from an account, or being collected from it.")
 @model_node(m.Payment, read_permission=READ)
 class Payment(ModelNode):
@@ -82,6 +136,8 @@ class Payment(ModelNode):
     refunded_minor: strawberry.Private[int]
     user_id: strawberry.Private[int | None]
     autopay_invoice_id: strawberry.Private[int | None]
+    batch_id: strawberry.Private[int | None]
+    ach_file_id: strawberry.Private[int | None]
 
     amount: Money = money("amount_minor")
     unapplied: Money = money("unallocated_minor")
@@ -93,6 +149,9 @@ class Payment(ModelNode):
     allocations: list[PaymentAllocation] | None = relation(
         Many("PaymentAllocation", "payment_id"), description="Where the money went, in order.")
     refunds: list[Refund] | None = relation(Many("Refund", "payment_id"))
+    batch: PaymentBatch | None = relation(One("PaymentBatch", "batch_id"))
+    ach_file: AchFile | None = relation(One("AchFile", "ach_file_id"),
+                                        description="The NACHA file that collected it.")
     transactions: list[LedgerEntry] | None = relation(
         Many("LedgerEntry", "payment_id"), description="Its ledger entries.")
 
@@ -108,6 +167,7 @@ class PaymentSettings(ModelNode):
     ach_company_name: str | None
     ach_odfi_routing: str | None
     ach_entry_description: str
+    ach_offset_routing: str | None
     updated_at: datetime
     company_id: strawberry.Private[int]
     payment_gl_code_id: strawberry.Private[int]
@@ -115,13 +175,26 @@ class PaymentSettings(ModelNode):
     returned_payment_fee_minor: strawberry.Private[int]
 
     returned_payment_fee: Money = money("returned_payment_fee_minor")
+    ach_offset_account_sealed: strawberry.Private[str | None]
+
+    @strawberry.field(description="Whether the settlement account for ACH is set.")
+    def ach_offset_account_set(self) -> bool:
+        return bool(self.ach_offset_account_sealed)
     payment_gl_code: GlCode | None = relation(One("GlCode", "payment_gl_code_id"))
     fee_gl_code: GlCode | None = relation(One("GlCode", "fee_gl_code_id"))
 
 
+PAYMENT_BATCH_LISTING = listing_inputs(
+    "PaymentBatch", {"id": IdOf("PaymentBatch"), "company_id": IdOf("Company"),
+                     "status": StringFilter, "deposited_on": DateFilter,
+                     "created_at": DateTimeFilter}, order_by=["created_at"])
+ACH_FILE_LISTING = listing_inputs(
+    "AchFile", {"id": IdOf("AchFile"), "company_id": IdOf("Company"),
+                "created_on": DateFilter}, order_by=["created_at"])
 PAYMENT_LISTING = listing_inputs(
     "Payment", {"id": IdOf("Payment"), "company_id": IdOf("Company"),
                 "account_id": IdOf("Account"), "status": StringFilter, "method": StringFilter,
+                "batch_id": IdOf("PaymentBatch"), "ach_file_id": IdOf("AchFile"),
                 "reference": StringFilter, "received_on": DateFilter,
                 "created_at": DateTimeFilter}, order_by=["received_at", "created_at"])
 
@@ -166,3 +239,51 @@ class UpdatePaymentSettingsInput:
     payment_gl_code_id: relay.GlobalID | None = UNSET
     fee_gl_code_id: relay.GlobalID | None = UNSET
     returned_payment_fee: Decimal | None = UNSET
+    ach_destination_routing: str | None = UNSET
+    ach_destination_name: str | None = UNSET
+    ach_origin_id: str | None = UNSET
+    ach_origin_name: str | None = UNSET
+    ach_company_id: str | None = UNSET
+    ach_company_name: str | None = UNSET
+    ach_odfi_routing: str | None = UNSET
+    ach_entry_description: str | None = UNSET
+    ach_offset_routing: str | None = UNSET
+    ach_offset_account: str | None = strawberry.field(
+        default=UNSET, description="Kept sealed; only whether it is set is shown.")
+
+
+@strawberry.input
+class OpenPaymentBatchInput:
+    company_id: relay.GlobalID
+    name: str | None = None
+
+
+@strawberry.input
+class BatchPaymentInput:
+    account_id: relay.GlobalID
+    amount: Decimal
+    method: PaymentMethodType = DomainMethod.CHECK
+    reference: str | None = None
+    received_at: datetime | None = None
+    idempotency_key: str | None = None
+
+
+@strawberry.input
+class RecordBatchPaymentsInput:
+    batch_id: relay.GlobalID
+    payments: list[BatchPaymentInput]
+
+
+@strawberry.input
+class ClosePaymentBatchInput:
+    id: relay.GlobalID
+    deposited_on: date | None = None
+    slip_number: str | None = strawberry.field(
+        default=None, description="Default: DS- and the batch number.")
+
+
+@strawberry.input
+class CreateAchFileInput:
+    company_id: relay.GlobalID
+    date: date | None = strawberry.field(
+        default=None, description="Take ACH payments received by this day (default today).")

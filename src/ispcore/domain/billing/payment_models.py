@@ -18,6 +18,7 @@ class PaymentSettings(IdMixin, Timestamps, Audited, Base):
     """A company's payment bookkeeping and its ACH originator details."""
 
     __tablename__ = "payment_settings"
+    audit_exclude = frozenset({"ach_offset_account_sealed"})
     company_id: Mapped[int] = mapped_column(
         BigId, ForeignKey("companies.id", ondelete="CASCADE"), unique=True)
     #: Where payments (credits) and refunds are posted.
@@ -34,6 +35,9 @@ class PaymentSettings(IdMixin, Timestamps, Audited, Base):
     ach_company_name: Mapped[str | None] = mapped_column(String(16))
     ach_odfi_routing: Mapped[str | None] = mapped_column(String(9))
     ach_entry_description: Mapped[str] = mapped_column(String(10), default="ISP BILL")
+    #: The company's own account the debits settle to (the file's offsetting credit).
+    ach_offset_routing: Mapped[str | None] = mapped_column(String(9))
+    ach_offset_account_sealed: Mapped[str | None] = mapped_column(String(400))
 
 
 class PaymentMethod(IdMixin, Timestamps, Audited, Base):

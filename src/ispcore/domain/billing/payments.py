@@ -89,8 +89,8 @@ async def payment_settings(uow: UnitOfWork, company_id: int) -> PaymentSettings:
     return row
 
 
-async def update_payment_settings(uow: UnitOfWork, company_id: int, values: dict[str, Any]
-                                  ) -> PaymentSettings:
+async def update_payment_settings(uow: UnitOfWork, company_id: int, values: dict[str, Any],
+                                  vault_key: str | None = None) -> PaymentSettings:
     company = await company_of(uow, company_id)
     row = await payment_settings(uow, company.id)
     for key in ("payment_gl_code_id", "fee_gl_code_id"):
@@ -101,6 +101,13 @@ async def update_payment_settings(uow: UnitOfWork, company_id: int, values: dict
         fee = values.pop("returned_payment_fee")
         values["returned_payment_fee_minor"] = to_minor(fee, company.currency,
                                                         field="returned_payment_fee")
+    from ispcore.domain.billing import ach, vault
+
+    ach.check_originator(values)
+    if "ach_offset_account" in values:
+        account = values.pop("ach_offset_account")
+        values["ach_offset_account_sealed"] = vault.seal(
+            vault_key, account, field="ach_offset_account") if account else None
     for key, value in values.items():
         setattr(row, key, value)
     row.updated_at = uow.clock.now()
