@@ -183,6 +183,8 @@ class FakeStripe:
         self.on_charge: Callable[[int], None] | None = None
         self.before_charge: Callable[[int], None] | None = None
         self.charge_requests = 0
+        #: Make the next refund, then lose its answer (a timeout).
+        self.lose_next_refund_answer = False
         self._ids = itertools.count(1)
 
     # --- test set-up ---
@@ -286,7 +288,11 @@ class FakeStripe:
             self.refunds.append(refund)
             return 200, refund
 
-        return self._idempotent(request, form, make)
+        response = self._idempotent(request, form, make)
+        if self.lose_next_refund_answer:
+            self.lose_next_refund_answer = False
+            raise httpx.ReadTimeout("timed out")
+        return response
 
     def route(self, router: respx.MockRouter) -> FakeStripe:
         def logged(handler: Callable[..., httpx.Response]) -> Callable[..., httpx.Response]:

@@ -98,6 +98,17 @@ async def test_a_stripe_charge_is_collected_once_and_refunded_through_stripe(
         (1000, payment["processorReference"])]
     assert (await account_view(api, billing, account))["balance"]["amount"] == "10.00"
 
+    # A refund whose answer is lost is refused and recorded nowhere; the retry is answered
+    # from Stripe's first refund, not made again.
+    stripe.lose_next_refund_answer = True
+    assert await refused(api, billing.token, "refundPayment", {
+        "id": payment["id"], "amount": "5"}) == [("id", "PROCESSOR_UNAVAILABLE")]
+    assert len(stripe.refunds) == 2
+    again = await ok(api, billing.token, "refundPayment", {"id": payment["id"], "amount": "5"})
+    assert again["payment"]["refunded"]["amount"] == "15.00"
+    assert len(stripe.refunds) == 2
+    assert (await account_view(api, billing, account))["balance"]["amount"] == "15.00"
+
 
 async def test_a_declined_card_fails_and_posts_nothing(
         api: Any, runtime: Any, clock: Any, stripe: FakeStripe) -> None:
