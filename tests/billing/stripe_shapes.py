@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import copy
 import itertools
-import json
 import re
 from collections.abc import Callable
 from typing import Any
@@ -314,7 +313,3 @@ class FakeStripe:
 
 def form_of(request: httpx.Request) -> dict[str, str]:
     return dict(parse_qsl(request.content.decode()))
-
-
-def dump(request: httpx.Request) -> str:
-    return json.dumps({"url": str(request.url), "form": form_of(request)})

@@ -55,10 +55,6 @@ class Charge:
     reference: str | None = None
 
 
-class ProcessorUnavailable(Exception):
-    """The processor could not be asked at all (not configured)."""
-
-
 class Processor(Protocol):
     name: str
 
