@@ -27,8 +27,6 @@ from ispcore.runtime import Runtime, build_runtime
 from tests.support import Api
 
 PG_ADMIN_DSN = os.environ.get("ISPCORE_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
-#: A fixed Fernet key sealing test bank account numbers.
-TEST_VAULT_KEY = "ZmDfcTF7_60GrrY167zsiPd67pEvs0aGOv2oasOM1Pg="
 REDIS_URL = os.environ.get("ISPCORE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
@@ -65,8 +63,7 @@ async def create_database(tmp_path_factory: pytest.TempPathFactory) -> tuple[str
 
 def test_settings(database_url: str, **overrides: Any) -> Settings:
     values: dict[str, Any] = {"database_url": database_url, "rate_limit_per_minute": 100_000,
-                              "login_attempts_per_minute": 100_000, "redis_url": None,
-                              "vault_key": TEST_VAULT_KEY}
+                              "login_attempts_per_minute": 100_000, "redis_url": None}
     values.update(overrides)
     return Settings(**values)
 

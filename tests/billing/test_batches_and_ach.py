@@ -5,13 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ispcore.domain.billing import payments, vault
-from ispcore.domain.billing.payment_models import PaymentMethod
-from ispcore.domain.identity.actor import SYSTEM
 from tests.accounts.factories import MUTATIONS, _mutation
+from tests.billing.collect_support import add_method, bank_account, charge
 from tests.billing.factories import account_view, billing_setup, events_of, ok, refused
 from tests.billing.payment_support import PAYMENT_FIELDS, invoiced_customer, payment_of
-from tests.conftest import TEST_VAULT_KEY
 
 BATCH_FIELDS = """id name status depositSlipNumber depositedOn paymentCount total { amount }
   totals { method count total { amount } } payments { id reference amount { amount } }"""
@@ -81,29 +78,14 @@ ORIGINATOR = {"achDestinationRouting": "071000013", "achDestinationName": "Chase
               "achOffsetAccount": "99887766", "achEntryDescription": "INTERNET"}
 
 
-async def _ach_payment(runtime: Any, account: str, amount: int, account_number: str,
-                       routing: str, kind: str = "CHECKING") -> int:
-    """A bank account on file and an ACH debit waiting for the file, made by the domain."""
-    from ispcore.domain.accounts.models import Account
-    from ispcore.domain.common.records import company_of
-
-    async with runtime.unit_of_work(SYSTEM, action="test") as uow:
-        row = await uow.session.get(Account, int(_pk(account)))
-        company = await company_of(uow, row.company_id)
-        now = uow.clock.now()
-        method = PaymentMethod(
-            company_id=company.id, account_id=row.id, kind="BANK_ACCOUNT", processor="ACH",
-            token=f"ach-{row.id}", holder_name=row.name, last_four=account_number[-4:],
-            bank_account_type=kind, routing_number=routing,
-            sealed_account_number=vault.seal(TEST_VAULT_KEY, account_number),
-            is_default=True, autopay=True, active=True, created_at=now, updated_at=now)
-        uow.session.add(method)
-        await uow.session.flush()
-        payment = payments.new_payment(uow, row, company, amount, payments.Method.ACH,
-                                       payment_method_id=method.id, processor="ACH")
-        uow.session.add(payment)
-        await uow.session.flush()
-        return payment.id
+async def _ach_payment(api: Any, billing: Any, account: str, amount: str,
+                       account_number: str, routing: str, kind: str = "CHECKING") -> str:
+    """A bank account on file and an ACH debit of it, waiting for the next file."""
+    method = await add_method(api, billing, bank_account(
+        account, accountNumber=account_number, routingNumber=routing, bankAccountType=kind))
+    payment = await charge(api, billing, method["id"], amount)
+    assert (payment["status"], payment["method"]) == ("PENDING", "ACH")
+    return payment["id"]
 
 
 def parse_nacha(text: str) -> dict[str, Any]:
@@ -144,7 +126,7 @@ def parse_nacha(text: str) -> dict[str, Any]:
 
 
 async def test_a_nacha_file_collects_the_days_ach_debits_balanced(
-        api: Any, runtime: Any, clock: Any) -> None:
+        api: Any, runtime: Any, clock: Any, vault_key: str) -> None:
     billing = await billing_setup(api)
     ann = await invoiced_customer(api, runtime, clock, billing, months=1, name="Ann")
     bob = await invoiced_customer(api, runtime, clock, billing, months=1, name="Bob")
@@ -156,8 +138,8 @@ async def test_a_nacha_file_collects_the_days_ach_debits_balanced(
     settings = await ok(api, billing.token, "updatePaymentSettings",
                         {"companyId": billing.company, **ORIGINATOR})
     assert settings["achOffsetAccountSet"] is True
-    first = await _ach_payment(runtime, ann, 6375, "000123456789", "011000015")
-    second = await _ach_payment(runtime, bob, 5000, "55512", "021000021", "SAVINGS")
+    first = await _ach_payment(api, billing, ann, "63.75", "000123456789", "011000015")
+    second = await _ach_payment(api, billing, bob, "50.00", "55512", "021000021", "SAVINGS")
 
     made = await ok(api, billing.token, "createAchFile", {"companyId": billing.company})
     parsed = parse_nacha(made["content"])
@@ -177,12 +159,6 @@ async def test_a_nacha_file_collects_the_days_ach_debits_balanced(
     assert await refused(api, billing.token, "createAchFile",
                          {"companyId": billing.company}) == [("date", "INVALID")]
     returned = await ok(api, billing.token, "reversePayment",
-                        {"id": _gid("Payment", second), "reason": "R01 insufficient funds"})
+                        {"id": second, "reason": "R01 insufficient funds"})
     assert returned["status"] == "REVERSED"
-    assert (await payment_of(api, billing, _gid("Payment", first)))["status"] == "COMPLETED"
-
-
-def _gid(type_name: str, pk: int) -> str:
-    import base64
-
-    return base64.b64encode(f"{type_name}:{pk}".encode()).decode()
+    assert (await payment_of(api, billing, first))["status"] == "COMPLETED"

@@ -11,7 +11,7 @@ from strawberry.types import Info
 
 from ispcore.domain.common.unit_of_work import UnitOfWork
 from ispcore.domain.custom_fields.service import ValueInput
-from ispcore.resolvers.mutations import input_values, mutate, non_null
+from ispcore.resolvers.mutations import input_values, mutate, non_null, run_flow
 from ispcore.schema.errors import UserError
 from ispcore.schema.nodes import ModelNode, decode_id
 from ispcore.schema.permissions import requires
@@ -45,6 +45,25 @@ def command(run: Run, *, input_type: Any, payload: Any, permission: str, descrip
 
         key = getattr(input, "idempotency_key", None) if idempotent else None
         return await mutate(info, payload, work, input=input, idempotency_key=key)
+
+    return strawberry.mutation(resolver, extensions=requires(permission),
+                               description=description)
+
+
+OpenUow = Callable[[], UnitOfWork]
+Flow = Callable[[OpenUow, Any], Awaitable[dict[str, Any]]]
+
+
+def flow_command(run: Flow, *, input_type: Any, payload: Any, permission: str,
+                 description: str) -> Any:
+    """A mutation like :func:`command` whose work spans transactions: ``run(open_uow,
+    input)`` opens its own units of work (see :func:`run_flow`)."""
+
+    async def resolver(self: Any, info: Info, input: input_type) -> payload:  # type: ignore[valid-type]
+        async def work(open_uow: OpenUow) -> dict[str, Any]:
+            return await run(open_uow, input)
+
+        return await run_flow(info, payload, work)
 
     return strawberry.mutation(resolver, extensions=requires(permission),
                                description=description)

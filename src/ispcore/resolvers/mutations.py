@@ -162,3 +162,19 @@ async def _replay(info: Info, payload_cls: type[PayloadT], operation: str, key: 
         payload = _payload(payload_cls, await _from_record(uow, stored))
     await _prefetch_payload(info, payload)
     return payload
+
+
+async def run_flow(info: Info, payload_cls: type[PayloadT],
+                   flow: Callable[[Callable[[], UnitOfWork]], Awaitable[dict[str, Any]]]
+                   ) -> PayloadT:
+    """Work that spans several transactions (a payment processor is called between them):
+    ``flow`` opens its own units of work with the function it is given. A ``DomainError``
+    fills ``errors`` (the flow's domain code decides what was kept); idempotency is the
+    flow's own business."""
+    try:
+        result = await flow(lambda: info.context.unit_of_work(info.field_name))
+    except DomainError as exc:
+        return payload_cls(errors=user_errors(exc))
+    payload = _payload(payload_cls, result)
+    await _prefetch_payload(info, payload)
+    return payload

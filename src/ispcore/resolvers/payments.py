@@ -6,24 +6,39 @@ import strawberry
 from strawberry import relay
 from strawberry.types import Info
 
-from ispcore.domain.billing import ach, batches, payments
+from ispcore.domain.billing import ach, batches, collect, payment_methods, payments
+from ispcore.domain.common.records import company_of
 from ispcore.domain.common.unit_of_work import UnitOfWork
-from ispcore.resolvers.commands import command, payload_type, pk, values_of
+from ispcore.resolvers.commands import (
+    OpenUow,
+    command,
+    flow_command,
+    payload_type,
+    pk,
+    values_of,
+)
 from ispcore.resolvers.connections import fetch_node, list_nodes
 from ispcore.schema import payments as s
-from ispcore.schema.accounts import Account
+from ispcore.schema.accounts import Account, IdInput
 from ispcore.schema.billing import GlCode
 from ispcore.schema.companies import Company
 from ispcore.schema.nodes import Connection
-from ispcore.schema.payments import AchFile, Payment, PaymentBatch, PaymentSettings, Refund
+from ispcore.schema.payments import (
+    AchFile,
+    Payment,
+    PaymentBatch,
+    PaymentMethod,
+    PaymentSettings,
+    Refund,
+)
 from ispcore.schema.permissions import requires
 
 READ = "billing:read"
 WRITE = "billing:write"
 CONFIGURE = "billing:configure"
+RUN = "billing:run"
 
 IDS = {"account_id": Account, "payment_gl_code_id": GlCode, "fee_gl_code_id": GlCode}
-RUN = "billing:run"
 
 
 async def _create(uow: UnitOfWork, data: Any) -> dict[str, Any]:
@@ -74,6 +89,35 @@ async def _ach_file(uow: UnitOfWork, data: Any) -> dict[str, Any]:
                                               data.date, uow_vault_key(uow))}
 
 
+async def _add_method(uow: UnitOfWork, data: Any) -> dict[str, Any]:
+    return {"payment_method": await payment_methods.add_payment_method(
+        uow, values_of(data, IDS))}
+
+
+async def _update_method(uow: UnitOfWork, data: Any) -> dict[str, Any]:
+    values = values_of(data, update=True, exclude=("id",))
+    return {"payment_method": await payment_methods.update_payment_method(
+        uow, pk(data.id, PaymentMethod), values)}
+
+
+async def _remove_method(uow: UnitOfWork, data: Any) -> dict[str, Any]:
+    return {"payment_method": await payment_methods.remove_payment_method(
+        uow, pk(data.id, PaymentMethod))}
+
+
+async def _charge(open_uow: OpenUow, data: Any) -> dict[str, Any]:
+    return {"payment": await collect.charge_method(
+        open_uow, pk(data.payment_method_id, PaymentMethod, "payment_method_id"),
+        data.amount, key=data.idempotency_key, reference=data.reference)}
+
+
+async def _reconcile(open_uow: OpenUow, data: Any) -> dict[str, Any]:
+    company_id = pk(data.company_id, Company, "company_id")
+    async with open_uow() as uow:
+        await company_of(uow, company_id)
+    return await collect.reconcile(open_uow, company_id=company_id)
+
+
 @strawberry.type
 class PaymentQuery:
     @strawberry.field(extensions=requires(READ), description="Payments received and being "
@@ -108,6 +152,18 @@ class PaymentQuery:
     @strawberry.field(extensions=requires(READ))
     async def payment(self, info: Info, id: relay.GlobalID) -> Payment | None:
         return await fetch_node(info, Payment, id)
+
+    @strawberry.field(extensions=requires(READ), description="Cards and bank accounts on "
+                      "file (filter by account; removed ones are inactive).")
+    async def payment_methods(self, info: Info, first: int | None = None,
+                              after: str | None = None,
+                              filter: s.PAYMENT_METHOD_LISTING.filter | None = None,
+                              order_by: list[s.PAYMENT_METHOD_LISTING.order] | None = None
+                              ) -> Connection[PaymentMethod]:
+        return await list_nodes(info, PaymentMethod, s.PAYMENT_METHOD_LISTING, first=first,
+                                after=after, filter=filter, order_by=order_by,
+                                search=(PaymentMethod.model.holder_name,
+                                        PaymentMethod.model.last_four))
 
     @strawberry.field(extensions=requires(READ), description="How a company's payments are "
                       "booked (made with default ledger codes on first use).")
@@ -159,3 +215,29 @@ class PaymentMutation:
         payload=payload_type("CreateAchFile", "ach_file", AchFile),
         description="Write the NACHA file of the pending ACH debits received by a day; "
         "they are collected (posted and applied).")
+    add_payment_method = command(
+        _add_method, input_type=s.AddPaymentMethodInput, permission=WRITE,
+        payload=payload_type("AddPaymentMethod", "payment_method", PaymentMethod),
+        description="Keep a card (its processor's token, brand, last four, expiry) or a "
+        "bank account on file for an account.")
+    update_payment_method = command(
+        _update_method, input_type=s.UpdatePaymentMethodInput, permission=WRITE,
+        payload=payload_type("UpdatePaymentMethod", "payment_method", PaymentMethod),
+        description="Change a method's expiry, holder, default or autopay.")
+    remove_payment_method = command(
+        _remove_method, input_type=IdInput, permission=WRITE,
+        payload=payload_type("RemovePaymentMethod", "payment_method", PaymentMethod),
+        description="Stop using a method on file (kept inactive for the payments made "
+        "with it); a default removed leaves the account with none.")
+    charge_payment_method = flow_command(
+        _charge, input_type=s.ChargePaymentMethodInput, permission=WRITE,
+        payload=payload_type("ChargePaymentMethod", "payment", Payment),
+        description="Charge a method on file. The payment comes back COMPLETED (applied "
+        "like any payment), FAILED (declined: failureReason says why), or PENDING / UNKNOWN "
+        "(the processor has not answered yet; the reconciler settles it, never charging "
+        "twice). In-house ACH payments stay PENDING until a NACHA file collects them.")
+    reconcile_payments = flow_command(
+        _reconcile, input_type=s.ReconcilePaymentsInput, permission=RUN,
+        payload=s.ReconcilePaymentsPayload,
+        description="Ask the processors now about the company's PENDING and UNKNOWN charges "
+        "older than a minute, and settle them (the reconciler also runs every 5 minutes).")

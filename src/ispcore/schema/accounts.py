@@ -50,12 +50,14 @@ if TYPE_CHECKING:
         TaxExemption,
     )
     from ispcore.schema.collections import AccountDelinquency
+    from ispcore.schema.payments import PaymentMethod
     from ispcore.schema.records import CallLog, Note, ScheduledEvent, Task
 
 ADDRESSES = "ispcore.schema.addresses"
 BILLING = "ispcore.schema.billing"
 COLLECTIONS = "ispcore.schema.collections"
 RECORDS = "ispcore.schema.records"
+PAYMENTS = "ispcore.schema.payments"
 
 def primary_first(contacts: list[Any]) -> list[Any]:
     return sorted(contacts, key=lambda c: not c.is_primary)
@@ -271,6 +273,12 @@ class Account(ModelNode):
     vacations: list[Annotated[AccountVacation, strawberry.lazy(BILLING)]] | None = relation(
         Many("AccountVacation", "account_id", order_by=("starts_on", "id")),
         description="Null without billing:read.")
+    payment_methods: list[Annotated[PaymentMethod, strawberry.lazy(PAYMENTS)]] | None = (
+        relation(Many("PaymentMethod", "account_id",
+                      arrange=lambda rows: sorted((r for r in rows if r.active),
+                                                  key=lambda r: not r.is_default)),
+                 description="Null without billing:read. Cards and bank accounts on file "
+                 "(active ones, the default first)."))
     pending_charges: list[Annotated[PendingCharge, strawberry.lazy(BILLING)]] | None = (
         relation(Many("PendingCharge", "account_id",
                       arrange=lambda rows: [r for r in rows if r.invoice_id is None]),

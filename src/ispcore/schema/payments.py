@@ -9,12 +9,15 @@ import strawberry
 from strawberry import UNSET, relay
 from strawberry.types import Info
 
+from ispcore.domain.billing import payment_methods as pm
 from ispcore.domain.billing import payment_models as m
 from ispcore.domain.billing.batches import totals_by_method
 from ispcore.domain.billing.payments import Method as DomainMethod
 from ispcore.domain.billing.payments import Status as DomainStatus
+from ispcore.domain.billing.processors import ProcessorName
 from ispcore.schema.accounts import Account
 from ispcore.schema.billing import GlCode, Invoice, LedgerEntry
+from ispcore.schema.errors import UserError
 from ispcore.schema.filtering import DateFilter, DateTimeFilter, IdOf, StringFilter, listing_inputs
 from ispcore.schema.identity import User
 from ispcore.schema.money import Money, money
@@ -29,6 +32,43 @@ PaymentStatus = strawberry.enum(DomainStatus, description=(
     "PENDING: sent to a processor (or waiting for an ACH file); UNKNOWN: the processor's "
     "answer was lost, the reconciler asks again; COMPLETED: in the ledger; FAILED: never "
     "collected; REVERSED: collected, then returned (a bounced cheque)."))
+
+
+PaymentMethodKind = strawberry.enum(pm.Kind, name="PaymentMethodKind",
+                                    description="CARD or BANK_ACCOUNT.")
+PaymentProcessor = strawberry.enum(ProcessorName, name="PaymentProcessor", description=(
+    "Who collects: MANUAL (staff run it on an outside terminal and confirm), STRIPE, or ACH "
+    "(in-house: a NACHA file collects it)."))
+BankAccountType = strawberry.enum(pm.BankAccountType, name="BankAccountType")
+
+
+@strawberry.type(description="A card or bank account on file: its processor's token and what "
+                 "tells a person which one it is. Never a card number; a bank account "
+                 "number is kept sealed and never shown, only its last four digits.")
+@model_node(m.PaymentMethod, read_permission=READ)
+class PaymentMethod(ModelNode):
+    kind: PaymentMethodKind
+    processor: PaymentProcessor
+    token: str = strawberry.field(description="The processor's id of it (Stripe: pm_…).")
+    processor_customer: str | None = strawberry.field(
+        description="The processor's customer it belongs to (Stripe: cus_…).")
+    holder_name: str
+    brand: str | None
+    last_four: str
+    expiry_month: int | None
+    expiry_year: int | None
+    bank_account_type: BankAccountType | None
+    routing_number: str | None
+    is_default: bool
+    autopay: bool = strawberry.field(description="Autopay charges invoices on their due "
+                                     "date to the account's default method.")
+    active: bool
+    created_at: datetime
+    updated_at: datetime
+    company_id: strawberry.Private[int]
+    account_id: strawberry.Private[int]
+
+    account: Account | None = relation(One("Account", "account_id"))
 
 
 @strawberry.type(description="A payment's share of an invoice (negative when taken back by "
@@ -138,12 +178,15 @@ class Payment(ModelNode):
     autopay_invoice_id: strawberry.Private[int | None]
     batch_id: strawberry.Private[int | None]
     ach_file_id: strawberry.Private[int | None]
+    payment_method_id: strawberry.Private[int | None]
 
     amount: Money = money("amount_minor")
     unapplied: Money = money("unallocated_minor")
     refunded: Money = money("refunded_minor")
     account: Account | None = relation(One("Account", "account_id"))
     user: User | None = relation(One("User", "user_id"))
+    payment_method: PaymentMethod | None = relation(
+        One("PaymentMethod", "payment_method_id"), description="The method on file charged.")
     autopay_invoice: Invoice | None = relation(
         One("Invoice", "autopay_invoice_id"), description="The invoice autopay charged for.")
     allocations: list[PaymentAllocation] | None = relation(
@@ -287,3 +330,76 @@ class CreateAchFileInput:
     company_id: relay.GlobalID
     date: date | None = strawberry.field(
         default=None, description="Take ACH payments received by this day (default today).")
+
+
+PAYMENT_METHOD_LISTING = listing_inputs(
+    "PaymentMethod", {"id": IdOf("PaymentMethod"), "company_id": IdOf("Company"),
+                      "account_id": IdOf("Account"), "kind": StringFilter,
+                      "processor": StringFilter, "last_four": StringFilter,
+                      "created_at": DateTimeFilter}, order_by=["created_at"])
+
+
+@strawberry.input
+class AddPaymentMethodInput:
+    account_id: relay.GlobalID
+    kind: PaymentMethodKind
+    processor: PaymentProcessor
+    token: str | None = strawberry.field(default=None, description=(
+        "STRIPE: the PaymentMethod id (pm_…) Stripe.js made in the customer's browser. "
+        "MANUAL: the terminal's token, if any. Never a card number."))
+    processor_customer: str | None = strawberry.field(default=None, description=(
+        "STRIPE: the Customer (cus_…) the payment method is attached to (default: Stripe's "
+        "answer)."))
+    holder_name: str | None = None
+    brand: str | None = strawberry.field(default=None, description="MANUAL cards (STRIPE: "
+                                         "read from Stripe).")
+    last_four: str | None = strawberry.field(default=None, description=(
+        "MANUAL: four digits (STRIPE: read from Stripe; ACH: from the account number)."))
+    expiry_month: int | None = None
+    expiry_year: int | None = None
+    bank_account_type: BankAccountType | None = strawberry.field(
+        default=None, description="ACH: CHECKING (default) or SAVINGS.")
+    routing_number: str | None = strawberry.field(
+        default=None, description="ACH: the bank's 9-digit ABA routing number.")
+    account_number: str | None = strawberry.field(default=None, description=(
+        "ACH: kept sealed with the server's vault key and never returned."))
+    make_default: bool = strawberry.field(default=False, description=(
+        "Make it the account's default (an account's first method always is)."))
+    autopay: bool = strawberry.field(default=False, description=(
+        "Charge invoices to it on their due date (the default method only; not MANUAL)."))
+
+
+@strawberry.input
+class UpdatePaymentMethodInput:
+    id: relay.GlobalID
+    holder_name: str | None = UNSET
+    expiry_month: int | None = UNSET
+    expiry_year: int | None = UNSET
+    is_default: bool | None = strawberry.field(default=UNSET, description=(
+        "true makes it the default (the old default loses it, and its autopay)."))
+    autopay: bool | None = UNSET
+
+
+@strawberry.input
+class ChargePaymentMethodInput:
+    payment_method_id: relay.GlobalID
+    amount: Decimal = strawberry.field(description="More than zero, in the company's currency.")
+    reference: str | None = strawberry.field(default=None, description=(
+        "MANUAL: the terminal's approval or receipt number."))
+    idempotency_key: str | None = strawberry.field(default=None, description=(
+        "Sending the charge again with the same key returns the first payment and charges "
+        "nothing."))
+
+
+@strawberry.input
+class ReconcilePaymentsInput:
+    company_id: relay.GlobalID
+
+
+@strawberry.type(description="What the reconciler did.")
+class ReconcilePaymentsPayload:
+    checked: int = 0
+    completed: int = 0
+    failed: int = 0
+    unsettled: int = strawberry.field(default=0, description="Still PENDING or UNKNOWN.")
+    errors: list[UserError] = strawberry.field(default_factory=list)

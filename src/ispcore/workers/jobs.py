@@ -55,4 +55,5 @@ async def run_scheduled_events(runtime: Runtime) -> dict[str, int]:
 CRON.append(CronEntry(SCHEDULED_EVENTS_JOB, second=15))
 
 
-import ispcore.workers.billing  # noqa: E402, F401  (billing's jobs)
+import ispcore.workers.billing  # noqa: E402  (billing's jobs)
+import ispcore.workers.payments  # noqa: E402, F401  (payments' jobs)
