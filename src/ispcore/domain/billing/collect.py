@@ -75,9 +75,9 @@ async def _intent(uow: UnitOfWork, method: PaymentMethod, minor: int, *, key: st
                   ) -> tuple[Payment, Charge | None]:
     """Step 1: the PENDING payment (or the one already made under ``key``), and the charge
     to send (None when there is nothing to send: a replay, or in-house ACH)."""
-    account, company = await payments._payable_account(uow, method.account_id)
+    account, company = await payments.payable_account(uow, method.account_id)
     kind = payment_type(method)
-    replay = await payments._replayed(uow, company.id, key, account.id, minor, kind)
+    replay = await payments.replayed_payment(uow, company.id, key, account.id, minor, kind)
     if replay is not None:
         return replay, None
     if not method.active:
@@ -89,7 +89,8 @@ async def _intent(uow: UnitOfWork, method: PaymentMethod, minor: int, *, key: st
     if method.processor != ProcessorName.ACH:  # refused now if it cannot be asked at all
         processors.get(method.processor, uow.settings, uow.clock, field="payment_method_id")
     payment = payments.new_payment(
-        uow, account, company, minor, kind, reference=payments._reference(reference), key=key,
+        uow, account, company, minor, kind, reference=payments.clean_reference(reference),
+        key=key,
         status=Status.PENDING, payment_method_id=method.id, processor=method.processor,
         autopay_invoice_id=autopay_invoice_id)
     uow.session.add(payment)

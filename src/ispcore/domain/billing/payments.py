@@ -119,7 +119,7 @@ async def update_payment_settings(uow: UnitOfWork, company_id: int, values: dict
 
 # --- recording a payment ------------------------------------------------------------------------
 
-async def _payable_account(uow: UnitOfWork, account_id: int) -> tuple[Any, Any]:
+async def payable_account(uow: UnitOfWork, account_id: int) -> tuple[Any, Any]:
     account = await accounts.get_account(uow, account_id)
     company = await company_of(uow, account.company_id)
     if not company.active:
@@ -139,15 +139,15 @@ def _received_at(uow: UnitOfWork, value: datetime | None) -> datetime:
     return value
 
 
-def _reference(value: str | None) -> str:
+def clean_reference(value: str | None) -> str:
     text = (value or "").strip()
     if len(text) > 200:
         raise DomainError("At most 200 characters.", field="reference")
     return text
 
 
-async def _replayed(uow: UnitOfWork, company_id: int, key: str | None, account_id: int,
-                    amount: int, method: str) -> Payment | None:
+async def replayed_payment(uow: UnitOfWork, company_id: int, key: str | None,
+                           account_id: int, amount: int, method: str) -> Payment | None:
     """The payment already recorded under ``key``, when the same payment is sent again;
     an error when the key was used for another one."""
     if key is None:
@@ -169,17 +169,17 @@ async def _replayed(uow: UnitOfWork, company_id: int, key: str | None, account_i
 async def create_payment(uow: UnitOfWork, values: dict[str, Any]) -> Payment:
     """Record money received: posted to the ledger and applied to open invoices, oldest
     first; what is left stays on the account as credit."""
-    account, company = await _payable_account(uow, values["account_id"])
+    account, company = await payable_account(uow, values["account_id"])
     same_currency(values.get("currency"), company.currency)
     amount = to_minor(values["amount"], company.currency, allow_zero=False)
     method = Method(values["method"])
     key = values.get("idempotency_key")
-    replay = await _replayed(uow, company.id, key, account.id, amount, method)
+    replay = await replayed_payment(uow, company.id, key, account.id, amount, method)
     if replay is not None:
         return replay
     received_at = _received_at(uow, values.get("received_at"))
     payment = new_payment(uow, account, company, amount, method, received_at=received_at,
-                          reference=_reference(values.get("reference")), key=key,
+                          reference=clean_reference(values.get("reference")), key=key,
                           status=Status.COMPLETED)
     payment.batch_id = values.get("batch_id")
     uow.session.add(payment)
