@@ -12,8 +12,8 @@ from ispcore.domain.billing.processors.base import (
     Result,
 )
 from ispcore.domain.billing.processors.manual import ManualProcessor
-from ispcore.domain.billing.processors.stripe import StripeProcessor
 from ispcore.domain.common.errors import DomainError, ErrorCode
+from ispcore.integrations.stripe import StripeProcessor
 
 if TYPE_CHECKING:
     from ispcore.config import Settings

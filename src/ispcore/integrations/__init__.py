@@ -1,0 +1,1 @@
+"""Adapters to outside HTTP APIs (payment processors, …), each implementing a domain port."""
