@@ -36,7 +36,7 @@ INVOICE_FIELDS = f"""id number status currency periodStart periodEnd issuedOn du
 RUN_FIELDS = """id runOn status accountsBilled invoicesCreated accountsFailed
   total { amount } failures { reason account { id } }"""
 ENTRY_FIELDS = """id kind amount { amount currency } description postedOn glCode { code }
-  invoice { id } reverses { id }"""
+  invoice { id } reverses { id } payment { id }"""
 
 MUTATIONS.update({
     "updateBillingSettings": _mutation(

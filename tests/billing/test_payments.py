@@ -24,6 +24,9 @@ from tests.billing.payment_support import (
     record,
 )
 
+TRACE = """query($id: ID!) { invoice(id: $id) { payments { amount { amount }
+  payment { id } } } }"""
+
 
 def owed(view: dict[str, Any]) -> list[str]:
     """Each invoice's remaining due, oldest first."""
@@ -46,6 +49,12 @@ async def test_a_payment_pays_the_oldest_invoices_first_and_keeps_the_rest_as_cr
     view = await account_view(api, billing, account)
     assert owed(view) == ["0.00", "27.50"]
     assert view["balance"]["amount"] == "27.50"
+    newest = max(view["invoices"], key=lambda i: i["periodStart"])
+    traced = (await api.data(TRACE, {"id": newest["id"]}, billing.token))["invoice"]
+    assert [(p["amount"]["amount"], p["payment"]["id"]) for p in traced["payments"]] == [
+        ("36.25", first["id"])]
+    assert [t["payment"]["id"] for t in view["transactions"] if t["kind"] == "PAYMENT"] == [
+        first["id"]]
 
     second = await record(api, billing, account, "50.00")
     assert second["unapplied"]["amount"] == "22.50"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry import UNSET, relay
@@ -41,7 +41,11 @@ from ispcore.schema.money import Money, as_money, money, optional_money
 from ispcore.schema.nodes import ModelNode, model_node, related
 from ispcore.schema.relations import Many, One, Rows, relation
 
+if TYPE_CHECKING:
+    from ispcore.schema.payments import Payment, PaymentAllocation
+
 READ = "billing:read"
+PAYMENTS = "ispcore.schema.payments"
 
 BillingMode = strawberry.enum(DomainBillingMode, description="ANNIVERSARY: billed on the day "
                               "of activation each cycle; FIXED_DAY: on the bill day.")
@@ -365,10 +369,13 @@ class LedgerEntry(ModelNode):
     amount_minor: strawberry.Private[int]
     gl_code_id: strawberry.Private[int]
     invoice_id: strawberry.Private[int | None]
+    payment_id: strawberry.Private[int | None]
     reverses_id: strawberry.Private[int | None]
     user_id: strawberry.Private[int | None]
 
     amount: Money = money("amount_minor")
+    payment: Annotated[Payment, strawberry.lazy(PAYMENTS)] | None = relation(
+        One("Payment", "payment_id"), description="The payment, refund or reversal it posts.")
     account: Account | None = relation(One("Account", "account_id"))
     gl_code: GlCode | None = relation(One("GlCode", "gl_code_id"))
     invoice: Invoice | None = relation(One("Invoice", "invoice_id"))
@@ -479,6 +486,9 @@ class Invoice(ModelNode):
     billing_run: BillingRun | None = relation(One("BillingRun", "billing_run_id"))
     lines: list[InvoiceLine] | None = relation(Many("InvoiceLine", "invoice_id",
                                                     order_by=("position",)))
+    payments: list[Annotated[PaymentAllocation, strawberry.lazy(PAYMENTS)]] | None = relation(
+        Many("PaymentAllocation", "invoice_id"), description="What paid it, in order (negative "
+        "rows: money taken back by a refund, reversal or void).")
 
 
 @strawberry.type(description="An account a billing run could not bill, and why.")
