@@ -190,7 +190,10 @@ def new_payment(uow: UnitOfWork, account: Any, company: Any, amount: int, method
     return Payment(
         company_id=company.id, account_id=account.id, method=method, status=status,
         currency=company.currency, amount_minor=amount,
-        unallocated_minor=0, refunded_minor=0, reference=reference, received_at=at,
+        # A completed payment is all credit until ``complete`` spreads it (one UPDATE
+        # less than inserting 0 and raising it).
+        unallocated_minor=amount if status == Status.COMPLETED else 0, refunded_minor=0,
+        reference=reference, received_at=at,
         received_on=local_date(at, company.time_zone),
         idempotency_key=key.strip() if key else None, payment_method_id=payment_method_id,
         processor=processor, processor_key=uuid.uuid4().hex if processor else None,
