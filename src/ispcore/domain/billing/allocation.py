@@ -93,7 +93,9 @@ async def _shares(uow: UnitOfWork, *conditions: Any) -> list[tuple[int, int, int
 
 async def take_back(uow: UnitOfWork, payment: Payment, amount: int) -> None:
     """Take ``amount`` of ``payment`` out of use: its unallocated credit first, then off its
-    invoices, newest first. The caller checked that the payment holds that much."""
+    invoices, newest first. Invoices owed again take the account's other credit at once
+    (the payment itself has none left by then). The caller holds the account's lock and
+    checked that the payment holds that much."""
     from_credit = min(amount, payment.unallocated_minor)
     payment.unallocated_minor -= from_credit
     left = amount - from_credit
@@ -105,6 +107,8 @@ async def take_back(uow: UnitOfWork, payment: Payment, amount: int) -> None:
         await _unpay(uow, payment, invoice_id, moved)
         left -= moved
     await uow.session.flush()
+    if amount > from_credit:
+        await apply_credit(uow, payment.account_id)
 
 
 async def _unpay(uow: UnitOfWork, payment: Payment, invoice_id: int, amount: int) -> None:

@@ -197,7 +197,10 @@ def new_payment(uow: UnitOfWork, account: Any, company: Any, amount: int, method
     return Payment(
         company_id=company.id, account_id=account.id, method=method, status=status,
         currency=company.currency, amount_minor=amount,
-        unallocated_minor=0, refunded_minor=0, reference=reference, received_at=at,
+        # A completed payment is all credit until ``complete`` spreads it (one UPDATE
+        # less than inserting 0 and raising it).
+        unallocated_minor=amount if status == Status.COMPLETED else 0, refunded_minor=0,
+        reference=reference, received_at=at,
         received_on=local_date(at, company.time_zone),
         idempotency_key=key.strip() if key else None, payment_method_id=payment_method_id,
         processor=processor, processor_key=uuid.uuid4().hex if processor else None,
@@ -276,7 +279,9 @@ def _reason(value: str | None, *, required: bool) -> str:
 async def refund_payment(uow: UnitOfWork, pk: int, amount: Decimal | None,
                          reason: str | None) -> Refund:
     """Give back all of a payment, or part: its credit first, then off its invoices (newest
-    first), which are owed again. A processor's payment is refunded through it."""
+    first), which are owed again (less any other credit of the account, applied at once).
+    Nothing is left to give back of a payment refunded in full. A processor's payment is
+    refunded through it."""
     payment, company = await _completed(uow, pk)
     refundable = payment.amount_minor - payment.refunded_minor
     minor = refundable if amount is None else to_minor(amount, company.currency,
@@ -285,6 +290,9 @@ async def refund_payment(uow: UnitOfWork, pk: int, amount: Decimal | None,
         raise DomainError(f"At most {from_minor(refundable, company.currency)} "
                           f"{company.currency} of this payment can be refunded.",
                           field="amount")
+    if minor <= 0:  # a whole refund of a payment already refunded in full
+        raise DomainError("This payment was refunded in full: nothing is left to refund.",
+                          field="id")
     text = _reason(reason, required=False)
     processor_reference = None
     if payment.processor:
