@@ -26,7 +26,7 @@ def upgrade() -> None:
     sa.Column('file_id_modifier', sa.String(length=1), nullable=False),
     sa.Column('entry_count', sa.Integer(), nullable=False),
     sa.Column('total_minor', sa.BigInteger(), nullable=False),
-    sa.Column('content', sa.Text(), nullable=False),
+    sa.Column('sealed_content', sa.Text(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('user_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import text
+
 from tests.accounts.factories import MUTATIONS, _mutation
 from tests.billing.collect_support import add_method, bank_account, charge
 from tests.billing.factories import account_view, billing_setup, events_of, ok, refused
@@ -155,6 +157,15 @@ async def test_a_nacha_file_collects_the_days_ach_debits_balanced(
     assert {p["status"] for p in made["payments"]} == {"COMPLETED"}
     assert (await account_view(api, billing, ann))["balance"]["amount"] == "0.00"
     assert (await account_view(api, billing, bob))["balance"]["amount"] == "13.75"
+    # The file holds account numbers: sealed at rest, shown only with billing:run.
+    async with runtime.db.engine.connect() as conn:
+        stored = (await conn.execute(text("SELECT * FROM ach_files"))).all()
+    assert stored and not any("000123456789" in str(row) for row in stored)
+    _user, reader = await api.user_with_token("reader@example.com",
+                                              permissions=["billing:read"])
+    body = await api.gql("""query { achFiles { edges { node { total { amount } content } } } }""",
+                         None, reader)
+    assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     # Collected payments are in no later file; a returned entry is reversed like a cheque.
     assert await refused(api, billing.token, "createAchFile",
                          {"companyId": billing.company}) == [("date", "INVALID")]
@@ -162,3 +173,20 @@ async def test_a_nacha_file_collects_the_days_ach_debits_balanced(
                         {"id": second, "reason": "R01 insufficient funds"})
     assert returned["status"] == "REVERSED"
     assert (await payment_of(api, billing, first))["status"] == "COMPLETED"
+
+
+async def test_removing_a_bank_account_cancels_its_uncollected_debits(
+        api: Any, runtime: Any, clock: Any, vault_key: str) -> None:
+    billing = await billing_setup(api)
+    ann = await invoiced_customer(api, runtime, clock, billing, months=1, name="Ann")
+    await ok(api, billing.token, "updatePaymentSettings",
+             {"companyId": billing.company, **ORIGINATOR})
+    method = await add_method(api, billing, bank_account(ann))
+    payment = await charge(api, billing, method["id"], "63.75")
+    await ok(api, billing.token, "removePaymentMethod", {"id": method["id"]})
+    stored = await payment_of(api, billing, payment["id"])
+    assert (stored["status"], stored["failureReason"]) == (
+        "FAILED", "The bank account was removed before collection.")
+    assert await refused(api, billing.token, "createAchFile",
+                         {"companyId": billing.company}) == [("date", "INVALID")]
+    assert (await account_view(api, billing, ann))["balance"]["amount"] == "63.75"

@@ -111,6 +111,8 @@ async def test_the_template_is_the_built_in_one_until_changed_and_reset(api: Any
     ({"html": "{{ invoice.total.__init__.__globals__ }}"}, "not allowed"),
     ({"html": "{{ invoice.nonsense }}"}, "does not render"),
     ({"html": "{{ invoice.lines.append(1) }}"}, "not allowed"),
+    ({"html": "{{ 2 ** 99999999 }}"}, "not allowed"),
+    ({"html": "{{ 'x' * 10 ** 10 }}"}, "not allowed"),
     ({"html": " "}, "needs some HTML"),
     ({"logo": "not base64!"}, "not valid base64"),
     ({"logo": base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"0" * 20).decode()}, "PNG, JPEG or SVG"),

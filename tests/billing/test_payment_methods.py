@@ -186,3 +186,18 @@ async def test_no_vault_key_no_bank_account(api: Any, runtime: Any) -> None:
     assert await refused(api, billing.token, "addPaymentMethod", bank_account(account)) == [
         ("accountNumber", "FORBIDDEN")]
     assert await listed(api, billing, account) == []
+
+
+def test_currencies_stripe_counts_otherwise_are_refused() -> None:
+    from ispcore.domain.common.errors import DomainError
+    from ispcore.integrations.stripe import check_currency
+
+    for currency in ("USD", "EUR", "JPY", "CAD"):
+        check_currency(currency)
+    for currency in ("KWD", "ISK", "mga", "HUF"):
+        try:
+            check_currency(currency)
+        except DomainError as error:
+            assert error.field == "processor"
+        else:
+            raise AssertionError(f"{currency} was accepted")

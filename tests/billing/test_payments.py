@@ -3,9 +3,11 @@ reversals with fees, voids giving money back, and every way a payment is refused
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
+from tests.accounts.factories import new_account
 from tests.billing.factories import (
     account_view,
     at,
@@ -202,6 +204,11 @@ async def test_a_card_number_in_any_field_is_refused_and_never_stored_or_logged(
         assert body.get("data") is None
         assert [e["extensions"]["code"] for e in body["errors"]] == ["CARD_NUMBER_REFUSED"]
         assert "1111" not in body["errors"][0]["message"]
+    as_number = """mutation($input: UpdateAccountInput!) { updateAccount(input: $input) {
+      errors { field } } }"""
+    body = await api.gql(as_number, {"input": {"id": account, "customFields": [
+        {"customFieldId": account, "value": int(CARD.replace(" ", ""))}]}}, billing.token)
+    assert [e["extensions"]["code"] for e in body["errors"]] == ["CARD_NUMBER_REFUSED"]
     inline = f"""mutation {{ createNote(input: {{accountId: "{account}",
       body: "paid with {CARD}"}}) {{ errors {{ field }} }} }}"""
     body = await api.gql(inline, None, billing.token)
@@ -231,3 +238,31 @@ async def test_who_may_take_payments(api: Any, runtime: Any, clock: Any) -> None
       { payment { id } } }""", {"input": pay(account, "5")}, reader)
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     assert money((await account_view(api, billing, account))["balance"]) == 63.75
+
+
+async def test_two_refunds_at_once_never_give_back_more_than_was_paid(
+        api: Any, runtime: Any, clock: Any) -> None:
+    billing = await billing_setup(api)
+    account = await invoiced_customer(api, runtime, clock, billing, months=1)
+    payment = await record(api, billing, account, "100.00")
+    query = """mutation($input: RefundPaymentInput!) { refundPayment(input: $input) {
+      refund { id } errors { field code } } }"""
+    answers = await asyncio.gather(*(
+        api.data(query, {"input": {"id": payment["id"], "amount": "60"}}, billing.token)
+        for _ in range(2)))
+    outcomes = sorted(bool(a["refundPayment"]["refund"]) for a in answers)
+    assert outcomes == [False, True]
+    stored = await payment_of(api, billing, payment["id"])
+    assert (stored["refunded"]["amount"], len(stored["refunds"])) == ("60.00", 1)
+    assert (await account_view(api, billing, account))["balance"]["amount"] == "23.75"
+
+
+async def test_a_child_billed_to_its_parent_is_paid_through_the_parent(
+        api: Any, runtime: Any, clock: Any) -> None:
+    billing = await billing_setup(api)
+    parent = await invoiced_customer(api, runtime, clock, billing, months=1)
+    child = (await new_account(api, billing.setup, name="Kid", parentAccountId=parent,
+                               billToParent=True))["id"]
+    assert await refused(api, billing.token, "createPayment", pay(child, "10")) == [
+        ("accountId", "INVALID")]
+    assert (await record(api, billing, parent, "10"))["status"] == "COMPLETED"

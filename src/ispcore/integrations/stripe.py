@@ -67,6 +67,19 @@ def _error_result(status_code: int, body: dict[str, Any], *, asking: bool) -> Re
     return Result(Outcome.FAILED, intent.get("id"), message)
 
 
+#: Currencies whose amounts Stripe counts in other units than ISO 4217 (zero-decimal there,
+#: two decimals here, or the reverse; three-decimal ones whose last digit must be 0). Charging
+#: them as minor units would be wrong by a factor of ten or a hundred, so they are refused.
+STRIPE_UNLIKE_ISO = frozenset({"BHD", "HUF", "ISK", "JOD", "KWD", "MGA", "OMR", "TND", "TWD",
+                               "UGX"})
+
+
+def check_currency(currency: str, *, field: str = "processor") -> None:
+    if currency.upper() in STRIPE_UNLIKE_ISO:
+        raise DomainError(f"Stripe counts {currency.upper()} amounts differently; payments in "
+                          "it are not taken through Stripe here.", field=field)
+
+
 class StripeProcessor:
     name = "STRIPE"
 

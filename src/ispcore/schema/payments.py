@@ -11,6 +11,7 @@ from strawberry.types import Info
 
 from ispcore.domain.billing import payment_methods as pm
 from ispcore.domain.billing import payment_models as m
+from ispcore.domain.billing import vault
 from ispcore.domain.billing.batches import totals_by_method
 from ispcore.domain.billing.payments import Method as DomainMethod
 from ispcore.domain.billing.payments import Status as DomainStatus
@@ -22,6 +23,7 @@ from ispcore.schema.filtering import DateFilter, DateTimeFilter, IdOf, StringFil
 from ispcore.schema.identity import User
 from ispcore.schema.money import Money, money
 from ispcore.schema.nodes import ModelNode, model_node
+from ispcore.schema.permissions import requires
 from ispcore.schema.relations import Many, One, relation
 
 READ = "billing:read"
@@ -146,7 +148,14 @@ class AchFile(ModelNode):
     effective_on: date
     file_id_modifier: str
     entry_count: int = strawberry.field(description="Entries, the offsetting credit included.")
-    content: str = strawberry.field(description="The file: 94-character records.")
+    sealed_content: strawberry.Private[str]
+
+    @strawberry.field(extensions=requires("billing:run"), description="The file as sent to "
+                      "the bank (94-character records). It holds bank account numbers: kept "
+                      "sealed, and shown only to those who may run billing.")
+    def content(self, info: Info) -> str:
+        return vault.unseal(info.context.runtime.settings.vault_key, self.sealed_content,
+                            field="content")
     created_at: datetime
     company_id: strawberry.Private[int]
     total_minor: strawberry.Private[int]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import string
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 
 from ispcore.domain.accounts.models import Account
 from ispcore.domain.billing import payments, vault
+from ispcore.domain.billing.payment_methods import routing_number_valid
 from ispcore.domain.billing.payment_models import AchFile, Payment, PaymentMethod
 from ispcore.domain.common.errors import DomainError, ErrorCode, Validator
 from ispcore.domain.common.records import company_of, today_in
@@ -30,14 +31,6 @@ MODIFIERS = string.ascii_uppercase + string.digits
 DEBIT = {"CHECKING": "27", "SAVINGS": "37"}
 CREDIT = {"CHECKING": "22", "SAVINGS": "32"}
 _ASCII = re.compile(r"[^A-Z0-9 .,&/\-']")
-
-
-def routing_valid(number: str) -> bool:
-    """Nine digits whose ABA checksum (weights 3, 7, 1) is a multiple of ten."""
-    if not re.fullmatch(r"\d{9}", number or ""):
-        return False
-    digits = [int(d) for d in number]
-    return sum(d * w for d, w in zip(digits, (3, 7, 1) * 3, strict=True)) % 10 == 0
 
 
 ORIGINATOR_FIELDS = {
@@ -58,7 +51,7 @@ def check_originator(values: dict[str, Any]) -> None:
     v = Validator()
     for key in ("ach_destination_routing", "ach_odfi_routing", "ach_offset_routing"):
         value = values.get(key)
-        if value is not None and value.strip() and not routing_valid(value.strip()):
+        if value is not None and value.strip() and not routing_number_valid(value.strip()):
             v.add(key, "A routing number has 9 digits with a valid checksum.")
     for key in ("ach_origin_id", "ach_company_id"):
         value = values.get(key)
@@ -116,7 +109,8 @@ def render(settings: Any, entries: list[Entry], *, created: datetime, effective:
     credits = sum(e.amount for e in entries if e.transaction_code in CREDIT.values())
     entry_hash = sum(int(e.routing[:8]) for e in entries) % 10**10
     records = [
-        "1" + "01" + " " + settings.ach_destination_routing + _alpha(settings.ach_origin_id, 10)
+        "1" + "01" + " " + settings.ach_destination_routing
+        + _alpha(settings.ach_origin_id, 10).strip().rjust(10)
         + created.strftime("%y%m%d%H%M") + modifier + "094" + "10" + "1"
         + _alpha(settings.ach_destination_name, 23) + _alpha(settings.ach_origin_name, 23)
         + " " * 8,
@@ -138,6 +132,15 @@ def render(settings: Any, entries: list[Entry], *, created: datetime, effective:
     records += ["9" * RECORD] * (blocks * BLOCK - count)
     assert all(len(r) == RECORD for r in records), [len(r) for r in records]
     return "\n".join(records) + "\n"
+
+
+def next_business_day(day: date) -> date:
+    """The entries' effective date: the next weekday (bank holidays are the bank's to roll
+    forward, as NACHA allows)."""
+    following = day + timedelta(days=1)
+    while following.weekday() >= 5:
+        following += timedelta(days=1)
+    return following
 
 
 def _require_originator(settings: Any) -> None:
@@ -165,7 +168,7 @@ async def create_file(uow: UnitOfWork, company_id: int, day: date | None,
         .join(Account, Account.id == Payment.account_id)
         .where(Payment.company_id == company.id, Payment.method == payments.Method.ACH,
                Payment.status == payments.Status.PENDING, Payment.ach_file_id.is_(None),
-               Payment.received_on <= day)
+               Payment.received_on <= day, PaymentMethod.active)
         .order_by(Payment.id).with_for_update(of=Payment))).all())
     if not due:
         raise DomainError(f"No ACH payments are waiting for a file on {day.isoformat()}.",
@@ -185,12 +188,13 @@ async def create_file(uow: UnitOfWork, company_id: int, day: date | None,
         raise DomainError("A bank takes at most 36 files a day from one originator.",
                           field="date")
     created = uow.clock.now().astimezone(ZoneInfo(company.time_zone))
-    effective = date.fromordinal(day.toordinal() + 1)
+    effective = next_business_day(max(day, today))
     modifier = MODIFIERS[files_today]
     row = AchFile(company_id=company.id, created_on=today, effective_on=effective,
                   file_id_modifier=modifier, entry_count=len(entries), total_minor=total,
-                  content=render(settings, entries, created=created, effective=effective,
-                                 modifier=modifier),
+                  sealed_content=vault.seal(vault_key, render(
+                      settings, entries, created=created, effective=effective,
+                      modifier=modifier), field="company_id"),
                   created_at=uow.clock.now(), user_id=uow.actor.user_id)
     uow.session.add(row)
     await uow.session.flush()

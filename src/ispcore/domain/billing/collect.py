@@ -32,6 +32,7 @@ from ispcore.domain.billing.processors import Charge, Outcome, ProcessorName, Re
 from ispcore.domain.common.errors import DomainError, ErrorCode
 from ispcore.domain.common.records import company_of, load, today_in
 from ispcore.domain.common.unit_of_work import UnitOfWork
+from ispcore.integrations.stripe import check_currency
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +89,8 @@ async def _intent(uow: UnitOfWork, method: PaymentMethod, minor: int, *, key: st
                           field="payment_method_id")
     if method.processor != ProcessorName.ACH:  # refused now if it cannot be asked at all
         processors.get(method.processor, uow.settings, uow.clock, field="payment_method_id")
+    if method.processor == ProcessorName.STRIPE:
+        check_currency(company.currency, field="payment_method_id")
     payment = payments.new_payment(
         uow, account, company, minor, kind, reference=payments.clean_reference(reference),
         key=key,
@@ -182,7 +185,10 @@ async def refund_through_processor(uow: UnitOfWork, payment: Payment, minor: int
         raise DomainError("The processor's reference of this payment is unknown: it cannot "
                           "be refunded through it.", field="id")
     processor = processors.get(payment.processor or "", uow.settings, uow.clock, field="id")
-    key = f"{payment.processor_key}-refund-{payment.refunded_minor}-{minor}"
+    # Not the amount: a retry after a lost answer, even of another amount, reaches the
+    # processor under the key of the refund it may already have made (Stripe then answers
+    # the first refund, or refuses other parameters), so money never goes back twice.
+    key = f"{payment.processor_key}-refund-{payment.refunded_minor}"
     result = await _ask(processor.refund(payment.processor_reference, minor, key))
     if result.outcome is Outcome.SUCCEEDED:
         return result.reference

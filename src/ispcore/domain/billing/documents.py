@@ -132,8 +132,9 @@ async def update_template(uow: UnitOfWork, company_id: int, values: dict[str, An
     trial = InvoiceTemplate(**{k: getattr(row, k) for k in (
         "html", "logo", "logo_media_type", "remittance_slip", "footer")} | changes)
     try:
-        render_html(trial.html or default_template(),
-                    sample_context(company, trial, today_in(uow, company)))
+        # Off the event loop, like every render: a slow template holds one thread only.
+        await asyncio.to_thread(render_html, trial.html or default_template(),
+                                sample_context(company, trial, today_in(uow, company)))
     except TemplateProblem as exc:
         raise DomainError(str(exc), field="html") from None
     return await _save(uow, row, changes)

@@ -66,8 +66,31 @@ def _format_date(value: date | None, style: str = "long") -> str:
     return f"{value:%b} {value.day}, {value.year}"
 
 
-_ENV = ImmutableSandboxedEnvironment(autoescape=True, undefined=StrictUndefined,
-                                     trim_blocks=True, lstrip_blocks=True)
+#: Operands a template's arithmetic may not exceed: ``9**9**9`` or ``"x" * 10**10`` would
+#: hold the server (a template is rendered in process).
+MAX_POWER = 100
+MAX_REPEAT = 10_000
+
+
+class _Sandbox(ImmutableSandboxedEnvironment):
+    """Jinja's immutable sandbox, with ``**`` and ``*`` kept to small operands."""
+
+    intercepted_binops = frozenset({"**", "*"})
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "**" and isinstance(right, int | float) and abs(right) > MAX_POWER:
+            raise SecurityError(f"exponents above {MAX_POWER} are not allowed")
+        if operator == "*" and any(isinstance(side, str | list | tuple) for side in
+                                   (left, right)):
+            count = right if isinstance(right, int) else left
+            if isinstance(count, int) and count > MAX_REPEAT:
+                raise SecurityError(f"repeating text more than {MAX_REPEAT} times is not "
+                                    "allowed")
+        return super().call_binop(context, operator, left, right)
+
+
+_ENV = _Sandbox(autoescape=True, undefined=StrictUndefined, trim_blocks=True,
+                lstrip_blocks=True)
 _ENV.filters["date"] = _format_date
 
 

@@ -280,6 +280,9 @@ async def void(uow: UnitOfWork, pk: int, reason: str | None) -> Invoice:
     text = (reason or "").strip()
     if not text:
         raise DomainError("Give a reason for voiding.", field="reason", code=ErrorCode.REQUIRED)
+    # The account first, then the invoice: the order payments take them in (no deadlock).
+    await allocation.lock_account(uow, invoice.account_id)
+    await uow.session.refresh(invoice)
     was_issued = invoice.status == InvoiceStatus.ISSUED
     if invoice.status == InvoiceStatus.VOID or not await _take(
             uow, invoice, InvoiceStatus(invoice.status), InvoiceStatus.VOID):

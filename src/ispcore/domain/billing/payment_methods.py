@@ -17,13 +17,14 @@ from typing import Any
 from sqlalchemy import select
 
 from ispcore.domain.accounts import service as accounts
-from ispcore.domain.billing import allocation, processors, vault
-from ispcore.domain.billing.payment_models import PaymentMethod
+from ispcore.domain.billing import allocation, payments, processors, vault
+from ispcore.domain.billing.payment_models import Payment, PaymentMethod
 from ispcore.domain.billing.processors import ProcessorName
 from ispcore.domain.common.errors import DomainError, ErrorCode, Validator
 from ispcore.domain.common.records import company_of, load, today_in
 from ispcore.domain.common.unit_of_work import UnitOfWork
 from ispcore.domain.events.service import record_event
+from ispcore.integrations.stripe import check_currency
 
 
 class Kind(StrEnum):
@@ -117,6 +118,8 @@ async def add_payment_method(uow: UnitOfWork, values: dict[str, Any]) -> Payment
         if customer is not None and not customer.startswith("cus_"):
             v.add("processor_customer", "A Stripe Customer id (cus_…).")
         v.raise_if_any()
+        account = await accounts.get_account(uow, values["account_id"])
+        check_currency((await company_of(uow, account.company_id)).currency)
         # Asked before the database is touched: no transaction waits on Stripe.
         card = await processors.stripe(uow.settings, uow.clock, field="processor").card(
             token or "")
@@ -250,8 +253,14 @@ async def update_payment_method(uow: UnitOfWork, pk: int, values: dict[str, Any]
 
 async def remove_payment_method(uow: UnitOfWork, pk: int) -> PaymentMethod:
     """Stop using a method (kept, inactive, for the payments made with it). A default
-    removed leaves the account with none."""
+    removed leaves the account with none. ACH debits of it not yet in a file are not
+    collected: the customer withdrew the authorisation."""
     method = await _active(uow, pk)
+    waiting = await uow.session.scalars(select(Payment).where(
+        Payment.payment_method_id == method.id, Payment.method == payments.Method.ACH,
+        Payment.status == payments.Status.PENDING, Payment.ach_file_id.is_(None)))
+    for payment in waiting:
+        payments.fail(uow, payment, "The bank account was removed before collection.")
     method.active = False
     method.is_default = False
     method.autopay = False

@@ -87,7 +87,8 @@ class PaymentBatch(IdMixin, Timestamps, Audited, Base):
 
 
 class AchFile(IdMixin, Base):
-    """A NACHA file as built: its text is kept so the bank's copy can always be produced."""
+    """A NACHA file as built. Its text holds customers' bank account numbers, so it is kept
+    sealed with the vault key, and opened only for those who may run billing."""
 
     __tablename__ = "ach_files"
     __table_args__ = (UniqueConstraint("company_id", "created_on", "file_id_modifier"),)
@@ -97,7 +98,7 @@ class AchFile(IdMixin, Base):
     file_id_modifier: Mapped[str] = mapped_column(String(1))
     entry_count: Mapped[int]
     total_minor: Mapped[int] = mapped_column(Minor)
-    content: Mapped[str] = mapped_column(Text)
+    sealed_content: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime]
     user_id: Mapped[int | None] = user_fk()
 

@@ -121,6 +121,10 @@ async def update_payment_settings(uow: UnitOfWork, company_id: int, values: dict
 
 async def payable_account(uow: UnitOfWork, account_id: int) -> tuple[Any, Any]:
     account = await accounts.get_account(uow, account_id)
+    if account.bill_to_parent and account.parent_account_id is not None:
+        raise DomainError("This account is billed to its parent account: its invoices are "
+                          "the parent's, so payments are made to the parent.",
+                          field="account_id")
     company = await company_of(uow, account.company_id)
     if not company.active:
         raise DomainError(f"{company.name} is inactive: it takes no payments.",

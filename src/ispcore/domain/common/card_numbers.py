@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 
 #: 13 to 19 digits, optionally grouped by single spaces or dashes.
@@ -59,7 +60,10 @@ def has_card_number(text: str) -> bool:
 
 
 def card_number_paths(value: Any, path: str = "") -> Iterator[str]:
-    """The paths (``input.reference``) of the strings in ``value`` holding a card number."""
+    """The paths (``input.reference``) of the values in ``value`` holding a card number:
+    strings, and numbers too (a card number sent as a JSON number)."""
+    if isinstance(value, int | Decimal) and not isinstance(value, bool):
+        value = str(value)
     if isinstance(value, str):
         if has_card_number(value):
             yield path or "input"
