@@ -307,6 +307,22 @@ async def test_a_percent_late_fee_is_a_share_of_what_is_left_to_pay(
     assert newest["lines"][-1]["amount"] == {"amount": "0.75"}
 
 
+async def test_voiding_an_invoice_drops_its_waiting_late_fee(
+        api: Any, runtime: Any, clock: Any) -> None:
+    billing = await billing_setup(api)
+    account = await billed(api, runtime, billing)
+    await rules(api, billing, lateFeeKind="FIXED", lateFeeAmount="5.00", lateFeeDays=10,
+                feeGlCodeId=billing.fees)
+    clock.set(at("2026-11-27"))
+    assert await sweep(api, billing) == (0, 0, 1)
+    [invoice] = (await state(api, billing, account))["invoices"]
+    await ok(api, billing.token, "voidInvoice", {"id": invoice["id"], "reason": "Wrong plan"})
+    assert (await state(api, billing, account))["pendingCharges"] == []
+    fees = (await api.data(LATE_FEES, {"id": billing.company}, billing.token))["lateFees"]
+    assert fees["totalCount"] == 0
+    assert await sweep(api, billing) == (0, 0, 0)
+
+
 async def test_paper_invoices_carry_the_printed_invoice_fee(
         api: Any, runtime: Any, clock: Any) -> None:
     billing = await billing_setup(api)

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.exc import IntegrityError
 
 from ispcore.db import among, bulk_insert
@@ -243,7 +243,22 @@ async def review_accounts(uow: UnitOfWork, company_id: int, account_ids: list[in
     await _evaluate(uow, ctx, found, rows, act=False)
 
 
+async def _lock_batch(uow: UnitOfWork, ctx: Context, after: int, last: int) -> None:
+    """Hold the batch's accounts as payments do (before reading their invoices): a payment
+    committing meanwhile is seen, not charged a late fee or made delinquent from a stale
+    read. PostgreSQL: their rows, in id order (payments lock one account, then its
+    delinquency: no deadlock). SQLite: the database's write lock, taken by a no-op write."""
+    if uow.session.bind.dialect.name == "sqlite":
+        await uow.session.execute(text("UPDATE companies SET id = id WHERE id = :id"),
+                                  {"id": ctx.company.id})
+        return
+    await uow.session.execute(
+        select(Account.id).where(Account.company_id == ctx.company.id, Account.id > after,
+                                 Account.id <= last).order_by(Account.id).with_for_update())
+
+
 async def _sweep_batch(uow: UnitOfWork, ctx: Context, after: int, last: int) -> SweepCounts:
+    await _lock_batch(uow, ctx, after, last)
     found = await _overdue(uow, ctx, Invoice.account_id > after, Invoice.account_id <= last)
     rows = list(await _delinquent_rows(uow, ctx.company.id,
                                        AccountDelinquency.account_id > after,

@@ -98,3 +98,17 @@ async def charge_late_fees(uow: UnitOfWork, company: Any, settings: DelinquencyS
                      "currency": company.currency}}
         for (i, amount), charge_id in zip(fees, charge_ids, strict=True)])
     return len(fees)
+
+
+async def waive_late_fee(uow: UnitOfWork, invoice_id: int) -> None:
+    """A voided invoice's late fee is not billed: dropped while it still waits for the next
+    invoice (once billed, it is corrected like any line, by a credit)."""
+    fee = await uow.session.scalar(select(LateFee).where(LateFee.invoice_id == invoice_id))
+    if fee is None or fee.pending_charge_id is None:
+        return
+    charge = await uow.session.get(PendingCharge, fee.pending_charge_id)
+    if charge is None or charge.invoice_id is not None:
+        return
+    await uow.session.delete(fee)
+    await uow.session.delete(charge)
+    await uow.session.flush()

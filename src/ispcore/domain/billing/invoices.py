@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 
 from ispcore.db import among, bulk_insert, bulk_update
 from ispcore.domain.accounts.models import Account
-from ispcore.domain.billing import allocation, tax_engine
+from ispcore.domain.billing import allocation, fees, tax_engine
 from ispcore.domain.billing.calendar import Period
 from ispcore.domain.billing.engine import Bill, Line, LineKind
 from ispcore.domain.billing.ledger import EntryKind, announce_balances, reverse
@@ -298,6 +298,7 @@ async def void(uow: UnitOfWork, pk: int, reason: str | None) -> Invoice:
         for entry in entries:
             uow.session.add(reverse(uow, entry, text, today))
         await allocation.release_invoice(uow, invoice)
+        await fees.waive_late_fee(uow, invoice.id)
     await uow.session.flush()
     record_event(uow, "invoice.voided", company_id=invoice.company_id, entity=invoice,
                  payload={"account_id": invoice.account_id, "number": invoice.number,
