@@ -12,15 +12,13 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import select
-
 from ispcore.domain.accounts.models import AccountStatus
 from ispcore.domain.billing.catalogue import scaled_percent
 from ispcore.domain.billing.collections_models import DelinquencySettings
 from ispcore.domain.billing.models import GlCode
 from ispcore.domain.billing.money import to_minor
 from ispcore.domain.common.errors import DomainError, ErrorCode, Validator
-from ispcore.domain.common.records import company_of, load
+from ispcore.domain.common.records import company_of, company_row, load
 from ispcore.domain.common.unit_of_work import UnitOfWork
 from ispcore.domain.events.service import record_event
 
@@ -46,16 +44,7 @@ async def delinquency_settings(uow: UnitOfWork, company_id: int, *, create: bool
                                ) -> DelinquencySettings:
     """The company's settings, saved with the defaults the first time (unsaved with
     ``create`` false: for reading)."""
-    row = await uow.session.scalar(select(DelinquencySettings).where(
-        DelinquencySettings.company_id == company_id))
-    if row is None:
-        now = uow.clock.now()
-        row = DelinquencySettings(company_id=company_id, **DEFAULTS, created_at=now,
-                                  updated_at=now)
-        if create:
-            uow.session.add(row)
-            await uow.session.flush()
-    return row
+    return await company_row(uow, DelinquencySettings, company_id, DEFAULTS, create=create)
 
 
 def _days(v: Validator, values: dict[str, Any], key: str) -> None:

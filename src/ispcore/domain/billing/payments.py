@@ -20,7 +20,13 @@ from ispcore.domain.billing.models import GlCode, LedgerEntry
 from ispcore.domain.billing.money import from_minor, same_currency, to_minor
 from ispcore.domain.billing.payment_models import Payment, PaymentSettings, Refund
 from ispcore.domain.common.errors import DomainError, ErrorCode
-from ispcore.domain.common.records import company_of, load, local_date, today_in
+from ispcore.domain.common.records import (
+    company_of,
+    company_row,
+    load,
+    local_date,
+    today_in,
+)
 from ispcore.domain.common.unit_of_work import UnitOfWork
 from ispcore.domain.events.service import record_event
 
@@ -75,18 +81,13 @@ async def _default_code(uow: UnitOfWork, company_id: int, code: str, name: str) 
 async def payment_settings(uow: UnitOfWork, company_id: int) -> PaymentSettings:
     """The company's payment settings, made the first time they are needed, with ledger
     codes PAYMENTS and FEES (made too when the company has none by those codes)."""
-    row = await uow.session.scalar(select(PaymentSettings).where(
-        PaymentSettings.company_id == company_id))
-    if row is None:
+
+    async def defaults() -> dict[str, Any]:
         codes = {key: await _default_code(uow, company_id, code, name)
                  for key, (code, name) in DEFAULT_CODES.items()}
-        now = uow.clock.now()
-        row = PaymentSettings(company_id=company_id, **codes, returned_payment_fee_minor=0,
-                              ach_entry_description="ISP BILL", created_at=now,
-                              updated_at=now)
-        uow.session.add(row)
-        await uow.session.flush()
-    return row
+        return {**codes, "returned_payment_fee_minor": 0, "ach_entry_description": "ISP BILL"}
+
+    return await company_row(uow, PaymentSettings, company_id, defaults)
 
 
 async def update_payment_settings(uow: UnitOfWork, company_id: int, values: dict[str, Any],

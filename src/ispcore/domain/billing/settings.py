@@ -20,7 +20,7 @@ from ispcore.domain.billing.models import (
 )
 from ispcore.domain.billing.money import Rounding
 from ispcore.domain.common.errors import ErrorCode, Validator
-from ispcore.domain.common.records import company_of, load, today_in
+from ispcore.domain.common.records import company_of, company_row, load, today_in
 from ispcore.domain.common.unit_of_work import UnitOfWork
 from ispcore.domain.events.service import record_event
 
@@ -77,16 +77,7 @@ async def company_settings(uow: UnitOfWork, company_id: int, *, create: bool = T
                            ) -> BillingSettings:
     """The company's settings, saved with the defaults the first time they are needed (with
     ``create`` false, the defaults are returned unsaved: for reading without writing)."""
-    row = await uow.session.scalar(select(BillingSettings).where(
-        BillingSettings.company_id == company_id))
-    if row is None:
-        now = uow.clock.now()
-        row = BillingSettings(company_id=company_id, **DEFAULTS, created_at=now,
-                              updated_at=now)
-        if create:
-            uow.session.add(row)
-            await uow.session.flush()
-    return row
+    return await company_row(uow, BillingSettings, company_id, DEFAULTS, create=create)
 
 
 async def update_company_settings(uow: UnitOfWork, company_id: int, values: dict[str, Any]

@@ -2,14 +2,34 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
 
 from ispcore.domain.common.errors import DomainError, ErrorCode, NotFound, Validator
 from ispcore.domain.common.unit_of_work import UnitOfWork
 
 T = TypeVar("T")
+
+
+async def company_row(uow: UnitOfWork, model: type[T], company_id: int,
+                      defaults: dict[str, Any] | Callable[[], Awaitable[dict[str, Any]]], *,
+                      create: bool = True) -> T:
+    """A company's one row of ``model`` (its settings of some kind), saved with ``defaults``
+    the first time it is needed; with ``create`` false the defaults come back unsaved (for
+    reading without writing)."""
+    row = await uow.session.scalar(select(model).where(model.company_id == company_id))
+    if row is None:
+        values = await defaults() if callable(defaults) else defaults
+        now = uow.clock.now()
+        row = model(company_id=company_id, **values, created_at=now, updated_at=now)
+        if create:
+            uow.session.add(row)
+            await uow.session.flush()
+    return row
 
 
 async def load(uow: UnitOfWork, model: type[T], pk: int | None, *, field: str, what: str,
