@@ -300,7 +300,10 @@ async def _quote(info: Info, data: Any) -> BillingQuotePayload:
         total=cash(result.total)))
 
 
-def _listing(node: Any, inputs: Any, search: tuple[Any, ...], description: str) -> Any:
+def listing(node: Any, inputs: Any, search: tuple[Any, ...], description: str) -> Any:
+    """A root connection field of ``node`` (``first``, ``after``, ``filter``, ``orderBy``)
+    that needs billing:read; ``search`` names the columns a text search looks in."""
+
     async def resolve(self: Any, info: Info, first: int | None = None,
                       after: str | None = None, filter: inputs.filter | None = None,
                       order_by: list[inputs.order] | None = None) -> Connection[node]:
@@ -322,22 +325,22 @@ class BillingQuery:
             row = await settings.company_settings(uow, company.pk, create=False)
             return BillingSettings.from_row(row)
 
-    gl_codes = _listing(GlCode, s.GL_CODE_LISTING, (GlCode.model.code, GlCode.model.name),
+    gl_codes = listing(GlCode, s.GL_CODE_LISTING, (GlCode.model.code, GlCode.model.name),
                         "General ledger codes.")
-    services = _listing(Service, s.SERVICE_LISTING, (Service.model.name,), "Services sold.")
-    packages = _listing(Package, s.PACKAGE_LISTING, (Package.model.name,), "Packages sold.")
-    discounts = _listing(Discount, s.DISCOUNT_LISTING, (Discount.model.name,), "Discounts.")
-    tax_rates = _listing(TaxRate, s.TAX_RATE_LISTING, (TaxRate.model.name,), "Tax rates.")
-    invoice_messages = _listing(InvoiceMessage, s.INVOICE_MESSAGE_LISTING,
+    services = listing(Service, s.SERVICE_LISTING, (Service.model.name,), "Services sold.")
+    packages = listing(Package, s.PACKAGE_LISTING, (Package.model.name,), "Packages sold.")
+    discounts = listing(Discount, s.DISCOUNT_LISTING, (Discount.model.name,), "Discounts.")
+    tax_rates = listing(TaxRate, s.TAX_RATE_LISTING, (TaxRate.model.name,), "Tax rates.")
+    invoice_messages = listing(InvoiceMessage, s.INVOICE_MESSAGE_LISTING,
                                 (InvoiceMessage.model.message,), "Invoice messages.")
-    account_services = _listing(AccountService, s.ACCOUNT_SERVICE_LISTING, (),
+    account_services = listing(AccountService, s.ACCOUNT_SERVICE_LISTING, (),
                                 "Services and packages on accounts.")
-    transactions = _listing(LedgerEntry, s.LEDGER_ENTRY_LISTING,
+    transactions = listing(LedgerEntry, s.LEDGER_ENTRY_LISTING,
                             (LedgerEntry.model.description,), "Ledger entries.")
-    invoices = _listing(Invoice, s.INVOICE_LISTING, (Invoice.model.number,), "Invoices.")
-    billing_runs = _listing(BillingRun, s.BILLING_RUN_LISTING, (),
+    invoices = listing(Invoice, s.INVOICE_LISTING, (Invoice.model.number,), "Invoices.")
+    billing_runs = listing(BillingRun, s.BILLING_RUN_LISTING, (),
                             "Billing runs: status, counts and failures.")
-    pending_charges = _listing(PendingCharge, s.PENDING_CHARGE_LISTING,
+    pending_charges = listing(PendingCharge, s.PENDING_CHARGE_LISTING,
                                (PendingCharge.model.description,),
                                "Charges and credits waiting for (or put on) an invoice.")
 

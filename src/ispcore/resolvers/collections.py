@@ -11,7 +11,7 @@ from ispcore.domain.billing import delinquency, exclusions
 from ispcore.domain.billing import delinquency_settings as dsettings
 from ispcore.domain.common.errors import DomainError
 from ispcore.domain.common.unit_of_work import UnitOfWork
-from ispcore.resolvers.billing import CONFIGURE, READ, RUN, WRITE, _listing
+from ispcore.resolvers.billing import CONFIGURE, READ, RUN, WRITE, listing
 from ispcore.resolvers.commands import command, payload_type, pk, values_of
 from ispcore.resolvers.connections import fetch_node
 from ispcore.resolvers.mutations import user_errors
@@ -99,12 +99,12 @@ class CollectionsQuery:
             row = await dsettings.delinquency_settings(uow, company.pk, create=False)
             return DelinquencySettings.from_row(row)
 
-    delinquent_accounts = _listing(AccountDelinquency, s.DELINQUENCY_LISTING, (),
+    delinquent_accounts = listing(AccountDelinquency, s.DELINQUENCY_LISTING, (),
                                    "Accounts that are delinquent now.")
-    delinquency_exclusions = _listing(DelinquencyExclusion, s.EXCLUSION_LISTING,
+    delinquency_exclusions = listing(DelinquencyExclusion, s.EXCLUSION_LISTING,
                                       (DelinquencyExclusion.model.reason,),
                                       "Accounts and groups kept out of delinquency.")
-    late_fees = _listing(LateFee, s.LATE_FEE_LISTING, (), "Late fees charged.")
+    late_fees = listing(LateFee, s.LATE_FEE_LISTING, (), "Late fees charged.")
 
 
 @strawberry.type

@@ -8,13 +8,13 @@ from strawberry.types import Info
 
 from ispcore.domain.billing import document_batches, documents
 from ispcore.domain.common.unit_of_work import UnitOfWork
+from ispcore.resolvers.billing import listing
 from ispcore.resolvers.commands import command, payload_type, pk, values_of
-from ispcore.resolvers.connections import fetch_node, list_nodes
+from ispcore.resolvers.connections import fetch_node
 from ispcore.schema import documents as s
 from ispcore.schema.billing import Invoice
 from ispcore.schema.companies import Company
 from ispcore.schema.documents import DocumentBatch, InvoiceTemplate
-from ispcore.schema.nodes import Connection
 from ispcore.schema.permissions import requires
 
 READ = "billing:read"
@@ -62,14 +62,8 @@ class DocumentQuery:
     async def document_batch(self, info: Info, id: relay.GlobalID) -> DocumentBatch | None:
         return await fetch_node(info, DocumentBatch, id)
 
-    @strawberry.field(extensions=requires(READ), description="Print and email batches.")
-    async def document_batches(
-            self, info: Info, first: int | None = None, after: str | None = None,
-            filter: s.DOCUMENT_BATCH_LISTING.filter | None = None,
-            order_by: list[s.DOCUMENT_BATCH_LISTING.order] | None = None,
-    ) -> Connection[DocumentBatch]:
-        return await list_nodes(info, DocumentBatch, s.DOCUMENT_BATCH_LISTING, first=first,
-                                after=after, filter=filter, order_by=order_by)
+    document_batches = listing(DocumentBatch, s.DOCUMENT_BATCH_LISTING, (),
+                               "Print and email batches.")
 
 
 @strawberry.type

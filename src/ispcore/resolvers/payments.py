@@ -9,6 +9,7 @@ from strawberry.types import Info
 from ispcore.domain.billing import ach, batches, collect, payment_methods, payments
 from ispcore.domain.common.records import company_of
 from ispcore.domain.common.unit_of_work import UnitOfWork
+from ispcore.resolvers.billing import listing
 from ispcore.resolvers.commands import (
     OpenUow,
     command,
@@ -17,12 +18,11 @@ from ispcore.resolvers.commands import (
     pk,
     values_of,
 )
-from ispcore.resolvers.connections import fetch_node, list_nodes
+from ispcore.resolvers.connections import fetch_node
 from ispcore.schema import payments as s
 from ispcore.schema.accounts import Account, IdInput
 from ispcore.schema.billing import GlCode
 from ispcore.schema.companies import Company
-from ispcore.schema.nodes import Connection
 from ispcore.schema.payments import (
     AchFile,
     Payment,
@@ -120,50 +120,19 @@ async def _reconcile(open_uow: OpenUow, data: Any) -> dict[str, Any]:
 
 @strawberry.type
 class PaymentQuery:
-    @strawberry.field(extensions=requires(READ), description="Payments received and being "
-                      "collected.")
-    async def payments(self, info: Info, first: int | None = None, after: str | None = None,
-                       filter: s.PAYMENT_LISTING.filter | None = None,
-                       order_by: list[s.PAYMENT_LISTING.order] | None = None
-                       ) -> Connection[Payment]:
-        return await list_nodes(info, Payment, s.PAYMENT_LISTING, first=first, after=after,
-                                filter=filter, order_by=order_by,
-                                search=(Payment.model.reference,))
-
-    @strawberry.field(extensions=requires(READ), description="Payment batches and their "
-                      "deposit slips.")
-    async def payment_batches(self, info: Info, first: int | None = None,
-                              after: str | None = None,
-                              filter: s.PAYMENT_BATCH_LISTING.filter | None = None,
-                              order_by: list[s.PAYMENT_BATCH_LISTING.order] | None = None
-                              ) -> Connection[PaymentBatch]:
-        return await list_nodes(info, PaymentBatch, s.PAYMENT_BATCH_LISTING, first=first,
-                                after=after, filter=filter, order_by=order_by,
-                                search=(PaymentBatch.model.name,))
-
-    @strawberry.field(extensions=requires(READ), description="NACHA files made.")
-    async def ach_files(self, info: Info, first: int | None = None, after: str | None = None,
-                        filter: s.ACH_FILE_LISTING.filter | None = None,
-                        order_by: list[s.ACH_FILE_LISTING.order] | None = None
-                        ) -> Connection[AchFile]:
-        return await list_nodes(info, AchFile, s.ACH_FILE_LISTING, first=first, after=after,
-                                filter=filter, order_by=order_by)
+    payments = listing(Payment, s.PAYMENT_LISTING, (Payment.model.reference,),
+                       "Payments received and being collected.")
+    payment_batches = listing(PaymentBatch, s.PAYMENT_BATCH_LISTING, (PaymentBatch.model.name,),
+                              "Payment batches and their deposit slips.")
+    ach_files = listing(AchFile, s.ACH_FILE_LISTING, (), "NACHA files made.")
+    payment_methods = listing(
+        PaymentMethod, s.PAYMENT_METHOD_LISTING,
+        (PaymentMethod.model.holder_name, PaymentMethod.model.last_four),
+        "Cards and bank accounts on file (filter by account; removed ones are inactive).")
 
     @strawberry.field(extensions=requires(READ))
     async def payment(self, info: Info, id: relay.GlobalID) -> Payment | None:
         return await fetch_node(info, Payment, id)
-
-    @strawberry.field(extensions=requires(READ), description="Cards and bank accounts on "
-                      "file (filter by account; removed ones are inactive).")
-    async def payment_methods(self, info: Info, first: int | None = None,
-                              after: str | None = None,
-                              filter: s.PAYMENT_METHOD_LISTING.filter | None = None,
-                              order_by: list[s.PAYMENT_METHOD_LISTING.order] | None = None
-                              ) -> Connection[PaymentMethod]:
-        return await list_nodes(info, PaymentMethod, s.PAYMENT_METHOD_LISTING, first=first,
-                                after=after, filter=filter, order_by=order_by,
-                                search=(PaymentMethod.model.holder_name,
-                                        PaymentMethod.model.last_four))
 
     @strawberry.field(extensions=requires(READ), description="How a company's payments are "
                       "booked (made with default ledger codes on first use).")
