@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import text
 
+from tests.accounts.account_queries import pk_of
 from tests.accounts.factories import MUTATIONS, _mutation
 from tests.billing.collect_support import add_method, bank_account, charge
 from tests.billing.factories import account_view, billing_setup, events_of, ok, refused
@@ -56,7 +57,7 @@ async def test_cheques_entered_in_a_batch_close_into_a_deposit_slip(
                     {"id": batch["id"], "depositedOn": "2026-11-03"})
     assert (slip["status"], slip["depositSlipNumber"], slip["depositedOn"],
             slip["paymentCount"], slip["total"]["amount"]) == (
-        "CLOSED", f"DS-{int(_pk(batch['id'])):06d}", "2026-11-03", 3, "127.50")
+        "CLOSED", f"DS-{pk_of(batch['id']):06d}", "2026-11-03", 3, "127.50")
     assert [(t["method"], t["count"], t["total"]["amount"]) for t in slip["totals"]] == [
         ("CASH", 1, "13.75"), ("CHECK", 2, "113.75")]
     assert await refused(api, billing.token, "recordBatchPayments", {
@@ -65,12 +66,6 @@ async def test_cheques_entered_in_a_batch_close_into_a_deposit_slip(
     assert await refused(api, billing.token, "closePaymentBatch", {"id": batch["id"]}) == [
         ("id", "INVALID")]
     assert len(await events_of(api, billing.token, "payment_batch.closed")) == 1
-
-
-def _pk(global_id: str) -> str:
-    import base64
-
-    return base64.b64decode(global_id).decode().split(":")[1]
 
 
 ORIGINATOR = {"achDestinationRouting": "071000013", "achDestinationName": "Chase Bank",
