@@ -31,6 +31,12 @@ PERMISSIONS: dict[str, str] = {
     "billing:configure": "Manage billing settings and defaults, general ledger codes, "
                          "services, packages, discounts, tax rates and invoice messages",
     "billing:run": "Start billing runs",
+    "network:read": "See network sites, IP blocks, pools and assignments, NAS clients, RADIUS "
+                    "groups, credentials, sessions and CoA actions, and address lists",
+    "network:write": "Assign and release IP addresses; create, change and remove RADIUS "
+                     "credentials",
+    "network:configure": "Manage network sites, supernets, subnets, IP pools, NAS clients, "
+                         "RADIUS groups and network settings",
 }
 
 ALL_PERMISSIONS: frozenset[str] = frozenset(PERMISSIONS)
