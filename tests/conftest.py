@@ -179,3 +179,13 @@ async def live_server(app: Any) -> AsyncIterator[str]:
     yield f"127.0.0.1:{port}"
     server.should_exit = True
     await task
+
+
+@pytest.fixture
+def vault_key(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A vault key on the server (bank account numbers and NAS secrets are sealed with it)."""
+    from cryptography.fernet import Fernet
+
+    key = Fernet.generate_key().decode()
+    monkeypatch.setattr(runtime.settings, "vault_key", key)
+    return key

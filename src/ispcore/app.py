@@ -17,6 +17,7 @@ from ispcore.config import Settings, get_settings, resource_dir
 from ispcore.logging_setup import configure_logging
 from ispcore.runtime import Runtime, build_runtime
 from ispcore.schema import build_schema
+from ispcore.web import address_lists as address_list_routes
 from ispcore.web import documents as document_routes
 from ispcore.web.graphql_view import GraphQLView
 from ispcore.web.middleware import RequestIdMiddleware
@@ -110,6 +111,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
                                      "Cache-Control": "no-store"})
 
     app.include_router(document_routes.router)  # invoice and batch PDFs
+    app.include_router(address_list_routes.router)  # MikroTik address lists
     app.mount("/graphiql/static", StaticFiles(directory=GRAPHIQL_DIST, check_dir=False),
               name="graphiql-static")
 

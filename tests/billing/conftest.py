@@ -1,4 +1,4 @@
-"""Billing fixtures: Stripe answered by a fake of its API, a vault key."""
+"""Billing fixtures: Stripe answered by a fake of its API."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 import respx
-from cryptography.fernet import Fernet
 
 from tests.billing.stripe_shapes import FakeStripe
 
@@ -20,9 +19,3 @@ def stripe(runtime: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeStripe
     with respx.mock(assert_all_called=False) as router:
         yield FakeStripe().route(router)
 
-
-@pytest.fixture
-def vault_key(runtime: Any, monkeypatch: pytest.MonkeyPatch) -> str:
-    key = Fernet.generate_key().decode()
-    monkeypatch.setattr(runtime.settings, "vault_key", key)
-    return key

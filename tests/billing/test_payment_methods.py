@@ -7,9 +7,9 @@ from typing import Any
 
 from sqlalchemy import select, text
 
-from ispcore.domain.billing import vault
 from ispcore.domain.billing.payment_methods import routing_number_valid
 from ispcore.domain.billing.payment_models import PaymentMethod
+from ispcore.domain.common import vault
 from tests.billing.collect_support import (
     ACCOUNT_METHODS,
     METHODS,

@@ -51,6 +51,7 @@ if TYPE_CHECKING:
     )
     from ispcore.schema.collections import AccountDelinquency
     from ispcore.schema.payments import PaymentMethod
+    from ispcore.schema.radius import RadiusAction, RadiusCredential, RadiusSession
     from ispcore.schema.records import CallLog, Note, ScheduledEvent, Task
 
 ADDRESSES = "ispcore.schema.addresses"
@@ -58,6 +59,7 @@ BILLING = "ispcore.schema.billing"
 COLLECTIONS = "ispcore.schema.collections"
 RECORDS = "ispcore.schema.records"
 PAYMENTS = "ispcore.schema.payments"
+RADIUS = "ispcore.schema.radius"
 
 def primary_first(contacts: list[Any]) -> list[Any]:
     return sorted(contacts, key=lambda c: not c.is_primary)
@@ -287,6 +289,17 @@ class Account(ModelNode):
     delinquency: Annotated[AccountDelinquency, strawberry.lazy(COLLECTIONS)] | None = relation(
         Many("AccountDelinquency", "account_id", arrange=lambda rows: rows[0] if rows else None),
         description="Null when the account is not delinquent (or without billing:read).")
+    radius_credentials: list[Annotated[RadiusCredential, strawberry.lazy(RADIUS)]] | None = (
+        relation(Many("RadiusCredential", "account_id",
+                      arrange=lambda rows: [r for r in rows if r.removed_at is None]),
+                 description="Null without network:read. Its RADIUS logins."))
+    radius_sessions: list[Annotated[RadiusSession, strawberry.lazy(RADIUS)]] | None = relation(
+        Many("RadiusSession", "account_id", order_by=("started_at", "id"),
+             arrange=newest_first),
+        description="Null without network:read. Newest first.")
+    radius_actions: list[Annotated[RadiusAction, strawberry.lazy(RADIUS)]] | None = relation(
+        Many("RadiusAction", "account_id", arrange=newest_first),
+        description="Null without network:read. CoA and Disconnect requests, newest first.")
 
     @strawberry.field(description="What the account owes (negative: credit): the sum of its "
                       "ledger. Null without billing:read.")

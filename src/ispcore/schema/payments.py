@@ -11,11 +11,11 @@ from strawberry.types import Info
 
 from ispcore.domain.billing import payment_methods as pm
 from ispcore.domain.billing import payment_models as m
-from ispcore.domain.billing import vault
 from ispcore.domain.billing.batches import totals_by_method
 from ispcore.domain.billing.payments import Method as DomainMethod
 from ispcore.domain.billing.payments import Status as DomainStatus
 from ispcore.domain.billing.processors import ProcessorName
+from ispcore.domain.common import vault
 from ispcore.schema.accounts import Account
 from ispcore.schema.billing import GlCode, Invoice, LedgerEntry
 from ispcore.schema.errors import UserError

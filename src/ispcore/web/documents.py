@@ -32,7 +32,8 @@ router = APIRouter()
 COMPANY = Query(None, alias="companyId")
 
 
-def _pk(raw: str, node_type: type[ModelNode]) -> int:
+def global_pk(raw: str, node_type: type[ModelNode]) -> int:
+    """The primary key of a global id (or a plain number) of ``node_type``; else 404."""
     if raw.isdigit():
         return int(raw)
     try:
@@ -49,7 +50,7 @@ async def _readable(request: Request, actor: Actor, node_type: type[ModelNode], 
     """The row, if the actor may read it (and it is of ``company`` when one is named)."""
     if not actor.can(READ):
         raise HTTPException(403, f"Missing permission {READ}.")
-    pk = _pk(raw, node_type)
+    pk = global_pk(raw, node_type)
     runtime: Runtime = request.app.state.runtime
     async with runtime.db.session() as session:
         row = await session.scalar(node_type.readable(actor).where(node_type.model.id == pk))
@@ -62,7 +63,7 @@ def _company_pk(raw: str) -> int | None:
     from ispcore.schema.companies import Company as CompanyNode
 
     try:
-        return _pk(raw, CompanyNode)
+        return global_pk(raw, CompanyNode)
     except HTTPException:
         return None
 

@@ -49,6 +49,10 @@ StatusHook = Callable[[UnitOfWork, Account, AccountStatus, AccountStatus], Await
 #: Called in the changing transaction with (account, previous status, new status) after
 #: every status move; billing starts and resumes billing here.
 ACCOUNT_STATUS_HOOKS: list[StatusHook] = []
+StatusBatchHook = Callable[[UnitOfWork, list[Account]], Awaitable[None]]
+#: Called once per move with every account moved (the delinquency sweep moves a thousand at
+#: a time); the network recompiles their RADIUS answers here.
+ACCOUNTS_MOVED_HOOKS: list[StatusBatchHook] = []
 #: Called before an account is deleted; each raises ``InUse`` if the account must stay
 #: (billing: it has invoices or ledger entries).
 ACCOUNT_DELETE_CHECKS: list[AccountHook] = []
@@ -276,6 +280,8 @@ async def move_statuses(uow: UnitOfWork, accounts: list[Account], status: Accoun
     for account in accounts:
         for hook in ACCOUNT_STATUS_HOOKS:
             await hook(uow, account, previous[account.id], status)
+    for batch_hook in ACCOUNTS_MOVED_HOOKS:
+        await batch_hook(uow, accounts)
     await record_events(uow, [
         {"type": "account.status_changed", "company_id": account.company_id,
          "entity_type": "Account", "entity_id": account.id,

@@ -5,6 +5,7 @@ scheduled events that run on that day."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
 from typing import Any
 
@@ -330,6 +331,10 @@ def _check_removable(row: AccountService, on: date) -> None:
                           f"({row.start_date.isoformat()}).", field="date")
 
 
+#: Called after a service (or package) leaves an account, with its row.
+ENDED_HOOKS: list[Callable[[UnitOfWork, AccountService], Awaitable[None]]] = []
+
+
 async def remove_now(uow: UnitOfWork, row: AccountService, on: date) -> None:
     _check_removable(row, on)
     for member in [row, *await _members(uow, row)]:
@@ -339,6 +344,8 @@ async def remove_now(uow: UnitOfWork, row: AccountService, on: date) -> None:
     await uow.session.flush()
     record_event(uow, "account_service.removed", company_id=row.company_id, entity=row,
                  payload={"account_id": row.account_id, "date": on.isoformat()})
+    for hook in ENDED_HOOKS:
+        await hook(uow, row)
 
 
 def _check_open(row: AccountService, on: date) -> None:

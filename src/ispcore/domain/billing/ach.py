@@ -16,9 +16,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 
 from ispcore.domain.accounts.models import Account
-from ispcore.domain.billing import payments, vault
+from ispcore.domain.billing import payments
 from ispcore.domain.billing.payment_methods import routing_number_valid
 from ispcore.domain.billing.payment_models import AchFile, Payment, PaymentMethod
+from ispcore.domain.common import vault
 from ispcore.domain.common.errors import DomainError, ErrorCode, Validator
 from ispcore.domain.common.records import company_of, today_in
 from ispcore.domain.common.unit_of_work import UnitOfWork

@@ -376,6 +376,11 @@ async def create(uow: UnitOfWork, kind: Kind, values: dict[str, Any]) -> Any:
     return row
 
 
+#: Called after a catalogue row changes, with the row and the names of the changed fields
+#: (the network compiles credentials when a service's speeds change).
+UPDATED_HOOKS: list[Callable[[UnitOfWork, Any, set[str]], Awaitable[None]]] = []
+
+
 async def update(uow: UnitOfWork, kind: Kind, pk: int, changes: dict[str, Any]) -> Any:
     row = await load(uow, kind.model, pk, field="id", what=kind.what)
     company = await company_of(uow, row.company_id)
@@ -392,6 +397,8 @@ async def update(uow: UnitOfWork, kind: Kind, pk: int, changes: dict[str, Any]) 
         await _set_members(uow, row, members)
     record_event(uow, f"{kind.event_prefix}.updated", company_id=row.company_id, entity=row,
                  payload={"changed": sorted(data) + (["services"] if members else [])})
+    for hook in UPDATED_HOOKS:
+        await hook(uow, row, set(data))
     return row
 
 

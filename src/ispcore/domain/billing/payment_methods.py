@@ -17,9 +17,10 @@ from typing import Any
 from sqlalchemy import select
 
 from ispcore.domain.accounts import service as accounts
-from ispcore.domain.billing import allocation, payments, processors, vault
+from ispcore.domain.billing import allocation, payments, processors
 from ispcore.domain.billing.payment_models import Payment, PaymentMethod
 from ispcore.domain.billing.processors import ProcessorName
+from ispcore.domain.common import vault
 from ispcore.domain.common.errors import DomainError, ErrorCode, Validator
 from ispcore.domain.common.records import company_of, load, today_in
 from ispcore.domain.common.unit_of_work import UnitOfWork

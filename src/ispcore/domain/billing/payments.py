@@ -102,7 +102,8 @@ async def update_payment_settings(uow: UnitOfWork, company_id: int, values: dict
         fee = values.pop("returned_payment_fee")
         values["returned_payment_fee_minor"] = to_minor(fee, company.currency,
                                                         field="returned_payment_fee")
-    from ispcore.domain.billing import ach, vault
+    from ispcore.domain.billing import ach
+    from ispcore.domain.common import vault
 
     ach.check_originator(values)
     if "ach_offset_account" in values:
