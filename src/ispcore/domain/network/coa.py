@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import select, update
 
 from ispcore.domain.common import vault
+from ispcore.domain.common.errors import DomainError
 from ispcore.domain.common.unit_of_work import UnitOfWork
 from ispcore.domain.events.service import record_event
 from ispcore.domain.network.models import (
@@ -123,35 +124,51 @@ async def _claim(open_uow: Callable[[], UnitOfWork], limit: int) -> list[int]:
         return claimed
 
 
+async def _target(open_uow: Callable[[], UnitOfWork], pk: int
+                  ) -> tuple[str, int, str, str, list[tuple[str, str]]]:
+    async with open_uow() as uow:
+        action = await uow.session.get_one(RadiusAction, pk)
+        nas = await uow.session.get_one(NasClient, action.nas_id)
+        secret = vault.unseal(uow.settings.vault_key, nas.secret_sealed, field="secret",
+                              what=NAS_SECRET)
+        return (nas.address, nas.coa_port, secret, action.kind,
+                [(a, v) for a, v in action.attributes])
+
+
+async def _record(open_uow: Callable[[], UnitOfWork], pk: int, status: str,
+                  error_cause: int | None, message: str) -> None:
+    async with open_uow() as uow:
+        action = await uow.session.get_one(RadiusAction, pk)
+        action.status, action.error_cause = status, error_cause
+        action.error = message[:500]
+        action.completed_at = uow.clock.now()
+        record_event(uow, f"radius_action.{status.lower()}", company_id=action.company_id,
+                     entity=action, payload={"account_id": action.account_id,
+                                             "kind": action.kind, "reason": action.reason,
+                                             "error_cause": error_cause})
+
+
 async def send_pending(open_uow: Callable[[], UnitOfWork], *, limit: int = 200) -> int:
-    """Send claimed actions one by one, outside any transaction, and record each outcome."""
+    """Send claimed actions one by one, outside any transaction, and record each outcome
+    (a NAS whose secret cannot be opened, or a socket error, is an ERROR)."""
     from ispcore.network.radius.coa import send_change
 
     sent = 0
     while ids := await _claim(open_uow, limit):
         for pk in ids:
-            async with open_uow() as uow:
-                action = await uow.session.get_one(RadiusAction, pk)
-                nas = await uow.session.get_one(NasClient, action.nas_id)
-                settings = uow.settings
-                secret = vault.unseal(settings.vault_key, nas.secret_sealed, field="secret",
-                                      what=NAS_SECRET)
-                target = (nas.address, nas.coa_port, action.kind,
-                          [(a, v) for a, v in action.attributes])
-            outcome = await send_change(target[0], target[1], secret, target[2], target[3],
-                                        timeout=settings.coa_timeout_seconds,
-                                        retries=settings.coa_retries)
-            async with open_uow() as uow:
-                action = await uow.session.get_one(RadiusAction, pk)
-                action.status = outcome.status
-                action.error_cause = outcome.error_cause
-                action.error = (outcome.message or "")[:500]
-                action.completed_at = uow.clock.now()
-                record_event(uow, f"radius_action.{outcome.status.lower()}",
-                             company_id=action.company_id, entity=action,
-                             payload={"account_id": action.account_id, "kind": action.kind,
-                                      "reason": action.reason,
-                                      "error_cause": outcome.error_cause})
+            try:
+                address, port, secret, kind, items = await _target(open_uow, pk)
+                async with open_uow() as uow:
+                    timeout, retries = (uow.settings.coa_timeout_seconds,
+                                        uow.settings.coa_retries)
+                outcome = await send_change(address, port, secret, kind, items,
+                                            timeout=timeout, retries=retries)
+            except (DomainError, OSError) as exc:
+                log.warning("CoA action %s not sent: %s", pk, exc)
+                await _record(open_uow, pk, "ERROR", None, str(exc))
+            else:
+                await _record(open_uow, pk, outcome.status, outcome.error_cause,
+                              outcome.message or "")
             sent += 1
         if len(ids) < limit:
             break
