@@ -469,7 +469,10 @@ def downgrade() -> None:
 
 # FreeRADIUS rlm_sql's tables, as views over what ispcore compiles (see domain/network/models.py):
 # FreeRADIUS can run against this database with its stock queries.
-GROUP_NAME = "g.name || '#' || CAST(g.id AS TEXT)"
+# A group's name in FreeRADIUS is made of its id only: rlm_sql escapes every character outside
+# its safe_characters (letters, digits and ``@.-_: /``) when it puts %{SQL-Group} in a query,
+# so a name with ``#`` or a customer's group name with ``+`` or ``'`` would never match.
+GROUP_NAME = "'group-' || CAST(g.id AS TEXT)"
 FREERADIUS_VIEWS = {
     "radcheck": (
         "SELECT c.id * 2 AS id, c.username AS username, 'Cleartext-Password' AS attribute, "
@@ -493,7 +496,7 @@ FREERADIUS_VIEWS = {
     "radgroupcheck": (
         f"SELECT g.id AS id, {GROUP_NAME} AS groupname, g.name AS attribute, ':=' AS op, "
         "g.name AS value FROM radius_groups g WHERE 1 = 0"),
-    # Secrets are sealed: FreeRADIUS takes its clients from `ispcore radius clients-conf`.
+    # Secrets are sealed: FreeRADIUS takes its clients from `ispcore freeradius-clients`.
     "nas": (
         "SELECT n.id AS id, n.address AS nasname, n.name AS shortname, lower(n.kind) AS type, "
         "CAST(NULL AS INTEGER) AS ports, '' AS secret, CAST(NULL AS TEXT) AS server, "

@@ -122,6 +122,30 @@ def seed(demo: bool) -> None:
         click.echo(line)
 
 
+@main.command("freeradius-clients")
+@click.option("--output", "-o", type=click.Path(dir_okay=False), default=None,
+              help="Write to this file (mode 0600) instead of standard output.")
+def freeradius_clients(output: str | None) -> None:
+    """Print a FreeRADIUS clients.conf for the active NAS clients, their secrets opened with
+    the vault key (ISPCORE_VAULT_KEY): the ``nas`` view shows no secrets."""
+    import os
+
+    from ispcore.domain.common.errors import DomainError
+    from ispcore.domain.network.freeradius import clients_conf
+
+    try:
+        conf = _run(_with_runtime, lambda rt: _system_uow(rt, clients_conf,
+                                                          "cli.freeradius_clients"))
+    except DomainError as exc:
+        raise click.ClickException("; ".join(e.message for e in exc.errors)) from exc
+    if output is None:
+        click.echo(conf, nl=False)
+        return
+    fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(conf)
+
+
 @main.group()
 def user() -> None:
     """Manage users."""

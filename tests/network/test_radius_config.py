@@ -62,7 +62,7 @@ async def test_a_credential_answers_its_groups_attributes_filled_from_its_servic
     rows = await freeradius_rows(runtime, "pat")
     assert rows["radcheck"] == [("Cleartext-Password", ":=", "pppoe-pass")]
     assert rows["radreply"] == [SPEED]
-    assert rows["groups"] == [f"Speed#{pk_of(radius.speed_group)}"]
+    assert rows["groups"] == [f"group-{pk_of(radius.speed_group)}"]
     assert rows["radgroupreply"] == [("Mikrotik-Address-List", "=", "paying")]
     async with runtime.db.engine.connect() as conn:
         nas = (await conn.execute(text("SELECT nasname, shortname, type, secret FROM nas"))

@@ -1,5 +1,5 @@
 """NAS clients: the routers and access concentrators that ask RADIUS and take CoA. The shared
-secret is sealed with the vault key (FreeRADIUS gets it from ``ispcore radius clients-conf``)."""
+secret is sealed with the vault key (FreeRADIUS gets it from ``ispcore freeradius-clients``)."""
 
 from __future__ import annotations
 
