@@ -2,7 +2,7 @@
 stock ``rlm_sql`` queries read what ispcore compiled through the views and write ``radacct``;
 its clients come from ``ispcore freeradius-clients`` (a secret with quotes, a backslash and
 ``${...}`` in it, as an operator might choose). Runs on PostgreSQL and on SQLite, with the
-stock ``queries.conf`` of each dialect; skipped where FreeRADIUS is not installed."""
+stock ``queries.conf`` of each dialect. ``scripts/test`` installs the Debian packages."""
 
 from __future__ import annotations
 
@@ -27,12 +27,6 @@ RADCLIENT = shutil.which("radclient")
 STOCK = Path("/etc/freeradius/3.0")
 LIBDIR = Path("/usr/lib/freeradius")
 SECRET = "we\"ird \\ ${x} 'q' #h"
-
-pytestmark = pytest.mark.skipif(
-    not (Path(FREERADIUS).exists() and RADCLIENT and (LIBDIR / "rlm_sql_sqlite.so").exists()
-         and (LIBDIR / "rlm_sql_postgresql.so").exists()),
-    reason="needs Debian's freeradius, freeradius-postgresql and freeradius-utils")
-
 
 def udp_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:

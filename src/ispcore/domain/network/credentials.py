@@ -18,7 +18,8 @@ from ispcore.domain.events.service import record_event
 from ispcore.domain.network import compile
 from ispcore.domain.network.models import RadiusCredential, RadiusGroup
 
-USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$")
+#: What FreeRADIUS puts into its SQL queries unescaped (others would never match there).
+USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$")
 #: PAP hides at most 128 bytes; printable ASCII keeps CHAP and every NAS happy.
 PASSWORD = re.compile(r"^[\x21-\x7e]{6,128}$")
 ALPHABET = string.ascii_lowercase + string.digits
@@ -44,7 +45,7 @@ async def _taken(uow: UnitOfWork, username: str, pk: int | None = None) -> bool:
 async def _username(uow: UnitOfWork, value: str, pk: int | None = None) -> str:
     name = (value or "").strip()
     if not USERNAME.match(name):
-        raise DomainError("A username is 1 to 128 letters, digits and . _ @ + -, starting "
+        raise DomainError("A username is 1 to 128 letters, digits and . _ @ -, starting "
                           "with a letter or digit.", field="username")
     if await _taken(uow, name, pk):
         raise DomainError(f"The username {name} is taken.", field="username",
