@@ -23,6 +23,12 @@ def test_user_items_come_first_and_group_items_merge_by_operator():
         ("Reply-Message", "one"), ("Reply-Message", "two")]
 
 
+def test_attribute_names_match_regardless_of_case():
+    assert merge([("mikrotik-rate-limit", "=", "10M")],
+                 [("Mikrotik-Rate-Limit", "=", "1M"), ("SESSION-TIMEOUT", ":=", "60")]) == [
+        ("mikrotik-rate-limit", "10M"), ("SESSION-TIMEOUT", "60")]
+
+
 def test_each_user_item_is_replaced_once():
     user = [("Class", "=", "a"), ("Class", "=", "b")]
     group = [("Class", ":=", "x"), ("Class", ":=", "y"), ("Class", ":=", "z")]

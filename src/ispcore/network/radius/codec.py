@@ -33,6 +33,8 @@ class Encoder:
 
     def __init__(self) -> None:
         self._dictionary = dictionary()
+        # Attribute names are case-insensitive, as in FreeRADIUS.
+        self._names = {name.lower(): name for name in self._dictionary.attributes}
         self._done: dict[tuple[str, str], bytes | None] = {}
 
     def __call__(self, attribute: str, value: str) -> bytes | None:
@@ -42,12 +44,13 @@ class Encoder:
         except KeyError:
             pass
         encoded = None
-        if attribute not in self._dictionary.attributes:
+        name = self._names.get(attribute.lower())
+        if name is None:
             log.warning("RADIUS attribute %r is not in the dictionary; skipped", attribute)
         else:
             packet = Packet(dict=self._dictionary)
             try:
-                packet.AddAttribute(attribute, value)
+                packet.AddAttribute(name, value)
                 encoded = packet._PktEncodeAttributes()
             except (TypeError, ValueError, OSError, struct.error) as exc:
                 log.warning("RADIUS attribute %s = %r cannot be encoded (%s); skipped",

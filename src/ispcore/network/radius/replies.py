@@ -16,8 +16,10 @@ def merge(user_items: Iterable[Item], group_items: Iterable[Item]) -> list[tuple
     """The user's items go into an empty reply, so all of them are kept. Each group item is
     compared with the user's items only (not with group items added before it): ``+=``
     always adds; ``=`` adds unless the attribute is there; ``:=`` replaces the first such
-    item not replaced yet, or adds."""
+    item not replaced yet, or adds. Other operators (``-=``, comparisons) are not reply
+    operators here and are skipped."""
     reply = [(attribute, value) for attribute, _op, value in user_items]
+    names = [attribute.lower() for attribute, _value in reply]  # names are case-insensitive
     before = len(reply)
     replaced = [False] * before
     for attribute, op, value in group_items:
@@ -27,8 +29,8 @@ def merge(user_items: Iterable[Item], group_items: Iterable[Item]) -> list[tuple
             continue
         at = -1
         if op != "+=":
-            at = next((j for j in range(before)
-                       if not replaced[j] and reply[j][0] == attribute), -1)
+            name = attribute.lower()
+            at = next((j for j in range(before) if not replaced[j] and names[j] == name), -1)
         if at < 0:
             reply.append((attribute, value))
         elif op == ":=":
