@@ -94,6 +94,26 @@ def worker() -> None:
     run_worker(WorkerSettings)  # type: ignore[arg-type]
 
 
+@main.command()
+@click.option("--host", default=None, help="Bind address (default ISPCORE_RADIUS_HOST).")
+@click.option("--auth-port", default=None, type=int,
+              help="Authentication port (default ISPCORE_RADIUS_AUTH_PORT or 1812).")
+@click.option("--acct-port", default=None, type=int,
+              help="Accounting port (default ISPCORE_RADIUS_ACCT_PORT or 1813).")
+def radius(host: str | None, auth_port: int | None, acct_port: int | None) -> None:
+    """Run the RADIUS authentication and accounting server until SIGTERM or SIGINT."""
+    from ispcore.logging_setup import configure_logging
+    from ispcore.network.radius.server import RadiusServer
+
+    configure_logging(get_settings().log_level)
+
+    async def work(runtime: Any) -> None:
+        await RadiusServer(runtime, host=host, auth_port=auth_port,
+                           acct_port=acct_port).serve()
+
+    _run(_with_runtime, work)
+
+
 @main.command("print-schema")
 def print_schema() -> None:
     """Print the GraphQL schema (SDL); ``schema.graphql`` is this output, committed."""

@@ -93,6 +93,20 @@ class Settings(BaseSettings):
         default=20.0, description="How long a payment processor may take to answer"
     )
 
+    radius_host: str = Field(default="0.0.0.0", description="Address `ispcore radius` binds")
+    radius_auth_port: int = Field(default=1812, description="RADIUS authentication port (UDP)")
+    radius_acct_port: int = Field(default=1813, description="RADIUS accounting port (UDP)")
+    radius_refresh_seconds: float = Field(
+        default=2.0, description="How often `ispcore radius` loads changed credentials (it "
+        "also does on each message on the notifier's `radius` channel)"
+    )
+    coa_timeout_seconds: float = Field(
+        default=3.0, description="How long a NAS may take to answer a CoA or Disconnect-Request"
+    )
+    coa_retries: int = Field(
+        default=2, description="Retransmissions of an unanswered CoA or Disconnect-Request"
+    )
+
     @property
     def scaled(self) -> bool:
         return bool(self.redis_url)

@@ -165,6 +165,12 @@ async def test_bad_input_is_refused_and_changes_nothing(api: Any, runtime: Any,
             {**RATE_LIMIT, "op": "=="}]}, "attributes.0.op", "INVALID"),
         ("createRadiusGroup", {"companyId": company, "name": "X", "attributes": [
             {"attribute": "Bad Name", "value": "1"}]}, "attributes.0.attribute", "INVALID"),
+        ("createRadiusGroup", {"companyId": company, "name": "X", "attributes": [
+            {"attribute": "No-Such-Attribute", "value": "1"}]}, "attributes.0.attribute",
+         "INVALID"),
+        ("createRadiusGroup", {"companyId": company, "name": "X", "attributes": [
+            {"attribute": "Framed-IP-Address", "value": "not an address"}]},
+         "attributes.0.value", "INVALID"),
         ("createRadiusGroup", {"companyId": company, "name": "speed"}, "name", "DUPLICATE"),
         ("createNasClient", {"companyId": company, "name": "B", "address": "10.0.0.300",
                              "secret": "long-enough"}, "address", "INVALID"),

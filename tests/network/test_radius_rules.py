@@ -1,5 +1,5 @@
-"""The pure rules behind RADIUS answers: FreeRADIUS's reply merge, templates, CoA reasons,
-and the RouterOS address-list script."""
+"""The pure rules behind RADIUS answers: templates, CoA reasons, and the RouterOS
+address-list script (the reply merge has its own tests)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,6 @@ from ispcore.domain.common.errors import DomainError
 from ispcore.domain.network import templates
 from ispcore.domain.network.address_lists import AddressList, routeros_script
 from ispcore.domain.network.coa import reason_for
-from ispcore.domain.network.compile import merge
-
-
-def test_merge_follows_freeradius_operators():
-    assert merge([("A", "=", "1"), ("A", "=", "2"), ("B", "+=", "x"), ("B", "+=", "y"),
-                  ("a", ":=", "3")]) == [("B", "+=", "x"), ("B", "+=", "y"), ("a", ":=", "3")]
 
 
 def test_templates_fill_speeds_and_refuse_unknown_placeholders():

@@ -11,7 +11,6 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from ispcore.domain.common import vault
 from ispcore.domain.common.errors import DomainError
 from ispcore.domain.common.unit_of_work import UnitOfWork
 from ispcore.domain.events.service import record_event
@@ -23,13 +22,14 @@ from ispcore.domain.network.models import (
     RadiusGroupAttribute,
     RadiusSession,
 )
+from ispcore.domain.network.nas import secret_of
+from ispcore.domain.network.replies import merge
 
 log = logging.getLogger(__name__)
 
 SEND_JOB = "network.send_radius_actions"
 #: An action claimed by a sender that never finished (killed) is sent again after this.
 STALE_AFTER = timedelta(minutes=5)
-NAS_SECRET = "NAS shared secrets"
 
 
 def reason_for(before: str, after: str, access: str) -> str:
@@ -78,8 +78,6 @@ async def _open_sessions(uow: UnitOfWork, credentials: list[RadiusCredential]
 
 async def queue_actions(uow: UnitOfWork, changes: list[tuple[RadiusCredential, Any, str]],
                         group_items: dict[int, list[RadiusGroupAttribute]]) -> None:
-    from ispcore.domain.network.compile import merge
-
     sessions = await _open_sessions(uow, [c for c, _, _ in changes])
     nas_modes = {n.id: n.coa_mode for n in await uow.session.scalars(select(NasClient).where(
         NasClient.id.in_({nas for rows in sessions.values() for nas, *_ in rows})))}
@@ -87,14 +85,14 @@ async def queue_actions(uow: UnitOfWork, changes: list[tuple[RadiusCredential, A
     queued = 0
     for credential, answer, before in changes:
         reason = reason_for(before, answer.state, answer.access)
-        replies = merge([*answer.replies, *((i.attribute, i.op, i.value) for i in group_items.get(
-            answer.group_id or 0, []) if not i.templated)])
+        replies = merge(answer.replies, [(i.attribute, i.op, i.value) for i in group_items.get(
+            answer.group_id or 0, []) if not i.templated])
         for nas_id, session_id, acct_session_id, framed_ip in sessions[credential.id]:
             kind = ("DISCONNECT" if answer.access == "REJECT" or nas_modes[nas_id] == "DISCONNECT"
                     else "COA")
             items = _session_items(credential.username, acct_session_id, framed_ip)
             if kind == "COA":
-                items += [[attribute, value] for attribute, _, value in replies]
+                items += [[attribute, value] for attribute, value in replies]
             uow.session.add(RadiusAction(
                 company_id=credential.company_id, account_id=credential.account_id,
                 nas_id=nas_id, session_id=session_id, credential_id=credential.id, kind=kind,
@@ -129,9 +127,7 @@ async def _target(open_uow: Callable[[], UnitOfWork], pk: int
     async with open_uow() as uow:
         action = await uow.session.get_one(RadiusAction, pk)
         nas = await uow.session.get_one(NasClient, action.nas_id)
-        secret = vault.unseal(uow.settings.vault_key, nas.secret_sealed, field="secret",
-                              what=NAS_SECRET)
-        return (nas.address, nas.coa_port, secret, action.kind,
+        return (nas.address, nas.coa_port, secret_of(uow, nas), action.kind,
                 [(a, v) for a, v in action.attributes])
 
 

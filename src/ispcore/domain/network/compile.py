@@ -35,11 +35,11 @@ from ispcore.domain.network.models import (
     RadiusReply,
     RadiusRevision,
 )
+from ispcore.domain.network.replies import Item
 from ispcore.domain.network.settings import DEFAULTS, AccessAction
 
 RADIUS_CHANNEL = "radius"
 
-Item = tuple[str, str, str]  # attribute, op, value
 
 
 class AccessState:
@@ -57,20 +57,6 @@ class Answer:
     state: str
     group_id: int | None
     replies: list[Item] = field(default_factory=list)
-
-
-def merge(items: Iterable[Item]) -> list[Item]:
-    """Reply items in order, combined as FreeRADIUS's pairmove does: ``=`` adds an attribute
-    only if it is not there yet, ``:=`` replaces it, ``+=`` always adds."""
-    out: list[Item] = []
-    for attribute, op, value in items:
-        present = [i for i, item in enumerate(out) if item[0].lower() == attribute.lower()]
-        if op == "=" and present:
-            continue
-        if op == ":=" and present:
-            out = [item for i, item in enumerate(out) if i not in present]
-        out.append((attribute, op, value))
-    return out
 
 
 def state_of(status: AccountStatus, service_live: bool) -> str:

@@ -20,13 +20,12 @@ from ispcore.domain.network.models import (
     RadiusGroup,
     RadiusGroupAttribute,
 )
+from ispcore.network.radius import codec
 
 ATTRIBUTE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,63}$")
 #: FreeRADIUS's reply operators: add if absent, replace, always add.
 OPERATORS = ("=", ":=", "+=")
 MAX_ATTRIBUTES = 50
-#: Set by the server process, which knows the RADIUS dictionary; names are then checked.
-KNOWN_ATTRIBUTES: set[str] | None = None
 
 
 def _attributes(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -38,9 +37,6 @@ def _attributes(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
         name = (item.get("attribute") or "").strip()
         if not ATTRIBUTE_NAME.match(name):
             raise DomainError(f"{name!r} is not an attribute name.", field=f"{field}.attribute")
-        if KNOWN_ATTRIBUTES is not None and name.lower() not in KNOWN_ATTRIBUTES:
-            raise DomainError(f"{name} is not in the RADIUS dictionary.",
-                              field=f"{field}.attribute")
         op = item.get("op") or "="
         if op not in OPERATORS:
             raise DomainError("The operator is =, := or +=.", field=f"{field}.op")
@@ -48,6 +44,11 @@ def _attributes(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if not value or len(value.encode()) > 253:
             raise DomainError("A value is 1 to 253 bytes.", field=f"{field}.value")
         templated = bool(templates.placeholders_in(value, f"{field}.value"))
+        if not codec.known(name):
+            raise DomainError(f"{name} is not in the RADIUS dictionary.",
+                              field=f"{field}.attribute")
+        if not templated and not codec.encodes(name, value):
+            raise DomainError(f"{value!r} is not a valid {name}.", field=f"{field}.value")
         rows.append({"position": position, "attribute": name, "op": op, "value": value,
                      "templated": templated})
     return rows

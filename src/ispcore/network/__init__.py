@@ -1,0 +1,1 @@
+"""Adapters that speak network protocols: the RADIUS server and CoA client."""
