@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import shutil
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import func, select
 
 from ispcore.domain.network.models import NasClient, RadiusSession
 from tests.peers.radius_support import SECRET, recompile, until
-
-pytestmark = pytest.mark.skipif(shutil.which("radclient") is None,
-                                reason="radclient (freeradius-utils) is not installed")
 
 SIGNED = "Message-Authenticator = 0x00"
 
