@@ -300,9 +300,11 @@ async def _quote(info: Info, data: Any) -> BillingQuotePayload:
         total=cash(result.total)))
 
 
-def listing(node: Any, inputs: Any, search: tuple[Any, ...], description: str) -> Any:
+def listing(node: Any, inputs: Any, search: tuple[Any, ...], description: str, *,
+            permission: str = READ) -> Any:
     """A root connection field of ``node`` (``first``, ``after``, ``filter``, ``orderBy``)
-    that needs billing:read; ``search`` names the columns a text search looks in."""
+    that needs ``permission`` (billing:read unless said); ``search`` names the columns a
+    text search looks in."""
 
     async def resolve(self: Any, info: Info, first: int | None = None,
                       after: str | None = None, filter: inputs.filter | None = None,
@@ -310,7 +312,7 @@ def listing(node: Any, inputs: Any, search: tuple[Any, ...], description: str) -
         return await list_nodes(info, node, inputs, first=first, after=after, filter=filter,
                                 order_by=order_by, search=search)
 
-    return strawberry.field(resolve, extensions=requires(READ), description=description)
+    return strawberry.field(resolve, extensions=requires(permission), description=description)
 
 
 @strawberry.type

@@ -20,6 +20,8 @@ from ispcore.resolvers.companies import CompanyMutation, CompanyQuery
 from ispcore.resolvers.connections import fetch_node
 from ispcore.resolvers.documents import DocumentMutation, DocumentQuery
 from ispcore.resolvers.identity import IdentityMutation, IdentityQuery
+from ispcore.resolvers.ipam import IpamMutation, IpamQuery
+from ispcore.resolvers.network_settings import NetworkSettingsMutation, NetworkSettingsQuery
 from ispcore.resolvers.payments import PaymentMutation, PaymentQuery
 from ispcore.resolvers.records import RecordMutation, RecordQuery
 from ispcore.resolvers.search import SearchQuery
@@ -30,7 +32,8 @@ from ispcore.schema.scalars import SCALAR_MAP
 
 @strawberry.type
 class Query(CompanyQuery, IdentityQuery, AuditQuery, AccountQuery, AddressQuery, RecordQuery,
-            SearchQuery, BillingQuery, PaymentQuery, DocumentQuery, CollectionsQuery):
+            SearchQuery, BillingQuery, PaymentQuery, DocumentQuery, CollectionsQuery, IpamQuery,
+            NetworkSettingsQuery):
     @strawberry.field(description="Any entity by its global id (its type's read permission "
                       "applies); null if there is none.")
     async def node(self, info: Info, id: relay.GlobalID) -> Node | None:
@@ -41,7 +44,7 @@ class Query(CompanyQuery, IdentityQuery, AuditQuery, AccountQuery, AddressQuery,
 @strawberry.type
 class Mutation(CompanyMutation, IdentityMutation, AccountMutation, AddressMutation,
                RecordMutation, BillingMutation, PaymentMutation, DocumentMutation,
-               CollectionsMutation):
+               CollectionsMutation, IpamMutation, NetworkSettingsMutation):
     pass
 
 

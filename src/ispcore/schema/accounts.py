@@ -50,12 +50,14 @@ if TYPE_CHECKING:
         TaxExemption,
     )
     from ispcore.schema.collections import AccountDelinquency
+    from ispcore.schema.ipam import IpAssignment
     from ispcore.schema.payments import PaymentMethod
     from ispcore.schema.records import CallLog, Note, ScheduledEvent, Task
 
 ADDRESSES = "ispcore.schema.addresses"
 BILLING = "ispcore.schema.billing"
 COLLECTIONS = "ispcore.schema.collections"
+IPAM = "ispcore.schema.ipam"
 RECORDS = "ispcore.schema.records"
 PAYMENTS = "ispcore.schema.payments"
 
@@ -287,6 +289,10 @@ class Account(ModelNode):
     delinquency: Annotated[AccountDelinquency, strawberry.lazy(COLLECTIONS)] | None = relation(
         Many("AccountDelinquency", "account_id", arrange=lambda rows: rows[0] if rows else None),
         description="Null when the account is not delinquent (or without billing:read).")
+    ip_assignments: list[Annotated[IpAssignment, strawberry.lazy(IPAM)]] | None = relation(
+        Many("IpAssignment", "account_id", order_by=("assigned_at", "id")),
+        description="Null without network:read. Addresses and prefixes, held and released, "
+        "oldest first.")
 
     @strawberry.field(description="What the account owes (negative: credit): the sum of its "
                       "ledger. Null without billing:read.")
