@@ -21,11 +21,6 @@ def from_key(key: str) -> int:
     return int(key, 16)
 
 
-def address_of(key: str, family: int) -> Address:
-    return ipaddress.ip_address(from_key(key)) if family == 4 else ipaddress.IPv6Address(
-        from_key(key))
-
-
 def parse_network(text: str | None, *, field: str) -> Network:
     """A CIDR block (``10.0.0.0/24``, ``2001:db8::/48``), normalised. Host bits set are
     refused with the network they probably meant."""

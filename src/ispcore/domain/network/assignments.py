@@ -18,7 +18,7 @@ from sqlalchemy import select, text
 
 from ispcore.domain.accounts.models import Account
 from ispcore.domain.billing.models import AccountService
-from ispcore.domain.common.errors import DomainError, ErrorCode, InUse, Validator
+from ispcore.domain.common.errors import DomainError, ErrorCode, InUse, NotFound, Validator
 from ispcore.domain.common.records import load
 from ispcore.domain.common.unit_of_work import UnitOfWork
 from ispcore.domain.events.service import record_event
@@ -33,17 +33,16 @@ class Exhausted(DomainError):
     code = ErrorCode.EXHAUSTED
 
 
-async def lock_subnet(uow: UnitOfWork, subnet_id: int) -> Subnet:
+async def lock_subnet(uow: UnitOfWork, subnet_id: int) -> Subnet | None:
     """The subnet, locked for this transaction and read afresh. SQLite has no row locks: a
     no-op write takes the database's write lock (waiting out the busy timeout)."""
     session = uow.session
     if session.bind.dialect.name == "sqlite":
         await session.execute(text("UPDATE ip_subnets SET id = id WHERE id = :id"),
                               {"id": subnet_id})
-        return await session.get_one(Subnet, subnet_id, populate_existing=True)
-    return (await session.scalars(select(Subnet).where(Subnet.id == subnet_id)
-                                  .with_for_update()
-                                  .execution_options(populate_existing=True))).one()
+        return await session.get(Subnet, subnet_id, populate_existing=True)
+    return await session.scalar(select(Subnet).where(Subnet.id == subnet_id).with_for_update()
+                                .execution_options(populate_existing=True))
 
 
 def _held(subnet_id: int) -> Any:
@@ -138,16 +137,12 @@ async def assign_ip(uow: UnitOfWork, values: dict[str, Any]) -> IpAssignment:
     pool = None
     if values.get("pool_id") is not None:
         pool = await load(uow, IpPool, values["pool_id"], field="pool_id", what="pool")
-        subnet_id = pool.subnet_id
-    else:
-        subnet_id = (await load(uow, Subnet, values["subnet_id"], field="subnet_id",
-                                what="subnet")).id
-    company_id = pool.company_id if pool else (await uow.session.get_one(Subnet, subnet_id)
-                                               ).company_id
-    await _check_owner(uow, values, company_id)
-    subnet = await lock_subnet(uow, subnet_id)
+    subnet = await lock_subnet(uow, pool.subnet_id if pool else values["subnet_id"])
+    if subnet is None:
+        raise NotFound("No such subnet.", field="subnet_id")
     if pool is not None:
         await uow.session.refresh(pool)
+    await _check_owner(uow, values, subnet.company_id)
     network = a.parse_network(subnet.cidr, field="subnet_id")
     length = subnet.delegated_prefix_length or a.bits(network.version)
     allowed = a.span_of(network) if subnet.delegated_prefix_length else a.usable_span(network)
