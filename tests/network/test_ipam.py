@@ -171,3 +171,14 @@ async def test_an_account_of_another_company_gets_no_address(api: Any) -> None:
                            {"subnetId": ipam.subnet, "poolId": ipam.pool,
                             "accountId": ipam.account})
     assert errors[0]["field"] == "subnetId"
+
+
+async def test_an_accounts_addresses_need_network_read(api: Any) -> None:
+    ipam = await ipam_setup(api)
+    await assign(api, ipam, ipAddress="100.64.1.9")
+    query = "query($id: ID!) { account(id: $id) { ipAssignments { address } } }"
+    seen = await api.data(query, {"id": ipam.account}, ipam.token)
+    assert seen["account"]["ipAssignments"] == [{"address": "100.64.1.9"}]
+    _, clerk = await api.user_with_token("clerk@example.com", permissions=["accounts:read"])
+    hidden = await api.data(query, {"id": ipam.account}, clerk)
+    assert hidden["account"]["ipAssignments"] is None

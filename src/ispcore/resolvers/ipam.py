@@ -73,8 +73,9 @@ async def _history(info: Info, address: str, at: datetime | None,
     try:
         company = pk(company_id, Company, "company_id") if company_id else None
         async with info.context.unit_of_work("ipAssignmentHistory") as uow:
-            rows = (await assignments.held_at(uow, address, at, company) if at is not None
-                    else await assignments.holders(uow, address, company))
+            rows = (await assignments.ip_assignment_history(uow, company, address, at)
+                    if at is not None else
+                    await assignments.address_holders(uow, company, address))
             nodes = [IpAssignment.from_model(row) for row in rows]
     except DomainError as exc:
         return IpAssignmentHistory(assignments=[], errors=user_errors(exc))

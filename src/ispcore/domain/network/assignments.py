@@ -217,8 +217,8 @@ def _containing(address: a.Address, company_id: int | None) -> Any:
     return stmt.order_by(IpAssignment.assigned_at, IpAssignment.id)
 
 
-async def held_at(uow: UnitOfWork, address: str, at: datetime, company_id: int | None = None
-                  ) -> list[IpAssignment]:
+async def ip_assignment_history(uow: UnitOfWork, company_id: int | None, address: str,
+                                at: datetime) -> list[IpAssignment]:
     """Who held ``address`` at the moment ``at`` (one holder per company at most)."""
     parsed = a.parse_address(address, field="address")
     stmt = _containing(parsed, company_id).where(
@@ -227,8 +227,8 @@ async def held_at(uow: UnitOfWork, address: str, at: datetime, company_id: int |
     return list(await uow.session.scalars(stmt))
 
 
-async def holders(uow: UnitOfWork, address: str, company_id: int | None = None
-                  ) -> list[IpAssignment]:
+async def address_holders(uow: UnitOfWork, company_id: int | None, address: str
+                          ) -> list[IpAssignment]:
     """Every assignment that ever held ``address``, oldest first."""
     parsed = a.parse_address(address, field="address")
     return list(await uow.session.scalars(_containing(parsed, company_id)))
