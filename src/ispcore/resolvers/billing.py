@@ -303,7 +303,8 @@ async def _quote(info: Info, data: Any) -> BillingQuotePayload:
 def listing(node: Any, inputs: Any, search: tuple[Any, ...], description: str, *,
             permission: str = READ) -> Any:
     """A root connection field of ``node`` (``first``, ``after``, ``filter``, ``orderBy``)
-    that needs ``permission``; ``search`` names the columns a text search looks in."""
+    that needs ``permission`` (billing:read unless said); ``search`` names the columns a
+    text search looks in."""
 
     async def resolve(self: Any, info: Info, first: int | None = None,
                       after: str | None = None, filter: inputs.filter | None = None,

@@ -20,6 +20,7 @@ from ispcore.resolvers.companies import CompanyMutation, CompanyQuery
 from ispcore.resolvers.connections import fetch_node
 from ispcore.resolvers.documents import DocumentMutation, DocumentQuery
 from ispcore.resolvers.identity import IdentityMutation, IdentityQuery
+from ispcore.resolvers.ipam import IpamMutation, IpamQuery
 from ispcore.resolvers.payments import PaymentMutation, PaymentQuery
 from ispcore.resolvers.radius import RadiusMutation, RadiusQuery
 from ispcore.resolvers.records import RecordMutation, RecordQuery
@@ -31,7 +32,7 @@ from ispcore.schema.scalars import SCALAR_MAP
 
 @strawberry.type
 class Query(CompanyQuery, IdentityQuery, AuditQuery, AccountQuery, AddressQuery, RecordQuery,
-            SearchQuery, BillingQuery, PaymentQuery, DocumentQuery, CollectionsQuery,
+            SearchQuery, BillingQuery, PaymentQuery, DocumentQuery, CollectionsQuery, IpamQuery,
             RadiusQuery):
     @strawberry.field(description="Any entity by its global id (its type's read permission "
                       "applies); null if there is none.")
@@ -43,7 +44,7 @@ class Query(CompanyQuery, IdentityQuery, AuditQuery, AccountQuery, AddressQuery,
 @strawberry.type
 class Mutation(CompanyMutation, IdentityMutation, AccountMutation, AddressMutation,
                RecordMutation, BillingMutation, PaymentMutation, DocumentMutation,
-               CollectionsMutation, RadiusMutation):
+               CollectionsMutation, IpamMutation, RadiusMutation):
     pass
 
 

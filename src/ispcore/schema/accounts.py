@@ -50,6 +50,7 @@ if TYPE_CHECKING:
         TaxExemption,
     )
     from ispcore.schema.collections import AccountDelinquency
+    from ispcore.schema.ipam import IpAssignment
     from ispcore.schema.payments import PaymentMethod
     from ispcore.schema.radius import RadiusAction, RadiusCredential, RadiusSession
     from ispcore.schema.records import CallLog, Note, ScheduledEvent, Task
@@ -57,6 +58,7 @@ if TYPE_CHECKING:
 ADDRESSES = "ispcore.schema.addresses"
 BILLING = "ispcore.schema.billing"
 COLLECTIONS = "ispcore.schema.collections"
+IPAM = "ispcore.schema.ipam"
 RECORDS = "ispcore.schema.records"
 PAYMENTS = "ispcore.schema.payments"
 RADIUS = "ispcore.schema.radius"
@@ -300,6 +302,10 @@ class Account(ModelNode):
     radius_actions: list[Annotated[RadiusAction, strawberry.lazy(RADIUS)]] | None = relation(
         Many("RadiusAction", "account_id", arrange=newest_first),
         description="Null without network:read. CoA and Disconnect requests, newest first.")
+    ip_assignments: list[Annotated[IpAssignment, strawberry.lazy(IPAM)]] | None = relation(
+        Many("IpAssignment", "account_id", order_by=("assigned_at", "id")),
+        description="Null without network:read. Addresses and prefixes, held and released, "
+        "oldest first.")
 
     @strawberry.field(description="What the account owes (negative: credit): the sum of its "
                       "ledger. Null without billing:read.")

@@ -18,6 +18,8 @@ class ErrorCode(StrEnum):
     PASSWORD_TOO_WEAK = "PASSWORD_TOO_WEAK"
     IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
     TOO_MANY_ATTEMPTS = "TOO_MANY_ATTEMPTS"
+    #: Nothing left to hand out (an IP pool or subnet with no free address).
+    EXHAUSTED = "EXHAUSTED"
     #: A payment processor could not be asked (not configured, or not answering).
     PROCESSOR_UNAVAILABLE = "PROCESSOR_UNAVAILABLE"
 
