@@ -3,58 +3,12 @@ with pyrad and answers ACK, NAK (Error-Cause 503), nothing, or with another secr
 
 from __future__ import annotations
 
-import asyncio
-from typing import Any
-
-import pytest
-from pyrad.packet import CoANAK, CoAPacket, DisconnectNAK, DisconnectRequest
+from pyrad.packet import DisconnectRequest
 
 from ispcore.network.radius.coa import send_change
-from ispcore.network.radius.codec import dictionary
+from tests.network.coa_listener import SECRET
 
-SECRET = "coa-secret"
 SESSION = [("User-Name", "alice"), ("Acct-Session-Id", "81a0002f")]
-
-
-class Nas(asyncio.DatagramProtocol):
-    def __init__(self, answer: str, secret: str = SECRET) -> None:
-        self.answer, self.secret = answer, secret.encode()
-        self.seen: list[bytes] = []
-        self.requests: list[CoAPacket] = []
-
-    def connection_made(self, transport: Any) -> None:
-        self.transport = transport
-
-    def datagram_received(self, data: bytes, addr: Any) -> None:
-        self.seen.append(data)
-        request = CoAPacket(packet=data, secret=SECRET.encode(), dict=dictionary())
-        assert request.VerifyCoARequest()
-        assert request.message_authenticator and request.verify_message_authenticator()
-        self.requests.append(request)
-        if self.answer == "silent":
-            return
-        reply = request.CreateReply()
-        reply.secret = self.secret
-        if self.answer == "nak":
-            reply.code = DisconnectNAK if request.code == DisconnectRequest else CoANAK
-            reply["Error-Cause"] = "Session-Context-Not-Found"
-        reply.add_message_authenticator()
-        self.transport.sendto(reply.ReplyPacket(), addr)
-
-
-@pytest.fixture
-async def nas_at() -> Any:
-    transports = []
-
-    async def listen(answer: str, secret: str = SECRET) -> tuple[Nas, int]:
-        transport, nas = await asyncio.get_running_loop().create_datagram_endpoint(
-            lambda: Nas(answer, secret), local_addr=("127.0.0.1", 0))
-        transports.append(transport)
-        return nas, transport.get_extra_info("sockname")[1]
-
-    yield listen
-    for transport in transports:
-        transport.close()
 
 
 async def test_coa_ack_carries_the_attributes(nas_at):
@@ -86,7 +40,7 @@ async def test_an_unanswered_request_is_retransmitted_unchanged_then_times_out(n
 
 
 async def test_a_reply_signed_with_another_secret_is_not_believed(nas_at):
-    nas, port = await nas_at("ack", secret="someone-else")
+    nas, port = await nas_at("ack", reply_secret="someone-else")
     outcome = await send_change("127.0.0.1", port, SECRET, "COA", SESSION, timeout=0.1,
                                 retries=1)
     assert outcome.status == "ERROR"

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from cryptography.fernet import Fernet
 from sqlalchemy import delete, func, select, update
 
 from ispcore.domain.accounts.models import Account, AccountStatus, AccountType
@@ -116,15 +115,8 @@ async def seed(runtime: Any, vault_key: str) -> Seeded:
 
 
 @pytest.fixture
-def radius_vault_key(runtime: Any, monkeypatch: pytest.MonkeyPatch) -> str:
-    key = Fernet.generate_key().decode()
-    monkeypatch.setattr(runtime.settings, "vault_key", key)
-    return key
-
-
-@pytest.fixture
-async def seeded(runtime: Any, radius_vault_key: str) -> Seeded:
-    return await seed(runtime, radius_vault_key)
+async def seeded(runtime: Any, vault_key: str) -> Seeded:
+    return await seed(runtime, vault_key)
 
 
 @pytest.fixture
