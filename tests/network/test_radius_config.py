@@ -14,6 +14,7 @@ from ispcore.domain.identity.actor import SYSTEM
 from ispcore.domain.network.models import NasClient, RadiusSession
 from tests.accounts.account_queries import pk_of
 from tests.accounts.factories import ok, refused
+from tests.network.coa_listener import SECRET
 from tests.network.radius_support import (
     ACCOUNT_RADIUS,
     RATE_LIMIT,
@@ -113,8 +114,10 @@ async def test_delinquent_accounts_are_rejected_then_throttled_and_restored(
 
 
 async def test_speed_changes_reach_the_answer_and_live_sessions_get_a_coa(
-        api: Any, runtime: Any, clock: FixedClock, vault_key: str) -> None:
-    radius = await radius_setup(api)
+        api: Any, runtime: Any, clock: FixedClock, vault_key: str, nas_at: Any) -> None:
+    radius = await radius_setup(api, secret=SECRET)
+    listener, port = await nas_at("ack", secret=SECRET)
+    await ok(api, radius.token, "updateNasClient", {"id": radius.nas, "coaPort": port})
     async with runtime.unit_of_work(SYSTEM) as uow:
         nas = (await uow.session.get_one(NasClient, pk_of(radius.nas)))
         uow.session.add(RadiusSession(
@@ -126,22 +129,51 @@ async def test_speed_changes_reach_the_answer_and_live_sessions_get_a_coa(
         "id": radius.billing.fibre, "downloadKbps": 250_000, "uploadKbps": 50_000})
     c = await credential(api, radius)
     assert items(c["replies"]) == [("Mikrotik-Rate-Limit", "=", "50000k/250000k")]
+    await runtime.jobs.drain()
     [action] = (await api.data(ACCOUNT_RADIUS, {"id": radius.account}, radius.token)
                 )["account"]["radiusActions"]
-    assert (action["kind"], action["reason"], action["nas"]["id"]) == (
-        "COA", "ATTRIBUTES_CHANGED", radius.nas)
-    assert action["status"] in ("PENDING", "SENDING", "TIMEOUT", "ERROR")
+    assert (action["kind"], action["reason"], action["status"], action["nas"]["id"]) == (
+        "COA", "ATTRIBUTES_CHANGED", "ACK", radius.nas)
     assert [(a["attribute"], a["value"]) for a in action["attributes"]] == [
         ("User-Name", "pat"), ("Acct-Session-Id", "81a00001"),
         ("Framed-IP-Address", "100.64.0.9"), ("Mikrotik-Rate-Limit", "50000k/250000k"),
         ("Mikrotik-Address-List", "paying")]
+    [coa] = listener.requests  # signed with the NAS's secret: the stand-in checked it
+    assert (coa.code, coa["Acct-Session-Id"], coa["Mikrotik-Rate-Limit"]) == (
+        43, ["81a00001"], ["50000k/250000k"])
 
     await move(api, radius, radius.billing.setup.delinquent)
+    await runtime.jobs.drain()
     actions = (await api.data(ACCOUNT_RADIUS, {"id": radius.account}, radius.token)
                )["account"]["radiusActions"]
-    assert (actions[0]["kind"], actions[0]["reason"]) == ("DISCONNECT", "DELINQUENT")
+    assert (actions[0]["kind"], actions[0]["reason"], actions[0]["status"]) == (
+        "DISCONNECT", "DELINQUENT", "ACK")
     assert [a["attribute"] for a in actions[0]["attributes"]] == [
         "User-Name", "Acct-Session-Id", "Framed-IP-Address"]
+    assert listener.requests[1].code == 40  # Disconnect-Request
+
+
+async def test_a_nas_that_does_not_answer_is_a_timeout_on_record(
+        api: Any, runtime: Any, clock: FixedClock, vault_key: str, nas_at: Any,
+        monkeypatch: Any) -> None:
+    radius = await radius_setup(api, secret=SECRET)
+    listener, port = await nas_at("silent", secret=SECRET)
+    monkeypatch.setattr(runtime.settings, "coa_timeout_seconds", 0.1)
+    await ok(api, radius.token, "updateNasClient", {"id": radius.nas, "coaPort": port,
+                                                    "coaMode": "DISCONNECT"})
+    async with runtime.unit_of_work(SYSTEM) as uow:
+        uow.session.add(RadiusSession(
+            company_id=pk_of(radius.company), nas_id=pk_of(radius.nas),
+            account_id=pk_of(radius.account), credential_id=pk_of(radius.credential["id"]),
+            username="pat", acct_session_id="81a00002", started_at=clock.now(),
+            updated_at=clock.now()))
+    await ok(api, radius.token, "updateService", {"id": radius.billing.fibre,
+                                                  "downloadKbps": 50_000})
+    await runtime.jobs.drain()
+    [action] = (await api.data(ACCOUNT_RADIUS, {"id": radius.account}, radius.token)
+                )["account"]["radiusActions"]
+    assert (action["kind"], action["status"]) == ("DISCONNECT", "TIMEOUT")
+    assert len(listener.seen) == runtime.settings.coa_retries + 1
 
 
 async def test_bad_input_is_refused_and_changes_nothing(api: Any, runtime: Any,
