@@ -81,7 +81,7 @@ class Settings(BaseSettings):
 
     vault_key: str | None = Field(
         default=None, description="Fernet key (urlsafe base64, 32 bytes) sealing bank account "
-        "numbers kept for in-house ACH; without it none can be stored"
+        "numbers kept for in-house ACH and NAS shared secrets; without it neither can be stored"
     )
     stripe_api_key: str | None = Field(
         default=None, description="Stripe secret key; cards on file through Stripe need it"
