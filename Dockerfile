@@ -2,6 +2,8 @@
 # ispcore API / worker image. Build: docker build -t ispcore .
 # Run:  docker run -p 8000:8000 ispcore            (embedded: SQLite in /data, jobs in-process)
 #       docker compose up                           (scaled: PostgreSQL + Redis + api + worker)
+#       docker run -p 1812-1813:1812-1813/udp -e ISPCORE_DATABASE_URL=… -e ISPCORE_VAULT_KEY=… \
+#         ispcore radius                            (the built-in RADIUS server)
 
 FROM python:3.11-slim-bookworm AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
@@ -38,7 +40,7 @@ COPY graphiql/dist /app/graphiql/dist
 USER ispcore
 WORKDIR /data
 VOLUME ["/data"]
-EXPOSE 8000
+EXPOSE 8000 1812/udp 1813/udp
 HEALTHCHECK --interval=30s --timeout=3s --start-period=20s \
   CMD python -c "import urllib.request,sys; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2)" || exit 1
 ENTRYPOINT ["ispcore"]
