@@ -343,6 +343,7 @@ def upgrade() -> None:
     sa.Column('account_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('nas_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('session_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('acct_session_id', sa.String(length=128), nullable=False),
     sa.Column('credential_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
     sa.Column('kind', sa.String(length=10), nullable=False),
     sa.Column('reason', sa.String(length=30), nullable=False),
@@ -352,6 +353,7 @@ def upgrade() -> None:
     sa.Column('error', sa.String(length=500), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('claimed_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('completed_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_radius_actions_account_id_accounts'), ondelete='CASCADE'),
@@ -370,6 +372,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_radius_actions_session_id'), ['session_id'], unique=False)
 
     create_freeradius_views()
+    op.execute("INSERT INTO radius_revision (id, revision) VALUES (1, 0)")
     # ### end Alembic commands ###
 
 

@@ -85,7 +85,14 @@ async def test_subnet_gateway_and_delegation_are_checked(api: Any) -> None:
                       {"supernetId": ipam.supernet, "cidr": "100.64.2.0/24",
                        "gateway": "100.64.2.1"})
     assert (subnet["gateway"], subnet["family"], subnet["usableCount"]) == (
-        "100.64.2.1", 4, "254")
+        "100.64.2.1", 4, "253")  # the gateway is never handed out
+    [error] = await refused(api, ipam.token, "assignIpAddress", {
+        "subnetId": subnet["id"], "accountId": ipam.account, "ipAddress": "100.64.2.1"})
+    assert (error["field"], error["code"]) == ("ipAddress", "IN_USE")
+    assert "gateway" in error["message"]
+    first = await ok(api, ipam.token, "assignIpAddress", {"subnetId": subnet["id"],
+                                                          "accountId": ipam.account})
+    assert first["address"] == "100.64.2.2"
 
 
 async def test_a_pool_lies_in_its_subnet_usable_range_apart_from_other_pools(api: Any) -> None:

@@ -5,6 +5,7 @@ sessions, and bad input refused with nothing changed."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from sqlalchemy import text
@@ -14,6 +15,7 @@ from ispcore.domain.identity.actor import SYSTEM
 from ispcore.domain.network.models import NasClient, RadiusSession
 from tests.accounts.account_queries import pk_of
 from tests.accounts.factories import ok, refused
+from tests.billing.factories import add, customer
 from tests.network.coa_listener import SECRET
 from tests.network.radius_support import (
     ACCOUNT_RADIUS,
@@ -254,3 +256,105 @@ async def test_removing_a_credential_stops_answering_it(api: Any, runtime: Any,
     listing = (await api.data(ACCOUNT_RADIUS, {"id": radius.account}, radius.token)
                )["account"]["radiusCredentials"]
     assert [c["id"] for c in listing] == [again["id"]]
+
+
+async def open_session(runtime: Any, radius: Any, clock: FixedClock, session: str) -> None:
+    async with runtime.unit_of_work(SYSTEM) as uow:
+        uow.session.add(RadiusSession(
+            company_id=pk_of(radius.company), nas_id=pk_of(radius.nas),
+            account_id=pk_of(radius.account), credential_id=pk_of(radius.credential["id"]),
+            username="pat", acct_session_id=session, started_at=clock.now(),
+            updated_at=clock.now()))
+
+
+async def test_a_change_to_a_groups_shared_items_reaches_live_sessions(
+        api: Any, runtime: Any, clock: FixedClock, vault_key: str, nas_at: Any) -> None:
+    radius = await radius_setup(api, secret=SECRET)
+    listener, port = await nas_at("ack", secret=SECRET)
+    await ok(api, radius.token, "updateNasClient", {"id": radius.nas, "coaPort": port})
+    await open_session(runtime, radius, clock, "81a00003")
+    await ok(api, radius.token, "updateRadiusGroup", {"id": radius.speed_group, "name": "Fast"})
+    await runtime.jobs.drain()
+    assert listener.requests == []  # a new name changes no answer
+    await ok(api, radius.token, "updateRadiusGroup", {"id": radius.speed_group, "attributes": [
+        RATE_LIMIT, {"attribute": "Mikrotik-Address-List", "value": "vip"}]})
+    await runtime.jobs.drain()
+    [coa] = listener.requests
+    assert coa["Mikrotik-Address-List"] == ["vip"]
+
+
+async def test_an_ended_service_is_refused_whatever_the_status(
+        api: Any, runtime: Any, vault_key: str) -> None:
+    radius = await radius_setup(api)
+    await ok(api, radius.token, "updateNetworkSettings", {
+        "companyId": radius.company, "delinquentAction": "NONE"})
+    await move(api, radius, radius.billing.setup.delinquent)
+    assert (await credential(api, radius))["access"] == "ACCEPT"
+    await ok(api, radius.token, "removeServiceFromAccount",
+             {"accountServiceId": radius.account_service})
+    c = await credential(api, radius)
+    assert (c["access"], c["accessState"]) == ("REJECT", "NO_SERVICE")
+
+
+async def test_redefining_a_status_recompiles_its_accounts(api: Any, vault_key: str) -> None:
+    radius = await radius_setup(api)
+    await ok(api, radius.token, "updateAccountStatus", {
+        "id": radius.billing.setup.active, "isDelinquent": True})
+    c = await credential(api, radius)
+    assert (c["access"], c["accessState"]) == ("REJECT", "DELINQUENT")
+
+
+async def test_an_account_with_logins_or_address_history_is_not_deleted(
+        api: Any, vault_key: str) -> None:
+    radius = await radius_setup(api)
+    billing = radius.billing
+    account = await customer(api, billing, name="No Address", address=False)
+    service = (await add(api, billing, account, billing.fibre))["id"]
+    login = await ok(api, radius.token, "createRadiusCredential", {
+        "accountId": account, "accountServiceId": service})
+    [error] = await refused(api, radius.token, "deleteAccount", {"id": account})
+    assert (error["field"], error["code"]) == ("id", "IN_USE")
+    assert "1 RADIUS login(s)" in error["message"]
+    await ok(api, radius.token, "removeRadiusCredential", {"id": login["id"]})
+    assert (await api.data(ACCOUNT_RADIUS, {"id": account}, radius.token)
+            )["account"]["radiusCredentials"] == []
+
+
+async def test_two_senders_send_each_action_once(
+        api: Any, runtime: Any, clock: FixedClock, vault_key: str, nas_at: Any) -> None:
+    from ispcore.domain.network import coa
+
+    radius = await radius_setup(api, secret=SECRET)
+    listener, port = await nas_at("ack", secret=SECRET)
+    await ok(api, radius.token, "updateNasClient", {"id": radius.nas, "coaPort": port})
+    for n in range(5):
+        await open_session(runtime, radius, clock, f"81b0000{n}")
+    await runtime.jobs.drain()
+    await ok(api, radius.token, "updateService", {"id": radius.billing.fibre,
+                                                  "downloadKbps": 300_000})
+
+    def open_uow() -> Any:
+        return runtime.unit_of_work(SYSTEM)
+
+    sent = await asyncio.gather(coa.send_pending(open_uow, limit=2),
+                                coa.send_pending(open_uow, limit=2))
+    await runtime.jobs.drain()
+    assert sum(sent) <= 5
+    sessions = sorted(r["Acct-Session-Id"][0] for r in listener.requests)
+    assert sessions == [f"81b0000{n}" for n in range(5)]
+    statuses = [a["status"] for a in (await api.data(
+        ACCOUNT_RADIUS, {"id": radius.account}, radius.token))["account"]["radiusActions"]]
+    assert statuses == ["ACK"] * 5
+
+
+async def test_a_bad_vault_key_is_an_error_on_record_not_a_crash(
+        api: Any, runtime: Any, clock: FixedClock, vault_key: str, monkeypatch: Any) -> None:
+    radius = await radius_setup(api, secret=SECRET)
+    await open_session(runtime, radius, clock, "81c00001")
+    monkeypatch.setattr(runtime.settings, "vault_key", "not-a-fernet-key")
+    await ok(api, radius.token, "updateService", {"id": radius.billing.fibre,
+                                                  "downloadKbps": 10_000})
+    await runtime.jobs.drain()
+    [action] = (await api.data(ACCOUNT_RADIUS, {"id": radius.account}, radius.token)
+                )["account"]["radiusActions"]
+    assert action["status"] == "ERROR"

@@ -118,6 +118,21 @@ async def test_accounting_start_interim_stop_make_one_session(runtime, radius, s
     assert radius.counters.accounting_stored == 4
 
 
+async def test_accounting_on_ends_the_sessions_the_nas_had_open(runtime, radius, seeded):
+    for name in ("s-1", "s-2"):
+        assert "Accounting-Response" in await radclient(
+            radius.acct_port, "acct", 'User-Name = "alice"', f'Acct-Session-Id = "{name}"',
+            "Acct-Status-Type = Start")
+    rebooted = await radclient(radius.acct_port, "acct", "Acct-Status-Type = Accounting-On",
+                               'Acct-Session-Id = "0"')
+    assert "Accounting-Response" in rebooted
+    async with runtime.db.session() as db:
+        rows = (await db.scalars(select(RadiusSession))).all()
+    assert sorted((r.acct_session_id, r.terminate_cause) for r in rows) == [
+        ("s-1", "NAS-Reboot"), ("s-2", "NAS-Reboot")]
+    assert all(r.stopped_at is not None for r in rows)
+
+
 async def test_a_recompiled_credential_is_answered_anew_without_restart(runtime, radius,
                                                                         seeded):
     alice = seeded.credentials["alice"]

@@ -152,11 +152,12 @@ class Subnet(ModelNode):
 
     def _usage(self, info: Info) -> Any:
         return _usage_of(self, info, lambda conn: usage.subnet_usage(
-            conn, self.pk, self.cidr, self.delegated_prefix_length))
+            conn, self.pk, self.cidr, self.delegated_prefix_length, self.gateway))
 
     @strawberry.field(description="Addresses that can be assigned: IPv4 leaves out the "
                       "network and broadcast addresses (not in a /31 or /32), IPv6 the "
-                      "subnet-router anycast address; a delegating subnet counts all.")
+                      "subnet-router anycast address; a delegating subnet counts all. The "
+                      "gateway is never assigned and not counted.")
     async def usable_count(self, info: Info) -> str:
         return str((await self._usage(info)).total)
 

@@ -157,7 +157,8 @@ class RadiusAction(ModelNode):
     reason: str = strawberry.field(description="DELINQUENT, DELINQUENCY_CLEARED, SUSPENDED, "
                                    "RESTORED, ATTRIBUTES_CHANGED (speeds), SERVICE_ENDED, "
                                    "REMOVED.")
-    status: str = strawberry.field(description="PENDING, SENDING, ACK, NAK, TIMEOUT or ERROR.")
+    status: str = strawberry.field(description="PENDING, SENDING, ACK, NAK, TIMEOUT, ERROR, or "
+                                   "SUPERSEDED (a newer change for the session went instead).")
     error_cause: int | None = strawberry.field(description="The NAK's Error-Cause (RFC 5176), "
                                                "e.g. 503 Session Context Not Found.")
     error: str

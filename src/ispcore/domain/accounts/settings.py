@@ -4,6 +4,7 @@ number types. Each has a name unique within its company; one set of rules serves
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -99,6 +100,11 @@ async def create_setting(uow: UnitOfWork, setting: Setting, values: dict[str, An
     return row
 
 
+#: Called after an account status's definition changes, with the row and the changed fields
+#: (the network recompiles its accounts' RADIUS answers when what the status means changes).
+STATUS_UPDATED_HOOKS: list[Callable[[UnitOfWork, Any, set[str]], Awaitable[None]]] = []
+
+
 async def update_setting(uow: UnitOfWork, setting: Setting, pk: int, changes: dict[str, Any]
                          ) -> Any:
     row = await load(uow, setting.model, pk, field="id", what=setting.what)
@@ -116,6 +122,9 @@ async def update_setting(uow: UnitOfWork, setting: Setting, pk: int, changes: di
     await uow.session.flush()
     record_event(uow, f"{setting.event_prefix}.updated", company_id=row.company_id,
                  entity=row, payload={"changed": sorted(data)})
+    if setting is ACCOUNT_STATUS:
+        for hook in STATUS_UPDATED_HOOKS:
+            await hook(uow, row, set(data))
     return row
 
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from ispcore.db import among
 from ispcore.domain.accounts.models import Account
 from ispcore.domain.billing.models import Invoice
 from ispcore.domain.billing.payment_models import Payment, PaymentAllocation
+from ispcore.domain.common.records import lock_row
 from ispcore.domain.common.unit_of_work import UnitOfWork
 
 COMPLETED = "COMPLETED"
@@ -23,15 +24,8 @@ ISSUED = "ISSUED"
 
 async def lock_account(uow: UnitOfWork, account_id: int) -> None:
     """Serialise money moves of one account: allocations read then write its invoices and
-    credits, so two at once must not interleave. On PostgreSQL a row lock; SQLite has no
-    row locks and starts a transaction only at the first write, so a no-op write takes the
-    database's write lock now. Rows read before must be refreshed after."""
-    if uow.session.bind.dialect.name == "sqlite":
-        await uow.session.execute(text("UPDATE accounts SET id = id WHERE id = :id"),
-                                  {"id": account_id})
-        return
-    await uow.session.execute(select(Account.id).where(Account.id == account_id)
-                              .with_for_update())
+    credits, so two at once must not interleave."""
+    await lock_row(uow, Account, account_id)
 
 
 def _allocation(uow: UnitOfWork, payment: Payment, invoice_id: int, amount: int

@@ -16,7 +16,12 @@ def _fernet(key: str | None, field: str, what: str) -> Fernet:
     if not key:
         raise DomainError(f"{what.capitalize()} cannot be kept: the server has no vault key "
                           "(ISPCORE_VAULT_KEY).", field=field, code=ErrorCode.FORBIDDEN)
-    return Fernet(key.encode())
+    try:
+        return Fernet(key.encode())
+    except ValueError:
+        raise DomainError("The server's vault key (ISPCORE_VAULT_KEY) is not a Fernet key "
+                          "(32 bytes, urlsafe base64).", field=field,
+                          code=ErrorCode.FORBIDDEN) from None
 
 
 def seal(key: str | None, secret: str, *, field: str = "account_number",

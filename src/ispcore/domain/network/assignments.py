@@ -11,15 +11,16 @@ a time, never by loading a subnet's assignments."""
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from ispcore.domain.accounts.models import Account
 from ispcore.domain.billing.models import AccountService
 from ispcore.domain.common.errors import DomainError, ErrorCode, InUse, NotFound, Validator
-from ispcore.domain.common.records import load
+from ispcore.domain.common.records import load, lock_row
 from ispcore.domain.common.unit_of_work import UnitOfWork
 from ispcore.domain.events.service import record_event
 from ispcore.domain.network import addressing as a
@@ -35,15 +36,9 @@ class Exhausted(DomainError):
 
 
 async def lock_subnet(uow: UnitOfWork, subnet_id: int) -> Subnet | None:
-    """The subnet, locked for this transaction and read afresh. SQLite has no row locks: a
-    no-op write takes the database's write lock (waiting out the busy timeout)."""
-    session = uow.session
-    if session.bind.dialect.name == "sqlite":
-        await session.execute(text("UPDATE ip_subnets SET id = id WHERE id = :id"),
-                              {"id": subnet_id})
-        return await session.get(Subnet, subnet_id, populate_existing=True)
-    return await session.scalar(select(Subnet).where(Subnet.id == subnet_id).with_for_update()
-                                .execution_options(populate_existing=True))
+    """The subnet, locked for this transaction and read afresh."""
+    await lock_row(uow, Subnet, subnet_id)
+    return await uow.session.get(Subnet, subnet_id, populate_existing=True)
 
 
 def _held(subnet_id: int) -> Any:
@@ -95,14 +90,28 @@ async def _first_free(uow: UnitOfWork, subnet_id: int, lo: int, hi: int, step: i
     return start if start + step - 1 <= hi else None
 
 
-async def _next_free(uow: UnitOfWork, cursor_row: Subnet | IpPool, subnet_id: int,
+def gateway_of(subnet: Subnet) -> int | None:
+    """The subnet's gateway as a number: never handed out."""
+    return int(ipaddress.ip_address(subnet.gateway)) if subnet.gateway else None
+
+
+async def _free_but_gateway(uow: UnitOfWork, subnet: Subnet, lo: int, hi: int, step: int
+                            ) -> int | None:
+    gateway = gateway_of(subnet)
+    found = await _first_free(uow, subnet.id, lo, hi, step)
+    if found is not None and gateway is not None and found <= gateway < found + step:
+        found = await _first_free(uow, subnet.id, gateway + 1, hi, step)
+    return found
+
+
+async def _next_free(uow: UnitOfWork, cursor_row: Subnet | IpPool, subnet: Subnet,
                      span: a.Span, step: int) -> int:
     cursor = a.from_key(cursor_row.next_key) if cursor_row.next_key else span.first
     if not span.first <= cursor <= span.last:
         cursor = span.first
-    found = await _first_free(uow, subnet_id, cursor, span.last, step)
+    found = await _free_but_gateway(uow, subnet, cursor, span.last, step)
     if found is None and cursor > span.first:
-        found = await _first_free(uow, subnet_id, span.first, cursor - 1, step)
+        found = await _free_but_gateway(uow, subnet, span.first, cursor - 1, step)
     if found is None:
         what = "pool" if isinstance(cursor_row, IpPool) else "subnet"
         raise Exhausted(f"The {what} has no free {'prefix' if step > 1 else 'address'} left.",
@@ -159,6 +168,9 @@ async def assign_ip(uow: UnitOfWork, values: dict[str, Any]) -> IpAssignment:
         if subnet.delegated_prefix_length and wanted.prefixlen != length:
             raise DomainError(f"{subnet.cidr} delegates /{length} prefixes; give one.",
                               field="ip_address")
+        gateway = gateway_of(subnet)
+        if gateway is not None and span.first <= gateway <= span.last:
+            raise InUse(f"{shown} is the subnet's gateway.", field="ip_address")
         held = await holder(uow, subnet.id, span)
         if held is not None:
             raise InUse(f"{shown} overlaps {held.address}, which is assigned.",
@@ -166,7 +178,7 @@ async def assign_ip(uow: UnitOfWork, values: dict[str, Any]) -> IpAssignment:
         first, length = span.first, wanted.prefixlen
     else:
         step = a.block_size(network.version, length)
-        first = await _next_free(uow, pool or subnet, subnet.id, allowed, step)
+        first = await _next_free(uow, pool or subnet, subnet, allowed, step)
     return await _insert(uow, subnet, pool, values, first, length)
 
 

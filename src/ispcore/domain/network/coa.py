@@ -6,14 +6,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select, update
 
-from ispcore.domain.common.errors import DomainError
+from ispcore.db import among
 from ispcore.domain.common.unit_of_work import UnitOfWork
 from ispcore.domain.events.service import record_event
+from ispcore.domain.network.compile import Change
 from ispcore.domain.network.models import (
     FreeradiusAccounting,
     NasClient,
@@ -50,76 +52,117 @@ def _session_items(username: str, session_id: str, framed_ip: str | None
     return items
 
 
+@dataclass(frozen=True)
+class OpenSession:
+    nas_id: int
+    #: The built-in server's row (None: a FreeRADIUS ``radacct`` session).
+    session_id: int | None
+    #: The name the session was opened with (the credential may have been renamed since).
+    username: str
+    acct_session_id: str
+    framed_ip: str | None
+
+
+def _chunks(values: list[Any], size: int = 1000) -> list[list[Any]]:
+    return [values[i:i + size] for i in range(0, len(values), size)]
+
+
 async def _open_sessions(uow: UnitOfWork, credentials: list[RadiusCredential]
-                         ) -> dict[int, list[tuple[int, int | None, str, str | None]]]:
-    """Per credential: (nas id, session row id or None, Acct-Session-Id, framed address) of
-    sessions the built-in server or FreeRADIUS (``radacct``) has open."""
+                         ) -> dict[int, list[OpenSession]]:
+    """Per credential, the sessions the built-in server or FreeRADIUS has open."""
     s = uow.session
-    by_id = {c.id: c for c in credentials}
-    out: dict[int, list[tuple[int, int | None, str, str | None]]] = {pk: [] for pk in by_id}
+    out: dict[int, list[OpenSession]] = {c.id: [] for c in credentials}
     for row in await s.scalars(select(RadiusSession).where(
-            RadiusSession.credential_id.in_(by_id), RadiusSession.stopped_at.is_(None))):
+            among(s, RadiusSession.credential_id, list(out)),
+            RadiusSession.stopped_at.is_(None))):
         assert row.credential_id is not None
-        out[row.credential_id].append((row.nas_id, row.id, row.acct_session_id,
-                                       row.framed_ip_address))
+        out[row.credential_id].append(OpenSession(row.nas_id, row.id, row.username,
+                                                  row.acct_session_id, row.framed_ip_address))
     by_name = {c.username: c.id for c in credentials}
-    nas_by_address = {n.address: n.id for n in await s.scalars(select(NasClient))}
-    for row in (await s.execute(select(
-            FreeradiusAccounting.username, FreeradiusAccounting.nasipaddress,
-            FreeradiusAccounting.acctsessionid, FreeradiusAccounting.framedipaddress).where(
-            FreeradiusAccounting.username.in_(by_name),
-            FreeradiusAccounting.acctstoptime.is_(None)))).all():
-        nas_id = nas_by_address.get(str(row[1]).split("/")[0])
-        if nas_id is not None:
-            out[by_name[row[0]]].append((nas_id, None, row[2],
-                                         None if row[3] is None else str(row[3])))
+    nas_by_address = {n.address: n.id for n in await s.scalars(select(NasClient).where(
+        NasClient.company_id.in_({c.company_id for c in credentials})))}
+    for names in _chunks(sorted(by_name)):
+        for row in (await s.execute(select(
+                FreeradiusAccounting.username, FreeradiusAccounting.nasipaddress,
+                FreeradiusAccounting.acctsessionid, FreeradiusAccounting.framedipaddress).where(
+                FreeradiusAccounting.username.in_(names),
+                FreeradiusAccounting.acctstoptime.is_(None)))).all():
+            nas_id = nas_by_address.get(str(row[1]).split("/")[0])
+            if nas_id is not None:
+                out[by_name[row[0]]].append(OpenSession(
+                    nas_id, None, row[0], row[2], None if row[3] is None else str(row[3])))
     return out
 
 
-async def queue_actions(uow: UnitOfWork, changes: list[tuple[RadiusCredential, Any, str]],
+async def queue_actions(uow: UnitOfWork, changes: list[Change],
                         group_items: dict[int, list[RadiusGroupAttribute]]) -> None:
-    sessions = await _open_sessions(uow, [c for c, _, _ in changes])
-    nas_modes = {n.id: n.coa_mode for n in await uow.session.scalars(select(NasClient).where(
-        NasClient.id.in_({nas for rows in sessions.values() for nas, *_ in rows})))}
+    """One action per open session of each changed credential. Actions still waiting for
+    the same session are superseded: only the newest answer is worth sending."""
+    sessions = await _open_sessions(uow, [change.credential for change in changes])
+    nas_ids = {session.nas_id for rows in sessions.values() for session in rows}
+    if not nas_ids:
+        return
+    nas_modes = {n.id: n.coa_mode for n in await uow.session.scalars(
+        select(NasClient).where(NasClient.id.in_(nas_ids)))}
+    await uow.session.execute(
+        update(RadiusAction).where(
+            among(uow.session, RadiusAction.credential_id,
+                  [change.credential.id for change in changes]),
+            RadiusAction.status == "PENDING")
+        .values(status="SUPERSEDED", completed_at=uow.clock.now()))
     now = uow.clock.now()
-    queued = 0
-    for credential, answer, before in changes:
-        reason = reason_for(before, answer.state, answer.access)
+    for change in changes:
+        credential, answer = change.credential, change.answer
+        reason = reason_for(change.state_before, answer.state, answer.access)
         replies = merge(answer.replies, [(i.attribute, i.op, i.value) for i in group_items.get(
             answer.group_id or 0, []) if not i.templated])
-        for nas_id, session_id, acct_session_id, framed_ip in sessions[credential.id]:
-            kind = ("DISCONNECT" if answer.access == "REJECT" or nas_modes[nas_id] == "DISCONNECT"
-                    else "COA")
-            items = _session_items(credential.username, acct_session_id, framed_ip)
+        for session in sessions[credential.id]:
+            kind = ("DISCONNECT" if answer.access == "REJECT" or change.reconnect
+                    or nas_modes[session.nas_id] == "DISCONNECT" else "COA")
+            items = _session_items(session.username, session.acct_session_id,
+                                   session.framed_ip)
             if kind == "COA":
                 items += [[attribute, value] for attribute, value in replies]
             uow.session.add(RadiusAction(
                 company_id=credential.company_id, account_id=credential.account_id,
-                nas_id=nas_id, session_id=session_id, credential_id=credential.id, kind=kind,
-                reason=reason, attributes=items, status="PENDING", created_at=now))
-            queued += 1
-    if queued:
-        await uow.session.flush()
-        uow.enqueue(SEND_JOB, job_id=f"{SEND_JOB}:{int(now.timestamp())}")
+                nas_id=session.nas_id, session_id=session.session_id,
+                acct_session_id=session.acct_session_id, credential_id=credential.id,
+                kind=kind, reason=reason, attributes=items, status="PENDING", created_at=now))
+    await uow.session.flush()
+    uow.enqueue(SEND_JOB, job_id=f"{SEND_JOB}:{int(now.timestamp())}")
 
 
 async def _claim(open_uow: Callable[[], UnitOfWork], limit: int) -> list[int]:
+    """Take up to ``limit`` actions to send: waiting ones, and ones whose sender died.
+    Each row is taken by one UPDATE that repeats the whole condition, so two senders never
+    take the same action (the second finds it already claimed)."""
     async with open_uow() as uow:
-        stale = uow.clock.now() - STALE_AFTER
+        now = uow.clock.now()
+        due = (RadiusAction.status == "PENDING") | (
+            (RadiusAction.status == "SENDING") & (RadiusAction.claimed_at < now - STALE_AFTER))
         ids = list(await uow.session.scalars(
-            select(RadiusAction.id).where(
-                (RadiusAction.status == "PENDING")
-                | ((RadiusAction.status == "SENDING") & (RadiusAction.created_at < stale)))
-            .order_by(RadiusAction.id).limit(limit)))
+            select(RadiusAction.id).where(due).order_by(RadiusAction.id).limit(limit)))
         claimed = []
         for pk in ids:
             result = await uow.session.execute(
-                update(RadiusAction).where(RadiusAction.id == pk,
-                                           RadiusAction.status.in_(("PENDING", "SENDING")))
-                .values(status="SENDING", attempts=RadiusAction.attempts + 1))
+                update(RadiusAction).where(RadiusAction.id == pk, due)
+                .values(status="SENDING", claimed_at=now, attempts=RadiusAction.attempts + 1))
             if result.rowcount:
                 claimed.append(pk)
         return claimed
+
+
+async def _superseded(open_uow: Callable[[], UnitOfWork], pk: int) -> bool:
+    """A newer action for the same session exists (it carries the newer answer)."""
+    async with open_uow() as uow:
+        action = await uow.session.get_one(RadiusAction, pk)
+        newer = await uow.session.scalar(select(RadiusAction.id).where(
+            RadiusAction.nas_id == action.nas_id,
+            RadiusAction.acct_session_id == action.acct_session_id,
+            RadiusAction.credential_id == action.credential_id, RadiusAction.id > pk).limit(1))
+        if newer is not None:
+            action.status, action.completed_at = "SUPERSEDED", uow.clock.now()
+        return newer is not None
 
 
 async def _target(open_uow: Callable[[], UnitOfWork], pk: int
@@ -152,6 +195,8 @@ async def send_pending(open_uow: Callable[[], UnitOfWork], *, limit: int = 200) 
     sent = 0
     while ids := await _claim(open_uow, limit):
         for pk in ids:
+            if await _superseded(open_uow, pk):
+                continue
             try:
                 address, port, secret, kind, items = await _target(open_uow, pk)
                 async with open_uow() as uow:
@@ -159,7 +204,7 @@ async def send_pending(open_uow: Callable[[], UnitOfWork], *, limit: int = 200) 
                                         uow.settings.coa_retries)
                 outcome = await send_change(address, port, secret, kind, items,
                                             timeout=timeout, retries=retries)
-            except (DomainError, OSError) as exc:
+            except Exception as exc:  # one action's failure must not strand the others
                 log.warning("CoA action %s not sent: %s", pk, exc)
                 await _record(open_uow, pk, "ERROR", None, str(exc))
             else:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import delete, insert, or_, select, update
+from sqlalchemy import delete, exists, insert, or_, select, update
 
 from ispcore.db import among, bulk_insert
 from ispcore.domain.accounts.models import Account, AccountStatus
@@ -60,18 +60,22 @@ class Answer:
 
 
 def state_of(status: AccountStatus, service_live: bool) -> str:
+    if not service_live:
+        return AccessState.NO_SERVICE
     if status.is_delinquent:
         return AccessState.DELINQUENT
     if not status.counts_as_active or status.is_lead:
         return AccessState.SUSPENDED
-    return AccessState.ACTIVE if service_live else AccessState.NO_SERVICE
+    return AccessState.ACTIVE
 
 
 def _address_items(assignments: list[IpAssignment]) -> list[Item]:
+    """The oldest held IPv4 address (a session has one) and every delegated IPv6 prefix."""
     items: list[Item] = []
     for a in sorted(assignments, key=lambda a: (a.family, a.assigned_at, a.id)):
         if a.family == 4 and a.prefix_length == 32:
-            items.append(("Framed-IP-Address", "=", a.address))
+            if not _framed(items):
+                items.append(("Framed-IP-Address", "=", a.address))
         elif a.family == 6:
             items.append(("Delegated-IPv6-Prefix", "=", a.address if "/" in a.address
                           else f"{a.address}/{a.prefix_length}"))
@@ -186,24 +190,53 @@ async def _previous_replies(uow: UnitOfWork, ids: list[int]) -> dict[int, list[I
     return out
 
 
-async def compile_credentials(uow: UnitOfWork, credentials: list[RadiusCredential]) -> None:
-    """Work out and store the answer of each credential; queue CoA for those that changed."""
-    if not credentials:
-        return
+@dataclass
+class Change:
+    credential: RadiusCredential
+    answer: Answer
+    state_before: str
+    #: The session's address changed: a NAS cannot change it in place, so it disconnects.
+    reconnect: bool
+
+
+def _framed(items: list[Item]) -> list[str]:
+    return [value for attribute, _, value in items if attribute == "Framed-IP-Address"]
+
+
+async def compile_credentials(uow: UnitOfWork, credentials: list[RadiusCredential], *,
+                              groups_changed: frozenset[int] = frozenset()) -> None:
+    """Work out and store the answer of each credential; queue CoA for those that changed
+    (``groups_changed``: groups whose shared items changed, so their members changed too)."""
+    if credentials:
+        await _compile(uow, among(uow.session, RadiusCredential.id,
+                                  [c.id for c in credentials]), groups_changed)
+
+
+async def _compile(uow: UnitOfWork, which: Any, groups_changed: frozenset[int] = frozenset()
+                   ) -> None:
+    """The revision is taken before anything is read: its lock, held to commit, makes every
+    compile read what the compiles before it committed (no lost update on PostgreSQL)."""
     from ispcore.domain.network import coa
 
+    if not await uow.session.scalar(select(exists().where(which))):
+        return
+    revision = await next_revision(uow)
+    credentials = list(await uow.session.scalars(
+        select(RadiusCredential).where(which).order_by(RadiusCredential.id)
+        .execution_options(populate_existing=True)))
     ctx = await _context(uow, credentials)
     ids = [c.id for c in credentials]
     previous = await _previous_replies(uow, ids)
-    revision = await next_revision(uow)
-    changes: list[tuple[RadiusCredential, Answer, str]] = []
+    changes: list[Change] = []
     rows = []
     for c in credentials:
         answer = answer_for(c, ctx)
         before = (c.access, c.access_state, c.effective_group_id, previous.get(c.id, []))
         after = (answer.access, answer.state, answer.group_id, answer.replies)
-        if c.revision and before != after:
-            changes.append((c, answer, c.access_state))
+        shared = answer.access == "ACCEPT" and answer.group_id in groups_changed
+        if c.revision and (before != after or shared):
+            changes.append(Change(c, answer, c.access_state, reconnect=bool(
+                _framed(previous.get(c.id, [])) != _framed(answer.replies))))
         c.access, c.access_state = answer.access, answer.state
         c.effective_group_id, c.revision = answer.group_id, revision
         rows.extend({"credential_id": c.id, "position": i, "attribute": a, "op": op,
@@ -214,42 +247,44 @@ async def compile_credentials(uow: UnitOfWork, credentials: list[RadiusCredentia
     await bulk_insert(uow.session, RadiusReply, rows)
     if changes:
         await coa.queue_actions(uow, changes, ctx.group_items)
-
-    async def announce() -> None:
-        await uow.notifier.publish(RADIUS_CHANNEL, str(revision))
-
-    uow.after_commit(announce, once_key="notify:radius")
+    announce(uow, str(revision))
 
 
-async def _credentials(uow: UnitOfWork, *conditions: object) -> list[RadiusCredential]:
-    return list(await uow.session.scalars(select(RadiusCredential).where(
-        RadiusCredential.removed_at.is_(None), *conditions).order_by(RadiusCredential.id)))
+def announce(uow: UnitOfWork, message: str) -> None:
+    """Tell RADIUS servers, once this commits, to load what changed (they also poll)."""
+
+    async def publish() -> None:
+        await uow.notifier.publish(RADIUS_CHANNEL, message)
+
+    uow.after_commit(publish, once_key="notify:radius")
+
+
+LIVE = RadiusCredential.removed_at.is_(None)
 
 
 async def compile_accounts(uow: UnitOfWork, account_ids: Iterable[int]) -> None:
     ids = sorted(set(account_ids))
     if ids:
-        await compile_credentials(uow, await _credentials(
-            uow, among(uow.session, RadiusCredential.account_id, ids)))
+        await _compile(uow, LIVE & among(uow.session, RadiusCredential.account_id, ids))
 
 
 async def compile_company(uow: UnitOfWork, company_id: int) -> None:
-    await compile_credentials(uow, await _credentials(
-        uow, RadiusCredential.company_id == company_id))
+    await _compile(uow, LIVE & (RadiusCredential.company_id == company_id))
 
 
 async def compile_group(uow: UnitOfWork, group_id: int) -> None:
-    """Members of the group, and everyone who may fall into it through the settings."""
-    settings = await uow.session.scalar(select(NetworkSettings.company_id).where(or_(
+    """Members of the group, and everyone who may fall into it through the settings; the
+    group's shared items may have changed, so members with sessions get a CoA."""
+    changed = frozenset({group_id})
+    company_id = await uow.session.scalar(select(NetworkSettings.company_id).where(or_(
         NetworkSettings.default_radius_group_id == group_id,
         NetworkSettings.delinquent_radius_group_id == group_id,
         NetworkSettings.suspended_radius_group_id == group_id)))
-    if settings is not None:
-        await compile_company(uow, settings)
+    if company_id is not None:
+        await _compile(uow, LIVE & (RadiusCredential.company_id == company_id), changed)
         return
-    await compile_credentials(uow, await _credentials(uow, or_(
-        RadiusCredential.radius_group_id == group_id,
-        RadiusCredential.effective_group_id == group_id)))
+    await _compile(uow, LIVE & or_(RadiusCredential.radius_group_id == group_id,
+                                   RadiusCredential.effective_group_id == group_id), changed)
 
 
 async def compile_services(uow: UnitOfWork, service_ids: Iterable[int]) -> None:
@@ -258,5 +293,4 @@ async def compile_services(uow: UnitOfWork, service_ids: Iterable[int]) -> None:
     if ids:
         held = select(AccountService.id).where(among(uow.session, AccountService.service_id,
                                                       ids))
-        await compile_credentials(uow, await _credentials(
-            uow, RadiusCredential.account_service_id.in_(held)))
+        await _compile(uow, LIVE & RadiusCredential.account_service_id.in_(held))

@@ -16,10 +16,12 @@ from ispcore.domain.common.records import (
     company_of,
     ensure_unused,
     load,
+    lock_row,
     required_text,
     snapshot,
 )
 from ispcore.domain.common.unit_of_work import UnitOfWork
+from ispcore.domain.companies.models import Company
 from ispcore.domain.events.service import record_event
 from ispcore.domain.network import addressing as a
 from ispcore.domain.network.models import IpAssignment, IpPool, NetworkSite, Subnet, Supernet
@@ -133,6 +135,8 @@ async def create_supernet(uow: UnitOfWork, values: dict[str, Any]) -> Supernet:
     _texts(v, Supernet, values, "name", "description")
     v.raise_if_any()
     span = a.span_of(_block(values))
+    # Holding the company keeps two new supernets from overlapping.
+    await lock_row(uow, Company, company.id)
     clash = await _overlapping(uow, Supernet, company.id, span)
     if clash is not None:
         raise DomainError(f"{values['cidr']} overlaps the supernet {clash.cidr}.", field="cidr")
@@ -187,6 +191,8 @@ async def _clean_subnet(uow: UnitOfWork, company_id: int, values: dict[str, Any]
 async def create_subnet(uow: UnitOfWork, values: dict[str, Any]) -> Subnet:
     supernet = await load(uow, Supernet, values.pop("supernet_id"), field="supernet_id",
                           what="supernet")
+    # Subnets lie inside their supernet: holding it keeps two new subnets from overlapping.
+    await lock_row(uow, Supernet, supernet.id)
     network = _block(values)
     span = a.span_of(network)
     if not a.span_of(a.parse_network(supernet.cidr, field="supernet_id")).contains(span):

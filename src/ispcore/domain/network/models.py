@@ -276,6 +276,8 @@ class RadiusAction(IdMixin, Base):
     account_id: Mapped[int] = account_fk()
     nas_id: Mapped[int] = ref("nas_clients", nullable=False)
     session_id: Mapped[int | None] = ref("radius_sessions", ondelete="SET NULL")
+    #: The session it is aimed at, as the NAS knows it.
+    acct_session_id: Mapped[str] = mapped_column(String(128))
     credential_id: Mapped[int | None] = ref("radius_credentials", ondelete="SET NULL")
     #: COA or DISCONNECT.
     kind: Mapped[str] = mapped_column(String(10))
@@ -283,12 +285,14 @@ class RadiusAction(IdMixin, Base):
     reason: Mapped[str] = mapped_column(String(30))
     #: The attributes sent (session identification and, for CoA, the new replies).
     attributes: Mapped[list[Any]] = mapped_column(JSON)
-    #: PENDING, ACK, NAK, TIMEOUT or ERROR.
+    #: PENDING, SENDING, ACK, NAK, TIMEOUT, ERROR, or SUPERSEDED (a newer one was sent).
     status: Mapped[str] = mapped_column(String(10))
     error_cause: Mapped[int | None]
     error: Mapped[str] = mapped_column(String(500), default="")
     attempts: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime]
+    #: When a sender took it (SENDING): another sender takes it again only much later.
+    claimed_at: Mapped[datetime | None]
     completed_at: Mapped[datetime | None]
 
 

@@ -15,6 +15,7 @@ from ispcore.domain.common.models import ensure_name_free
 from ispcore.domain.common.records import company_of, load, required_text
 from ispcore.domain.common.unit_of_work import UnitOfWork
 from ispcore.domain.events.service import record_event
+from ispcore.domain.network import compile
 from ispcore.domain.network.models import NasClient, NetworkSite, RadiusAction, RadiusSession
 
 NAS_SECRET = "NAS shared secrets"
@@ -89,6 +90,7 @@ async def create_nas(uow: UnitOfWork, values: dict[str, Any]) -> NasClient:
     row = NasClient(company_id=company_id, **values, created_at=now, updated_at=now)
     uow.session.add(row)
     await uow.session.flush()
+    compile.announce(uow, "nas")
     record_event(uow, "nas_client.created", company_id=company_id, entity=row,
                  payload={"name": row.name, "address": row.address})
     return row
@@ -100,6 +102,7 @@ async def update_nas(uow: UnitOfWork, pk: int, values: dict[str, Any]) -> NasCli
         setattr(row, key, value)
     row.updated_at = uow.clock.now()
     await uow.session.flush()
+    compile.announce(uow, "nas")
     record_event(uow, "nas_client.updated", company_id=row.company_id, entity=row,
                  payload={"changed": sorted(k for k in values if k != "secret_sealed")})
     return row
@@ -113,6 +116,7 @@ async def delete_nas(uow: UnitOfWork, pk: int) -> NasClient:
                               field="id", code=ErrorCode.IN_USE)
     await uow.session.delete(row)
     await uow.session.flush()
+    compile.announce(uow, "nas")
     record_event(uow, "nas_client.deleted", company_id=row.company_id, entity=row,
                  payload={"name": row.name})
     return row

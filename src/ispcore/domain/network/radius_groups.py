@@ -99,7 +99,8 @@ async def update_group(uow: UnitOfWork, pk: int, values: dict[str, Any]) -> Radi
     await uow.session.flush()
     from ispcore.domain.network import compile
 
-    await compile.compile_group(uow, group.id)
+    if "attributes" in values:
+        await compile.compile_group(uow, group.id)
     record_event(uow, "radius_group.updated", company_id=group.company_id, entity=group,
                  payload={"changed": sorted(values)})
     return group

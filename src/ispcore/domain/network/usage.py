@@ -4,6 +4,7 @@ how much of a supernet is carved into subnets. Counts are addresses (a delegated
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
@@ -42,9 +43,14 @@ async def held_in(conn: AsyncConnection, subnet_id: int, span: a.Span) -> int:
 
 
 async def subnet_usage(conn: AsyncConnection, subnet_id: int, cidr: str,
-                       delegated_prefix_length: int | None) -> Usage:
+                       delegated_prefix_length: int | None, gateway: str | None = None
+                       ) -> Usage:
+    """The gateway, when it is one of the assignable addresses, is not counted: it is never
+    handed out."""
     span = assignable(cidr, delegated_prefix_length)
-    return Usage(span.size, await held_in(conn, subnet_id, span))
+    reserved = int(gateway is not None and not delegated_prefix_length
+                   and span.first <= int(ipaddress.ip_address(gateway)) <= span.last)
+    return Usage(span.size - reserved, await held_in(conn, subnet_id, span))
 
 
 async def pool_usage(conn: AsyncConnection, subnet_id: int, family: int, first_key: str,

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from ispcore.domain.network.models import RadiusSession
@@ -71,14 +71,21 @@ def _octets(parsed: wire.Parsed, octets: int, gigawords: int) -> int | None:
     return (low or 0) + ((high or 0) << 32)
 
 
+def _nas_restarted(status: int, nas_id: int, company_id: int) -> Record:
+    return Record(status, nas_id, company_id, "", "", None, None, None, None, None, None,
+                  None, None, None, None, "NAS-Reboot")
+
+
 def record(parsed: wire.Parsed, nas_id: int, company_id: int, user: Any) -> Record | None:
-    """The record of a Start, Interim-Update or Stop; None for other status types
-    (Accounting-On/Off are acknowledged, nothing is stored). Raises Malformed without a
-    status type or a session id."""
+    """The record of a Start, Interim-Update or Stop, or of an Accounting-On/Off (the NAS
+    restarted: its open sessions are over); None for other status types (acknowledged,
+    nothing stored). Raises Malformed without a status type or a session id."""
     status = parsed.integer(40)
     session_id = _text(parsed, _SESSION_ID)
     if status is None or (status in (START, STOP, INTERIM) and not session_id):
         raise wire.Malformed("bad_accounting")
+    if status in (ACCOUNTING_ON, ACCOUNTING_OFF):
+        return _nas_restarted(status, nas_id, company_id)
     if status not in (START, STOP, INTERIM):
         return None
     integer = parsed.integer
@@ -114,6 +121,9 @@ async def store(db: Any, records: list[Record], now: datetime) -> None:
                     RadiusSession.acct_session_id.in_({r.session_id for r in records})))).all()
                 rows = {(s.nas_id, s.acct_session_id, s.username): s for s in found}
                 for r in records:
+                    if r.status in (ACCOUNTING_ON, ACCOUNTING_OFF):
+                        await _close_all(session, r.nas_id, now)
+                        continue
                     row = rows.get(r.key)
                     if row is None:
                         rows[r.key] = row = _new(r, now)
@@ -124,6 +134,16 @@ async def store(db: Any, records: list[Record], now: datetime) -> None:
             if attempt == 2:
                 raise
             log.info("accounting batch met a session created meanwhile; retrying")
+
+
+async def _close_all(session: Any, nas_id: int, now: datetime) -> None:
+    """The NAS restarted: every session it had open ended (no later CoA is aimed at them)."""
+    await session.flush()
+    await session.execute(
+        update(RadiusSession)
+        .where(RadiusSession.nas_id == nas_id, RadiusSession.stopped_at.is_(None))
+        .values(stopped_at=now, updated_at=now, terminate_cause="NAS-Reboot")
+        .execution_options(synchronize_session="fetch"))
 
 
 def _new(r: Record, now: datetime) -> RadiusSession:

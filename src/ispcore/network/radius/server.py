@@ -19,12 +19,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ispcore.domain.network.compile import RADIUS_CHANNEL
 from ispcore.network.radius import accounting, wire
 from ispcore.network.radius.cache import Nas, RadiusCache, User
 
 log = logging.getLogger(__name__)
 
-CHANNEL = "radius"
 #: A request seen again within 3 to 6 seconds is a retransmission: the same reply goes back.
 DUPLICATE_SECONDS = 3.0
 #: NAS clients are few: reloaded every this many refreshes (and on every notification).
@@ -299,7 +299,7 @@ class RadiusServer:
         """A message on the ``radius`` channel means: reload now, do not wait for the tick."""
         while True:
             try:
-                async for _message in self.runtime.notifier.subscribe(CHANNEL):
+                async for _message in self.runtime.notifier.subscribe(RADIUS_CHANNEL):
                     self._wake.set()
             except Exception:
                 log.warning("RADIUS: the notifier channel failed; listening again in 5 s",
