@@ -8,8 +8,16 @@ duplicate cache) and a Message-Authenticator. Two phases:
   max     a closed loop with WINDOW requests outstanding for SECONDS: replies per second.
   paced   an open loop at RATE requests/s for SECONDS: latency p50/p99 of the replies.
 
-Prints one JSON line: {"rate": …, "accepts": …, "rejects": …, "lost": …, "p50_ms": …,
-"p99_ms": …}.
+Ids are reused every 256 requests, each time with the next pool packet made with that id, so
+no (id, authenticator) pair repeats until the pool wraps (``pool_wrapped`` says if it did: make
+``--pool`` larger than the requests of the run). A request with no reply after 1 s counts as
+lost and its id is reused.
+
+Prints one JSON line: {"rate": …, "sent": …, "lost": …, "accepts": …, "rejects": …,
+"pool_wrapped": …, "cpu_s": …} (the generator's
+own CPU time in the phase) and, paced, "p50_ms" and "p99_ms".
+
+Run:  .venv/bin/python bench/radius_load.py --port 1812 --secret S [--rate R] [--cpu 1]
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ import os
 import socket
 import struct
 import time
+from typing import Any
 
 ACCESS_REQUEST, ACCEPT, REJECT = 1, 2, 3
 USER_NAME, USER_PASSWORD, NAS_IP, MESSAGE_AUTHENTICATOR = 1, 2, 4, 80
@@ -56,11 +65,31 @@ def access_request(ident: int, user: str, password: str, secret: bytes) -> bytes
 
 
 class Client(asyncio.DatagramProtocol):
+    """Counts replies by code and times them by id. In the closed loop each reply sends the
+    next request at once, from the callback (no queue, no task per request)."""
+
     def __init__(self) -> None:
         self.sent_at: dict[int, float] = {}
         self.latencies: list[float] = []
         self.codes = {ACCEPT: 0, REJECT: 0}
-        self.freed: asyncio.Queue[int] = asyncio.Queue()
+        self.sent = 0
+        self.transport: asyncio.DatagramTransport | None = None
+        self.pool: list[bytes] = []
+        self.per_id: list[int] = [0] * 256  # the next use of each id in the pool
+        self.closed = False  # closed loop: send the next request on each reply
+
+    def connection_made(self, transport: Any) -> None:
+        self.transport = transport
+
+    def send(self, ident: int) -> None:
+        assert self.transport is not None
+        # The id is signed by the Message-Authenticator: take the next pool packet made
+        # with it (the pool holds len(pool)/256 packets per id).
+        use = self.per_id[ident]
+        self.per_id[ident] = use + 1
+        self.sent_at[ident] = time.perf_counter()
+        self.transport.sendto(self.pool[(use * 256 + ident) % len(self.pool)])
+        self.sent += 1
 
     def datagram_received(self, data: bytes, addr: object) -> None:
         if len(data) < 20:
@@ -70,10 +99,28 @@ class Client(asyncio.DatagramProtocol):
             return
         self.latencies.append(time.perf_counter() - sent)
         self.codes[data[0]] = self.codes.get(data[0], 0) + 1
-        self.freed.put_nowait(data[1])
+        if self.closed:
+            # The next free id, not this one: ids are reused every 256 requests, not every
+            # WINDOW, so a server's duplicate cache sees distinct (id, authenticator) pairs.
+            self.send(self.next_id())
+
+    def next_id(self) -> int:
+        ident = self.rotor
+        while ident in self.sent_at:
+            ident = (ident + 1) % 256
+        self.rotor = (ident + 1) % 256
+        return ident
+
+    rotor = 0
+
+    @property
+    def replies(self) -> int:
+        return sum(self.codes.values())
 
 
 def packets(count: int, users: int, secret: bytes) -> list[bytes]:
+    """``count`` rounded up to a multiple of 256: packet ``k`` has id ``k % 256``."""
+    count = -(-count // 256) * 256
     out = []
     for i in range(count):
         user = f"user{(i * 7919) % users:05d}"
@@ -81,38 +128,39 @@ def packets(count: int, users: int, secret: bytes) -> list[bytes]:
     return out
 
 
-async def closed_loop(transport: asyncio.DatagramTransport, client: Client, pool: list[bytes],
-                      window: int, seconds: float) -> float:
-    for ident in range(window):
-        client.freed.put_nowait(ident)
+LOST_AFTER = 1.0  # seconds without a reply: the request is counted lost and its id reused
+
+
+def _reap(client: Client, now: float) -> int:
+    lost = [i for i, at in client.sent_at.items() if now - at > LOST_AFTER]
+    for ident in lost:
+        del client.sent_at[ident]
+    return len(lost)
+
+
+async def closed_loop(client: Client, window: int, seconds: float) -> tuple[float, int]:
+    """WINDOW requests in flight for SECONDS: replies per second, and the requests lost."""
+    client.closed = True
+    lost = 0
     start = time.perf_counter()
-    sent = 0
+    for _ in range(window):
+        client.send(client.next_id())
     deadline = start + seconds
-    while time.perf_counter() < deadline:
-        try:
-            ident = await asyncio.wait_for(client.freed.get(), 1.0)
-        except TimeoutError:
-            client.sent_at.clear()  # lost replies: reuse their ids
-            for spare in range(window):
-                client.freed.put_nowait(spare)
-            continue
-        # The id is signed by the Message-Authenticator: take a pool packet made with it.
-        packet = pool_for_id(pool, sent, ident)
-        client.sent_at[ident] = time.perf_counter()
-        transport.sendto(packet)
-        sent += 1
+    while (now := time.perf_counter()) < deadline:
+        await asyncio.sleep(min(0.1, deadline - now))
+        reaped = _reap(client, time.perf_counter())
+        lost += reaped
+        for _ in range(reaped):  # keep the window full
+            client.send(client.next_id())
+    replies = client.replies
     elapsed = time.perf_counter() - start
-    return sum(client.codes.values()) / elapsed
+    client.closed = False
+    return replies / elapsed, lost
 
 
-def pool_for_id(pool: list[bytes], n: int, ident: int) -> bytes:
-    """A pool packet made with id ``ident`` (the pool cycles ids 0..255)."""
-    base = (n // 256) * 256
-    return pool[(base + ident) % len(pool)]
-
-
-async def paced(transport: asyncio.DatagramTransport, client: Client, pool: list[bytes],
-                rate: float, seconds: float) -> None:
+async def paced(client: Client, rate: float, seconds: float) -> int:
+    """RATE requests/s for SECONDS (open loop), then 0.5 s for the last replies. Returns the
+    requests sent."""
     interval = 1.0 / rate
     start = time.perf_counter()
     n = 0
@@ -120,11 +168,10 @@ async def paced(transport: asyncio.DatagramTransport, client: Client, pool: list
         due = start + n * interval
         if due > now:
             await asyncio.sleep(due - now)
-        ident = n % 256
-        client.sent_at[ident] = time.perf_counter()
-        transport.sendto(pool[n % len(pool)])
+        client.send(n % 256)
         n += 1
     await asyncio.sleep(0.5)
+    return n
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -133,18 +180,25 @@ async def main(args: argparse.Namespace) -> None:
     secret = args.secret.encode()
     pool = packets(args.pool, args.users, secret)
     loop = asyncio.get_running_loop()
-    transport, client = await loop.create_datagram_endpoint(
-        Client, remote_addr=(args.host, args.port))
+    _, client = await loop.create_datagram_endpoint(Client, remote_addr=(args.host, args.port))
+    client.pool = pool
+    transport = client.transport
+    assert transport is not None
+    transport.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+    cpu0 = time.process_time()
     if args.rate:
-        await paced(transport, client, pool, args.rate, args.seconds)
+        sent = await paced(client, args.rate, args.seconds)
         lat = sorted(client.latencies)
-        result = {"rate": len(lat) / args.seconds,
-                  "p50_ms": lat[len(lat) // 2] * 1000 if lat else None,
-                  "p99_ms": lat[int(len(lat) * 0.99)] * 1000 if lat else None}
+        result: dict[str, Any] = {
+            "rate": len(lat) / args.seconds, "sent": sent, "lost": sent - len(lat),
+            "p50_ms": lat[len(lat) // 2] * 1000 if lat else None,
+            "p99_ms": lat[int(len(lat) * 0.99)] * 1000 if lat else None}
     else:
-        result = {"rate": await closed_loop(transport, client, pool, args.window,
-                                            args.seconds)}
-    result |= {"accepts": client.codes.get(ACCEPT, 0), "rejects": client.codes.get(REJECT, 0)}
+        rate, lost = await closed_loop(client, args.window, args.seconds)
+        result = {"rate": rate, "sent": client.sent, "lost": lost}
+    result |= {"accepts": client.codes.get(ACCEPT, 0), "rejects": client.codes.get(REJECT, 0),
+               "pool_wrapped": client.sent > len(pool),
+               "cpu_s": time.process_time() - cpu0}
     transport.close()
     print(json.dumps(result))
 
@@ -160,4 +214,12 @@ if __name__ == "__main__":
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--rate", type=float, default=0.0)
     parser.add_argument("--cpu", type=int)
-    asyncio.run(main(parser.parse_args()))
+    parser.add_argument("--loop", choices=("uvloop", "asyncio"), default="uvloop",
+                        help="the generator's event loop (uvloop: more requests per CPU)")
+    parsed = parser.parse_args()
+    if parsed.loop == "uvloop":
+        import uvloop
+
+        uvloop.run(main(parsed))
+    else:
+        asyncio.run(main(parsed))

@@ -16,153 +16,19 @@ from typing import Any
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 
+from bench.freeradius_conf import FREERADIUS, write_config
 from ispcore.domain.network.freeradius import clients_conf
 from tests.accounts.factories import ok
 from tests.network.radius_support import radius_setup
 
-FREERADIUS = shutil.which("freeradius") or "/usr/sbin/freeradius"
 RADCLIENT = shutil.which("radclient")
-STOCK = Path("/etc/freeradius/3.0")
-LIBDIR = Path("/usr/lib/freeradius")
 SECRET = "we\"ird \\ ${x} 'q' #h"
 
 def udp_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def sql_module(database_url: str) -> str:
-    url = make_url(database_url)
-    if url.get_backend_name() == "postgresql":
-        dialect = "postgresql"
-        connection = (f'\tserver = "{url.host or "127.0.0.1"}"\n\tport = {url.port or 5432}\n'
-                      f'\tlogin = "{url.username or "postgres"}"\n'
-                      f'\tpassword = "{url.password or ""}"\n\tradius_db = "{url.database}"\n')
-    else:
-        dialect = "sqlite"
-        connection = (f'\tsqlite {{\n\t\tfilename = "{url.database}"\n'
-                      "\t\tbusy_timeout = 5000\n\t}\n")
-    return f"""sql {{
-	dialect = "{dialect}"
-	driver = "rlm_sql_${{dialect}}"
-{connection}	acct_table1 = "radacct"
-	acct_table2 = "radacct"
-	postauth_table = "radpostauth"
-	authcheck_table = "radcheck"
-	groupcheck_table = "radgroupcheck"
-	authreply_table = "radreply"
-	groupreply_table = "radgroupreply"
-	usergroup_table = "radusergroup"
-	client_table = "nas"
-	read_clients = no
-	delete_stale_sessions = yes
-	group_attribute = "SQL-Group"
-	pool {{
-		start = 1
-		min = 1
-		max = 4
-		spare = 2
-		uses = 0
-		retry_delay = 1
-		lifetime = 0
-		idle_timeout = 60
-	}}
-	$INCLUDE {STOCK}/mods-config/sql/main/${{dialect}}/queries.conf
-}}
-"""
-
-
-def write_config(conf_dir: Path, database_url: str, clients: str, auth_port: int,
-                 acct_port: int) -> None:
-    """A minimal raddb: the stock dictionary (FreeRADIUS loads /usr/share/freeradius/dictionary
-    itself), the stock accounting policy (acct_unique), pap, chap and sql."""
-    (conf_dir / "clients.conf").write_text(clients)
-    (conf_dir / "radiusd.conf").write_text(f"""
-prefix = /usr
-exec_prefix = /usr
-sysconfdir = /etc
-localstatedir = /var
-sbindir = /usr/sbin
-logdir = {conf_dir}
-raddbdir = {conf_dir}
-radacctdir = {conf_dir}
-name = freeradius
-confdir = {conf_dir}
-modconfdir = {STOCK}/mods-config
-run_dir = {conf_dir}
-db_dir = {conf_dir}
-libdir = {LIBDIR}
-pidfile = {conf_dir}/radiusd.pid
-max_request_time = 10
-cleanup_delay = 0
-max_requests = 1024
-hostname_lookups = no
-log {{
-	destination = stdout
-}}
-security {{
-	allow_core_dumps = no
-	max_attributes = 200
-	reject_delay = 0
-	status_server = no
-}}
-thread pool {{
-	start_servers = 1
-	max_servers = 4
-	min_spare_servers = 1
-	max_spare_servers = 2
-}}
-$INCLUDE {conf_dir}/clients.conf
-listen {{
-	type = auth
-	ipaddr = 127.0.0.1
-	port = {auth_port}
-	virtual_server = default
-}}
-listen {{
-	type = acct
-	ipaddr = 127.0.0.1
-	port = {acct_port}
-	virtual_server = default
-}}
-policy {{
-	$INCLUDE {STOCK}/policy.d/accounting
-}}
-modules {{
-	# tolower (the accounting queries' reference) and md5 (acct_unique) come from rlm_expr.
-	expr {{
-	}}
-	pap {{
-	}}
-	chap {{
-	}}
-{sql_module(database_url)}
-}}
-server default {{
-	authorize {{
-		sql
-		pap
-		chap
-	}}
-	authenticate {{
-		Auth-Type PAP {{
-			pap
-		}}
-		Auth-Type CHAP {{
-			chap
-		}}
-	}}
-	preacct {{
-		acct_unique
-	}}
-	accounting {{
-		sql
-	}}
-}}
-""")
 
 
 @pytest.fixture
