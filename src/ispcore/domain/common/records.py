@@ -103,15 +103,18 @@ def snapshot(obj: Any, fields: tuple[str, ...]) -> dict[str, Any]:
     return out
 
 
-async def lock_row(uow: UnitOfWork, model: Any, pk: int) -> None:
-    """Hold ``model`` row ``pk`` until commit, serialising the writers that take it. On
-    PostgreSQL a row lock; SQLite has no row locks and starts a transaction only at the
-    first write, so a no-op write takes the database's write lock now. Rows read before must
-    be read again after."""
+async def lock_row(uow: UnitOfWork, model: type[T], pk: int) -> T | None:
+    """``model`` row ``pk``, read afresh and held until commit, serialising the writers that
+    take it. On PostgreSQL ``SELECT … FOR UPDATE``; SQLite has no row locks and starts a
+    transaction only at the first write, so a no-op write takes the database's write lock
+    first. Rows read before must be read again after."""
     from sqlalchemy import text
 
     if uow.session.bind.dialect.name == "sqlite":
         await uow.session.execute(
-            text(f"UPDATE {model.__tablename__} SET id = id WHERE id = :id"), {"id": pk})
-        return
-    await uow.session.execute(select(model.id).where(model.id == pk).with_for_update())
+            text(f"UPDATE {model.__tablename__} SET id = id WHERE id = :id"),  # type: ignore[attr-defined]
+            {"id": pk})
+        return await uow.session.get(model, pk, populate_existing=True)
+    return await uow.session.scalar(
+        select(model).where(model.id == pk).with_for_update()  # type: ignore[attr-defined]
+        .execution_options(populate_existing=True))

@@ -37,8 +37,7 @@ class Exhausted(DomainError):
 
 async def lock_subnet(uow: UnitOfWork, subnet_id: int) -> Subnet | None:
     """The subnet, locked for this transaction and read afresh."""
-    await lock_row(uow, Subnet, subnet_id)
-    return await uow.session.get(Subnet, subnet_id, populate_existing=True)
+    return await lock_row(uow, Subnet, subnet_id)
 
 
 def _held(subnet_id: int) -> Any:
