@@ -41,7 +41,6 @@ from ispcore.domain.network.settings import DEFAULTS, AccessAction
 RADIUS_CHANNEL = "radius"
 
 
-
 class AccessState:
     ACTIVE = "ACTIVE"
     DELINQUENT = "DELINQUENT"
