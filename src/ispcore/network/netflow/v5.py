@@ -1,0 +1,37 @@
+"""NetFlow v5: a 24-byte header and ``count`` fixed 48-byte records, all IPv4."""
+
+from __future__ import annotations
+
+import struct
+
+from ispcore.network.netflow.common import Flow, Malformed, new
+
+HEADER = struct.Struct("!HHIIIIBBH")
+#: srcaddr, dstaddr, (nexthop, input, output), dPkts, dOctets, First, Last, (the rest).
+RECORD = struct.Struct("!II8xIIII16x")
+HEADER_SIZE = 24
+RECORD_SIZE = 48
+
+
+def sampling_rate(field: int) -> int:
+    """The header's sampling field: mode in the top 2 bits, interval in the low 14. Any
+    non-zero interval is the rate (some exporters leave the mode at 0), else 1."""
+    return (field & 0x3FFF) or 1
+
+
+def decode(data: bytes) -> list[Flow]:
+    if len(data) < HEADER_SIZE:
+        raise Malformed("short")
+    _, count, uptime, secs, nsecs, _, _, _, sampling = HEADER.unpack_from(data)
+    end = HEADER_SIZE + count * RECORD_SIZE
+    if end > len(data):
+        raise Malformed("count_overrun")
+    # First/Last are sysUptime in ms: base + first is Unix ms.
+    base = secs * 1000 + nsecs // 1_000_000 - uptime
+    rate = sampling_rate(sampling)
+    rows = RECORD.iter_unpack(memoryview(data)[HEADER_SIZE:end])
+    if rate == 1:
+        return [new(Flow, (4, s, d, o, p, base + f, base + la, 1))
+                for s, d, p, o, f, la in rows]
+    return [new(Flow, (4, s, d, o * rate, p * rate, base + f, base + la, rate))
+            for s, d, p, o, f, la in rows]

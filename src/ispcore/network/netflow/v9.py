@@ -1,0 +1,48 @@
+"""NetFlow v9 (RFC 3954): a 20-byte header, then FlowSets: 0 templates, 1 options templates,
+256 and up data. The header's count (records of every kind) is not checked: exporters
+disagree on it; every FlowSet length is."""
+
+from __future__ import annotations
+
+import struct
+from typing import TYPE_CHECKING
+
+from ispcore.network.netflow import templates as t
+from ispcore.network.netflow.common import Flow, Malformed
+
+if TYPE_CHECKING:
+    from ispcore.network.netflow.decoder import Decoder
+
+HEADER = struct.Struct("!HHIIII")
+SET = struct.Struct("!HH")
+HEADER_SIZE = 20
+
+
+def decode(dec: Decoder, data: bytes, exporter: str) -> list[Flow]:
+    size = len(data)
+    if size < HEADER_SIZE:
+        raise Malformed("short")
+    _, _, uptime, secs, _, source_id = HEADER.unpack_from(data)
+    export_ms = secs * 1000
+    uptime_base = export_ms - uptime
+    key = (exporter, source_id)
+    view = memoryview(data)
+    out: list[Flow] = []
+    pos = HEADER_SIZE
+    while pos < size:
+        if pos + 4 > size:
+            raise Malformed("bad_set")
+        set_id, length = SET.unpack_from(data, pos)
+        end = pos + length
+        if length < 4 or end > size:
+            raise Malformed("bad_set")
+        if set_id >= 256:
+            dec.data_set(key, set_id, view, pos + 4, end, uptime_base, export_ms, out)
+        elif set_id == 0:
+            dec.learn(key, t.v9_templates(view, pos + 4, end))
+        elif set_id == 1:
+            dec.learn(key, t.v9_options_templates(view, pos + 4, end))
+        else:
+            dec.counters["reserved_set"] += 1
+        pos = end
+    return out
