@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import struct
+from collections.abc import Iterator
 from typing import NamedTuple
 
 
@@ -31,3 +33,20 @@ class Flow(NamedTuple):
 #: ``new(Flow, (...))`` builds a Flow in one C call (``Flow(...)`` goes through a Python
 #: ``__new__``): the hot loops use it.
 new = tuple.__new__
+
+
+SET_HEADER = struct.Struct("!HH")
+
+
+def sets(data: bytes, pos: int, size: int) -> Iterator[tuple[int, int, int]]:
+    """The (set id, first byte of its body, end) of each v9 FlowSet or IPFIX Set in
+    ``data[pos:size]``; a set header that is short, too small or overruns is ``bad_set``."""
+    while pos < size:
+        if pos + 4 > size:
+            raise Malformed("bad_set")
+        set_id, length = SET_HEADER.unpack_from(data, pos)
+        end = pos + length
+        if length < 4 or end > size:
+            raise Malformed("bad_set")
+        yield set_id, pos + 4, end
+        pos = end

@@ -7,13 +7,12 @@ import struct
 from typing import TYPE_CHECKING
 
 from ispcore.network.netflow import templates as t
-from ispcore.network.netflow.common import Flow, Malformed
+from ispcore.network.netflow.common import Flow, Malformed, sets
 
 if TYPE_CHECKING:
     from ispcore.network.netflow.decoder import Decoder
 
 HEADER = struct.Struct("!HHIII")
-SET = struct.Struct("!HH")
 HEADER_SIZE = 16
 
 
@@ -27,19 +26,11 @@ def decode(dec: Decoder, data: bytes, exporter: str) -> list[Flow]:
     key = (exporter, domain)
     view = memoryview(data)
     out: list[Flow] = []
-    pos = HEADER_SIZE
-    while pos < size:
-        if pos + 4 > size:
-            raise Malformed("bad_set")
-        set_id, length = SET.unpack_from(data, pos)
-        end = pos + length
-        if length < 4 or end > size:
-            raise Malformed("bad_set")
+    for set_id, body, end in sets(data, HEADER_SIZE, size):
         if set_id >= 256:
-            dec.data_set(key, set_id, view, pos + 4, end, 0, export_ms, out)
+            dec.data_set(key, set_id, view, body, end, 0, export_ms, out)
         elif set_id == 2 or set_id == 3:
-            dec.learn(key, t.ipfix_templates(view, pos + 4, end, set_id), set_id == 3)
+            dec.learn(key, t.ipfix_templates(view, body, end, set_id), set_id == 3)
         else:
             dec.counters["reserved_set"] += 1
-        pos = end
     return out
