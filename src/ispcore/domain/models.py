@@ -88,6 +88,20 @@ from ispcore.domain.network.models import (
 from ispcore.domain.notes.models import CallLog, Note, Task
 from ispcore.domain.scheduling.models import ScheduledEvent
 from ispcore.domain.search.models import SearchDocument
+from ispcore.domain.usage.models import (
+    NetflowExporter,
+    PreseemSettings,
+    RadacctProgress,
+    UnattributedUsage,
+    UsageDaily,
+    UsageFreePeriod,
+    UsageHourly,
+    UsagePeriod,
+    UsagePolicy,
+    UsageRecord,
+    UsageRollover,
+    UsageTopUp,
+)
 
 __all__ = [
     "Account",
@@ -138,6 +152,7 @@ __all__ = [
     "LateFee",
     "LedgerEntry",
     "NasClient",
+    "NetflowExporter",
     "NetworkSettings",
     "NetworkSite",
     "Note",
@@ -151,6 +166,8 @@ __all__ = [
     "PendingCharge",
     "PersonalAccessToken",
     "PhoneNumberType",
+    "PreseemSettings",
+    "RadacctProgress",
     "RadiusAction",
     "RadiusCredential",
     "RadiusGroup",
@@ -169,6 +186,15 @@ __all__ = [
     "Task",
     "TaxExemption",
     "TaxRate",
+    "UnattributedUsage",
+    "UsageDaily",
+    "UsageFreePeriod",
+    "UsageHourly",
+    "UsagePeriod",
+    "UsagePolicy",
+    "UsageRecord",
+    "UsageRollover",
+    "UsageTopUp",
     "User",
     "UserSession",
 ]

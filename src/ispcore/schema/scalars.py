@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NewType
 
 import strawberry
 
@@ -27,6 +27,32 @@ AwareDateTime = strawberry.scalar(
     description="An instant, ISO 8601 with a UTC offset (2026-03-01T14:00:00Z).",
     serialize=lambda value: value.isoformat(),
     parse_value=_parse_datetime,
+)
+
+
+#: JavaScript reads JSON numbers exactly up to 2^53 - 1.
+MAX_SAFE_INTEGER = 2**53 - 1
+
+
+def _parse_big_int(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ValueError("A BigInt is a whole number (or a string of digits).")
+    if isinstance(value, str):
+        if not value.strip().lstrip("-").isdigit():
+            raise ValueError(f"{value!r} is not a whole number.")
+        value = int(value)
+    if abs(value) > MAX_SAFE_INTEGER:
+        raise ValueError(f"{value} is beyond 2^53 - 1.")
+    return value
+
+
+#: Counts past GraphQL's 32-bit Int: bytes of usage. Sent as a JSON number.
+BigInt = strawberry.scalar(
+    NewType("BigInt", int),
+    name="BigInt",
+    description="A whole number up to 2^53 - 1, as a JSON number (byte counts).",
+    serialize=int,
+    parse_value=_parse_big_int,
 )
 
 SCALAR_MAP: dict[object, Any] = {datetime: AwareDateTime}

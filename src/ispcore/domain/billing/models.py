@@ -116,6 +116,10 @@ class Service(IdMixin, CompanyName, Timestamps, Audited, Base):
     active: Mapped[bool] = mapped_column(default=True)
     download_kbps: Mapped[int | None] = mapped_column(BigInteger)
     upload_kbps: Mapped[int | None] = mapped_column(BigInteger)
+    #: A data service's usage-based billing policy.
+    usage_policy_id: Mapped[int | None] = ref("usage_policies", ondelete="RESTRICT")
+    #: A one-time service bought as a data top-up: GB added to the period's cap.
+    topup_gb: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class Package(IdMixin, CompanyName, Timestamps, Audited, Base):

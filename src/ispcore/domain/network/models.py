@@ -263,6 +263,11 @@ class RadiusSession(IdMixin, Base):
     output_packets: Mapped[int] = mapped_column(BigInteger, default=0)
     terminate_cause: Mapped[str | None] = mapped_column(String(40))
     interim_count: Mapped[int] = mapped_column(default=0)
+    #: The octets already credited as usage, and when they were reported: the next report's
+    #: usage is the difference.
+    counted_in: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    counted_out: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    counted_at: Mapped[datetime | None]
 
 
 class RadiusAction(IdMixin, Base):
