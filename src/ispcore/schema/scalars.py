@@ -47,12 +47,13 @@ def _parse_big_int(value: Any) -> int:
 
 
 #: Counts past GraphQL's 32-bit Int: bytes of usage. Sent as a JSON number.
-BigInt = strawberry.scalar(
-    NewType("BigInt", int),
+BigInt = NewType("BigInt", int)
+
+BigIntScalar = strawberry.scalar(
     name="BigInt",
     description="A whole number up to 2^53 - 1, as a JSON number (byte counts).",
     serialize=int,
     parse_value=_parse_big_int,
 )
 
-SCALAR_MAP: dict[object, Any] = {datetime: AwareDateTime}
+SCALAR_MAP: dict[object, Any] = {datetime: AwareDateTime, BigInt: BigIntScalar}
