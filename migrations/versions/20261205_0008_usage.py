@@ -2,7 +2,7 @@
 
 Revision ID: 0008_usage
 Revises: 0007_network
-Create Date: 2026-12-05 23:45:10.690388
+Create Date: 2026-12-05 23:50:32.375405
 """
 
 from collections.abc import Sequence
@@ -237,6 +237,11 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_usage_top_ups_account_service_id'), ['account_service_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_usage_top_ups_company_id'), ['company_id'], unique=False)
 
+    with op.batch_alter_table('pending_charges', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('usage_period_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True))
+        batch_op.create_index(batch_op.f('ix_pending_charges_usage_period_id'), ['usage_period_id'], unique=False)
+        batch_op.create_foreign_key(batch_op.f('fk_pending_charges_usage_period_id_usage_periods'), 'usage_periods', ['usage_period_id'], ['id'], ondelete='SET NULL')
+
     with op.batch_alter_table('radius_sessions', schema=None) as batch_op:
         batch_op.add_column(sa.Column('counted_in', sa.BigInteger(), server_default='0', nullable=False))
         batch_op.add_column(sa.Column('counted_out', sa.BigInteger(), server_default='0', nullable=False))
@@ -263,6 +268,11 @@ def downgrade() -> None:
         batch_op.drop_column('counted_at')
         batch_op.drop_column('counted_out')
         batch_op.drop_column('counted_in')
+
+    with op.batch_alter_table('pending_charges', schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f('fk_pending_charges_usage_period_id_usage_periods'), type_='foreignkey')
+        batch_op.drop_index(batch_op.f('ix_pending_charges_usage_period_id'))
+        batch_op.drop_column('usage_period_id')
 
     with op.batch_alter_table('usage_top_ups', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_usage_top_ups_company_id'))

@@ -263,6 +263,8 @@ class PendingCharge(IdMixin, Base):
     period_start: Mapped[date | None] = mapped_column(Date)
     period_end: Mapped[date | None] = mapped_column(Date)
     invoice_id: Mapped[int | None] = ref("invoices", ondelete="SET NULL")
+    #: The usage period a usage charge (overage, or a late-usage correction) bills.
+    usage_period_id: Mapped[int | None] = ref("usage_periods", ondelete="SET NULL")
     created_at: Mapped[datetime]
 
 
