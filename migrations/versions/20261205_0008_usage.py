@@ -203,6 +203,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('usage_records', schema=None) as batch_op:
         batch_op.create_index('ix_usage_records_account_time', ['account_id', 'started_at'], unique=False)
+        batch_op.create_index('ix_usage_records_started_at', ['started_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_usage_records_company_id'), ['company_id'], unique=False)
 
     op.create_table('usage_rollovers',
@@ -286,6 +287,7 @@ def downgrade() -> None:
     op.drop_table('usage_rollovers')
     with op.batch_alter_table('usage_records', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_usage_records_company_id'))
+        batch_op.drop_index('ix_usage_records_started_at')
         batch_op.drop_index('ix_usage_records_account_time')
 
     op.drop_table('usage_records')

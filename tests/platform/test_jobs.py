@@ -184,13 +184,11 @@ async def test_housekeeping_forgets_old_idempotency_answers_and_ended_sessions(
             return (await s.scalar(select(func.count()).select_from(IdempotencyKey)),
                     await s.scalar(select(func.count()).select_from(UserSession)))
 
-    assert await registry.run_job(runtime, HOUSEKEEPING_JOB) == {"idempotency_keys": 0,
-                                                              "sessions": 0}
+    quiet = {"idempotency_keys": 0, "sessions": 0, "usage_records": 0}
+    assert await registry.run_job(runtime, HOUSEKEEPING_JOB) == quiet
     clock.advance(timedelta(hours=25))
-    assert await registry.run_job(runtime, HOUSEKEEPING_JOB) == {"idempotency_keys": 1,
-                                                              "sessions": 0}
+    assert await registry.run_job(runtime, HOUSEKEEPING_JOB) == {**quiet, "idempotency_keys": 1}
     clock.advance(timedelta(days=31))
-    assert await registry.run_job(runtime, HOUSEKEEPING_JOB) == {"idempotency_keys": 0,
-                                                              "sessions": 1}
+    assert await registry.run_job(runtime, HOUSEKEEPING_JOB) == {**quiet, "sessions": 1}
     assert await counts() == (0, 0)
     assert session

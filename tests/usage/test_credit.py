@@ -101,3 +101,21 @@ def test_records_that_cannot_be_taken_are_named() -> None:
     assert problem(now + timedelta(hours=1), now + timedelta(hours=2), 1, 1, now) == "in_future"
     assert problem(now - timedelta(days=91), now, 1, 1, now) == "too_old"
     assert problem(now.replace(tzinfo=None), now, 1, 1, now) == "naive_time"
+
+
+async def test_raw_records_are_pruned_once_past_the_replay_window(
+        api: Any, runtime: Any, clock: Any) -> None:
+    from ispcore.domain.identity.actor import SYSTEM
+    from ispcore.domain.usage.retention import KEPT, prune_records
+
+    usage = await usage_setup(api)
+    now = clock.now()
+    await feed(runtime, usage, ("old", now - timedelta(days=89), now - timedelta(days=89), 5, 5),
+               ("new", now - timedelta(days=1), now - timedelta(days=1), 7, 7))
+    clock.advance(KEPT - timedelta(days=89) + timedelta(minutes=1))
+    async with runtime.unit_of_work(SYSTEM, action="test") as uow:
+        assert await prune_records(uow) == 1
+    [kept] = await rows(runtime, UsageRecord)
+    assert kept.source_key == "new"
+    # The rollups keep the usage of the pruned record.
+    assert sum(p.billable_in for p in await rows(runtime, UsagePeriod)) == 12

@@ -10,6 +10,7 @@ from ispcore.domain.idempotency import service as idempotency
 from ispcore.domain.identity import users
 from ispcore.domain.identity.actor import SYSTEM
 from ispcore.domain.scheduling import service as scheduling
+from ispcore.domain.usage import retention as usage_retention
 from ispcore.workers.registry import CRON, CronEntry, job
 
 if TYPE_CHECKING:
@@ -32,10 +33,12 @@ ENDED_SESSIONS_KEPT = timedelta(days=30)
 
 @job(HOUSEKEEPING_JOB)
 async def housekeeping(runtime: Runtime) -> dict[str, int]:
-    """Hourly: forget expired idempotency answers and long-ended login sessions."""
+    """Hourly: forget expired idempotency answers, long-ended login sessions and raw usage
+    records past their retention."""
     async with runtime.unit_of_work(SYSTEM, action=HOUSEKEEPING_JOB) as uow:
         return {"idempotency_keys": await idempotency.purge(uow, IDEMPOTENCY_WINDOW),
-                "sessions": await users.purge_sessions(uow, ENDED_SESSIONS_KEPT)}
+                "sessions": await users.purge_sessions(uow, ENDED_SESSIONS_KEPT),
+                "usage_records": await usage_retention.prune_records(uow)}
 
 
 CRON.append(CronEntry(DISPATCH_JOB, second=0))

@@ -70,6 +70,7 @@ class UsageRecord(IdMixin, Base):
     __table_args__ = (
         UniqueConstraint("company_id", "source", "source_key"),
         Index("ix_usage_records_account_time", "account_id", "started_at"),
+        Index("ix_usage_records_started_at", "started_at"),
     )
     company_id: Mapped[int] = mapped_column(BigId, index=True)
     account_id: Mapped[int] = account_fk(index=False)
