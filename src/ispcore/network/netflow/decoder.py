@@ -1,28 +1,48 @@
 """The one entry point: ``Decoder().decode(datagram, exporter)`` dispatches on the version,
-keeps the templates and sampling rates each exporter announced, and counts what it drops."""
+keeps the templates and sampling rates each exporter announced, and counts what it drops.
+``Decoder().feed(datagram, exporter, sink)`` hands the decoded rows to a sink instead (the
+collector's per-address tally), without building a Flow per record."""
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
+from typing import Protocol
 
 from ispcore.network.netflow import ipfix, v5, v9
 from ispcore.network.netflow.common import Flow, Malformed
-from ispcore.network.netflow.templates import Template, flows
+from ispcore.network.netflow.flowlist import FlowList
+from ispcore.network.netflow.templates import UPTIME, Template
 
 #: Templates kept per (exporter, source id / observation domain); past this, new template
 #: ids are dropped (counted ``template_limit``) so garbage cannot grow memory without bound.
 MAX_TEMPLATES = 1024
+
+#: A data set decoded but not yet given to the sink: (template, rows, how many, base,
+#: export ms, sampling rate).
+Pending = tuple[Template, Iterable[tuple], int, int, int, int]
+
+
+class Sink(Protocol):
+    """Where decoded rows go: v5 records, and the data sets of v9/IPFIX templates (see
+    :class:`~ispcore.network.netflow.flowlist.FlowList` for what the arguments mean)."""
+
+    def v5(self, rows: Iterable[tuple], base: int, rate: int) -> None: ...
+
+    def data(self, tpl: Template, rows: Iterable[tuple], base: int, export_ms: int,
+             rate: int) -> None: ...
 
 
 class Decoder:
     """Decodes datagrams of NetFlow v5, v9 and IPFIX into flows.
 
     ``decode`` raises only ``Malformed`` (and counts its reason in ``counters`` first); the
-    datagram is then dropped as a whole, though templates learned from its earlier sets are
-    kept. A data set whose template is unknown is counted ``no_template`` and skipped (not
-    buffered: exporters resend templates periodically, and until then the data are lost).
-    Other counters: ``datagrams``, ``flows``, ``templates``, ``withdrawn``, ``no_address``
-    (data sets without a source and destination address), ``reserved_set``.
+    datagram is then dropped as a whole (no row of it reaches the sink), though templates
+    learned from its earlier sets are kept. A data set whose template is unknown is counted
+    ``no_template`` and skipped (not buffered: exporters resend templates periodically, and
+    until then the data are lost). Other counters: ``datagrams``, ``flows``, ``templates``,
+    ``withdrawn``, ``no_address`` (data sets without a source and destination address),
+    ``reserved_set``.
 
     Sampling: v5 takes the header's interval; v9/IPFIX take the latest rate an options data
     record of the same exporter and source id / domain announced, applied to later data.
@@ -35,24 +55,35 @@ class Decoder:
         self.sampling: dict[tuple[str, int], int] = {}
 
     def decode(self, datagram: bytes, exporter: str) -> list[Flow]:
+        out = FlowList()
+        self.feed(datagram, exporter, out)
+        return out.flows
+
+    def feed(self, datagram: bytes, exporter: str, sink: Sink) -> int:
+        """Decode one datagram into ``sink``; returns the number of flow records."""
         try:
             if len(datagram) < 4:
                 raise Malformed("short")
             version = datagram[0] << 8 | datagram[1]
             if version == 5:
-                out = v5.decode(datagram)
-            elif version == 9:
-                out = v9.decode(self, datagram, exporter)
-            elif version == 10:
-                out = ipfix.decode(self, datagram, exporter)
+                count = v5.decode(datagram, sink)
             else:
-                raise Malformed("unknown_version")
+                if version == 9:
+                    pending = v9.decode(self, datagram, exporter)
+                elif version == 10:
+                    pending = ipfix.decode(self, datagram, exporter)
+                else:
+                    raise Malformed("unknown_version")
+                count = 0
+                for tpl, rows, n, base, export_ms, rate in pending:
+                    sink.data(tpl, rows, base, export_ms, rate)
+                    count += n
         except Malformed as exc:
             self.counters[exc.reason] += 1
             raise
         self.counters["datagrams"] += 1
-        self.counters["flows"] += len(out)
-        return out
+        self.counters["flows"] += count
+        return count
 
     def learn(self, key: tuple[str, int], found: list[Template | int],
               options: bool = False) -> None:
@@ -74,7 +105,9 @@ class Decoder:
                 self.counters["template_limit"] += 1
 
     def data_set(self, key: tuple[str, int], set_id: int, data: memoryview, pos: int,
-                 end: int, uptime_base: int, export_ms: int, out: list[Flow]) -> None:
+                 end: int, uptime_base: int, export_ms: int, pending: list[Pending]) -> None:
+        """Decode one data set into ``pending`` (given to the sink once the whole datagram
+        has decoded), or count why it is skipped; options data update the sampling rate."""
         known = self.templates.get(key)
         tpl = known.get(set_id) if known else None
         if tpl is None:
@@ -86,4 +119,6 @@ class Decoder:
         elif tpl.family == 0:
             self.counters["no_address"] += 1
         else:
-            flows(tpl, data, pos, end, uptime_base, export_ms, self.sampling.get(key, 1), out)
+            rows, count = tpl.rows(data, pos, end)
+            pending.append((tpl, rows, count, uptime_base if tpl.time == UPTIME else 0, export_ms,
+                            self.sampling.get(key, 1)))

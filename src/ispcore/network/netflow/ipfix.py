@@ -7,16 +7,17 @@ import struct
 from typing import TYPE_CHECKING
 
 from ispcore.network.netflow import templates as t
-from ispcore.network.netflow.common import Flow, Malformed, sets
+from ispcore.network.netflow.common import Malformed, sets
 
 if TYPE_CHECKING:
-    from ispcore.network.netflow.decoder import Decoder
+    from ispcore.network.netflow.decoder import Decoder, Pending
 
 HEADER = struct.Struct("!HHIII")
 HEADER_SIZE = 16
 
 
-def decode(dec: Decoder, data: bytes, exporter: str) -> list[Flow]:
+def decode(dec: Decoder, data: bytes, exporter: str) -> list[Pending]:
+    """Learn the datagram's templates and decode its data sets (for the sink)."""
     if len(data) < HEADER_SIZE:
         raise Malformed("short")
     _, size, export_s, _, domain = HEADER.unpack_from(data)
@@ -25,7 +26,7 @@ def decode(dec: Decoder, data: bytes, exporter: str) -> list[Flow]:
     export_ms = export_s * 1000
     key = (exporter, domain)
     view = memoryview(data)
-    out: list[Flow] = []
+    out: list[Pending] = []
     for set_id, body, end in sets(data, HEADER_SIZE, size):
         if set_id >= 256:
             dec.data_set(key, set_id, view, body, end, 0, export_ms, out)

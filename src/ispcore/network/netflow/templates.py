@@ -125,14 +125,16 @@ class Template:
                      if self.struct is not None and self.family and SKIP not in self.want
                      else None)
 
-    def rows(self, data: memoryview, pos: int, end: int) -> Iterable[tuple]:
-        """The decoded rows of the records in ``data[pos:end]`` (a data set's body); what is
-        left that is shorter than a record is padding."""
+    def rows(self, data: memoryview, pos: int, end: int) -> tuple[Iterable[tuple], int]:
+        """The decoded rows of the records in ``data[pos:end]`` (a data set's body) and how
+        many there are; what is left that is shorter than a record is padding. A record that
+        overruns the set raises before any row is returned."""
         if self.struct is not None:
             size = self.struct.size
             count = (end - pos) // size
-            return self.struct.iter_unpack(data[pos:pos + count * size])
-        return self._variable_rows(data, pos, end)
+            return self.struct.iter_unpack(data[pos:pos + count * size]), count
+        rows = self._variable_rows(data, pos, end)
+        return rows, len(rows)
 
     def _variable_rows(self, data: memoryview, pos: int, end: int) -> list[tuple]:
         out = []
@@ -169,7 +171,7 @@ class Template:
         if not found:
             return 0
         rate = 0
-        for row in self.rows(data, pos, end):
+        for row in self.rows(data, pos, end)[0]:
             values = {ie: row[self.pos[ie]] for ie in found}
             if values.get(SAMPLING_INTERVAL):
                 rate = values[SAMPLING_INTERVAL]
@@ -217,33 +219,6 @@ def fast_loops(want: tuple[int, ...], width: int, family: int
         exec(code, scope)  # our own source: only the names' order varies
         loops = _LOOPS[key] = (scope["plain"], scope["scaled"])
     return loops
-
-
-def flows(tpl: Template, data: memoryview, pos: int, end: int, uptime_base: int,
-          export_ms: int, rate: int, out: list[Flow]) -> None:
-    """Append the flows of one data set to ``out``. ``uptime_base`` + a sysUptime in ms is
-    Unix ms (v9); records without times get the export time."""
-    rows = tpl.rows(data, pos, end)
-    mult = tpl.mult
-    base = uptime_base if tpl.time == UPTIME else 0
-    if tpl.fast is not None:
-        plain, scaled = tpl.fast
-        out += plain(rows, base) if rate == 1 and mult == 1 else scaled(rows, base, rate, mult)
-        return
-    family = tpl.family
-    i_src, i_dst, i_oct, i_pkt, i_first, i_last = tpl.want
-    timed = i_first != SKIP
-    for row in rows:
-        src, dst = row[i_src], row[i_dst]
-        if family == 6:
-            src, dst = _from_bytes(src, "big"), _from_bytes(dst, "big")
-        octets = row[i_oct] * rate if i_oct != SKIP else 0
-        packets = row[i_pkt] * rate if i_pkt != SKIP else 0
-        if timed:
-            start, stop = base + row[i_first] * mult, base + row[i_last] * mult
-        else:
-            start = stop = export_ms
-        out.append(new(Flow, (family, src, dst, octets, packets, start, stop, rate)))
 
 
 def _fixed(fields: list[tuple[int, int]]) -> list[tuple[int, int]]:

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import struct
+from typing import TYPE_CHECKING
 
-from ispcore.network.netflow.common import Flow, Malformed, new
+from ispcore.network.netflow.common import Malformed
+
+if TYPE_CHECKING:
+    from ispcore.network.netflow.decoder import Sink
 
 HEADER = struct.Struct("!HHIIIIBBH")
 #: srcaddr, dstaddr, (nexthop, input, output), dPkts, dOctets, First, Last, (the rest).
@@ -19,7 +23,9 @@ def sampling_rate(field: int) -> int:
     return (field & 0x3FFF) or 1
 
 
-def decode(data: bytes) -> list[Flow]:
+def decode(data: bytes, sink: Sink) -> int:
+    """Give the records to ``sink`` as (src, dst, packets, octets, first, last) rows, with
+    the base that makes a sysUptime Unix ms; returns their count."""
     if len(data) < HEADER_SIZE:
         raise Malformed("short")
     _, count, uptime, secs, nsecs, _, _, _, sampling = HEADER.unpack_from(data)
@@ -28,10 +34,6 @@ def decode(data: bytes) -> list[Flow]:
         raise Malformed("count_overrun")
     # First/Last are sysUptime in ms: base + first is Unix ms.
     base = secs * 1000 + nsecs // 1_000_000 - uptime
-    rate = sampling_rate(sampling)
-    rows = RECORD.iter_unpack(memoryview(data)[HEADER_SIZE:end])
-    if rate == 1:
-        return [new(Flow, (4, s, d, o, p, base + f, base + la, 1))
-                for s, d, p, o, f, la in rows]
-    return [new(Flow, (4, s, d, o * rate, p * rate, base + f, base + la, rate))
-            for s, d, p, o, f, la in rows]
+    sink.v5(RECORD.iter_unpack(memoryview(data)[HEADER_SIZE:end]), base,
+            sampling_rate(sampling))
+    return count

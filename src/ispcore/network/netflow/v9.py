@@ -8,16 +8,17 @@ import struct
 from typing import TYPE_CHECKING
 
 from ispcore.network.netflow import templates as t
-from ispcore.network.netflow.common import Flow, Malformed, sets
+from ispcore.network.netflow.common import Malformed, sets
 
 if TYPE_CHECKING:
-    from ispcore.network.netflow.decoder import Decoder
+    from ispcore.network.netflow.decoder import Decoder, Pending
 
 HEADER = struct.Struct("!HHIIII")
 HEADER_SIZE = 20
 
 
-def decode(dec: Decoder, data: bytes, exporter: str) -> list[Flow]:
+def decode(dec: Decoder, data: bytes, exporter: str) -> list[Pending]:
+    """Learn the datagram's templates and decode its data sets (for the sink)."""
     size = len(data)
     if size < HEADER_SIZE:
         raise Malformed("short")
@@ -26,7 +27,7 @@ def decode(dec: Decoder, data: bytes, exporter: str) -> list[Flow]:
     uptime_base = export_ms - uptime
     key = (exporter, source_id)
     view = memoryview(data)
-    out: list[Flow] = []
+    out: list[Pending] = []
     for set_id, body, end in sets(data, HEADER_SIZE, size):
         if set_id >= 256:
             dec.data_set(key, set_id, view, body, end, uptime_base, export_ms, out)
