@@ -114,6 +114,31 @@ def radius(host: str | None, auth_port: int | None, acct_port: int | None) -> No
     _run(_with_runtime, work)
 
 
+@main.command()
+@click.option("--host", default=None, help="Bind address (default ISPCORE_NETFLOW_HOST).")
+@click.option("--port", default=None, type=int,
+              help="UDP port (default ISPCORE_NETFLOW_PORT or 2055).")
+@click.option("--metrics-port", default=None, type=int,
+              help="Prometheus /metrics port (default ISPCORE_NETFLOW_METRICS_PORT or 9158; "
+              "0: none).")
+def netflow(host: str | None, port: int | None, metrics_port: int | None) -> None:
+    """Run the NetFlow v5/v9 and IPFIX collector until SIGTERM or SIGINT."""
+    from ispcore.logging_setup import configure_logging
+    from ispcore.network.netflow.collector import NetflowCollector
+
+    configure_logging(get_settings().log_level)
+
+    async def work(runtime: Any) -> None:
+        try:
+            collector = NetflowCollector(runtime, host=host, port=port,
+                                         metrics_port=metrics_port)
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from exc
+        await collector.serve()
+
+    _run(_with_runtime, work)
+
+
 @main.command("print-schema")
 def print_schema() -> None:
     """Print the GraphQL schema (SDL); ``schema.graphql`` is this output, committed."""

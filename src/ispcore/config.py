@@ -107,6 +107,30 @@ class Settings(BaseSettings):
         default=2, description="Retransmissions of an unanswered CoA or Disconnect-Request"
     )
 
+    netflow_host: str = Field(default="0.0.0.0", description="Address `ispcore netflow` binds")
+    netflow_port: int = Field(default=2055, description="NetFlow/IPFIX collector port (UDP)")
+    netflow_interval_seconds: int = Field(
+        default=60, description="Usage is summed per address per interval of this many "
+        "seconds (by each flow's end time); it must divide an hour"
+    )
+    netflow_grace_seconds: int = Field(
+        default=60, description="How long after an interval ends its totals wait for late "
+        "flows before they are written"
+    )
+    netflow_flush_seconds: float = Field(
+        default=10.0, description="How often `ispcore netflow` writes the intervals that are "
+        "due, retries what it could not write and reloads the exporters"
+    )
+    netflow_max_entries: int = Field(
+        default=1_000_000, description="Address-interval totals `ispcore netflow` holds in "
+        "memory (written or not yet); past it, flows needing a new one are dropped and "
+        "counted as memory_full"
+    )
+    netflow_metrics_port: int = Field(
+        default=9158, description="Port of `ispcore netflow`'s Prometheus /metrics (on the "
+        "collector's address; 0: none)"
+    )
+
     @property
     def scaled(self) -> bool:
         return bool(self.redis_url)

@@ -21,6 +21,7 @@ from ispcore.resolvers.connections import fetch_node
 from ispcore.resolvers.documents import DocumentMutation, DocumentQuery
 from ispcore.resolvers.identity import IdentityMutation, IdentityQuery
 from ispcore.resolvers.ipam import IpamMutation, IpamQuery
+from ispcore.resolvers.netflow import NetflowMutation, NetflowQuery
 from ispcore.resolvers.payments import PaymentMutation, PaymentQuery
 from ispcore.resolvers.radius import RadiusMutation, RadiusQuery
 from ispcore.resolvers.records import RecordMutation, RecordQuery
@@ -33,7 +34,7 @@ from ispcore.schema.scalars import SCALAR_MAP
 @strawberry.type
 class Query(CompanyQuery, IdentityQuery, AuditQuery, AccountQuery, AddressQuery, RecordQuery,
             SearchQuery, BillingQuery, PaymentQuery, DocumentQuery, CollectionsQuery, IpamQuery,
-            RadiusQuery):
+            RadiusQuery, NetflowQuery):
     @strawberry.field(description="Any entity by its global id (its type's read permission "
                       "applies); null if there is none.")
     async def node(self, info: Info, id: relay.GlobalID) -> Node | None:
@@ -44,7 +45,7 @@ class Query(CompanyQuery, IdentityQuery, AuditQuery, AccountQuery, AddressQuery,
 @strawberry.type
 class Mutation(CompanyMutation, IdentityMutation, AccountMutation, AddressMutation,
                RecordMutation, BillingMutation, PaymentMutation, DocumentMutation,
-               CollectionsMutation, IpamMutation, RadiusMutation):
+               CollectionsMutation, IpamMutation, RadiusMutation, NetflowMutation):
     pass
 
 

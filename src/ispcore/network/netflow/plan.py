@@ -1,0 +1,95 @@
+"""A company's address plan and who held its addresses when, in memory, for the collector.
+
+Addresses are keyed as the tally keys them: an IPv4 address is its integer, an IPv6 address
+its 16 bytes (as they come off the wire), transit (neither end in the plan) the empty string.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+from bisect import bisect_right
+from collections.abc import Iterable
+from datetime import datetime
+
+Key = int | bytes | str
+TRANSIT = ""
+#: Addresses whose plan membership is remembered; past this the cache starts afresh.
+MAX_CACHED = 500_000
+
+
+def split_key(key: Key) -> tuple[int, int]:
+    """(family, address as an integer) of an address key."""
+    if type(key) is bytes:
+        return 6, int.from_bytes(key, "big")
+    return 4, key  # type: ignore[return-value]
+
+
+def key_of(family: int, value: int) -> Key:
+    return value.to_bytes(16, "big") if family == 6 else value
+
+
+def key_text(key: Key) -> str:
+    """The address as people write it ('' for transit)."""
+    if key == TRANSIT:
+        return ""
+    family, value = split_key(key)
+    return str(ipaddress.IPv4Address(value) if family == 4 else ipaddress.IPv6Address(value))
+
+
+class Membership:
+    """Whether an address is inside the company's subnets, answered from a dict (filled on
+    first sight of each address by a binary search over the subnets)."""
+
+    def __init__(self, spans: Iterable[tuple[int, int, int]]) -> None:
+        """``spans``: the subnets as (family, first, last) integers."""
+        self.signature = tuple(sorted(set(spans)))
+        self._firsts: dict[int, list[int]] = {4: [], 6: []}
+        self._lasts: dict[int, list[int]] = {4: [], 6: []}
+        for family, first, last in self.signature:
+            lasts = self._lasts[family]
+            if lasts and first <= lasts[-1] + 1:  # overlapping or adjacent: one range
+                lasts[-1] = max(lasts[-1], last)
+            else:
+                self._firsts[family].append(first)
+                lasts.append(last)
+        self.member: dict[Key, bool] = {}
+
+    def learn(self, key: Key) -> bool:
+        family, value = split_key(key)
+        i = bisect_right(self._firsts[family], value) - 1
+        inside = i >= 0 and value <= self._lasts[family][i]
+        if len(self.member) >= MAX_CACHED:
+            self.member.clear()
+        self.member[key] = inside
+        return inside
+
+
+class Holdings:
+    """The company's address assignments over time: which account held an address (or the
+    delegated prefix it is in) during an interval."""
+
+    def __init__(self, rows: Iterable[tuple[int, int, int, datetime, datetime | None,
+                                            int]]) -> None:
+        """``rows``: (family, first address, prefix length, assigned at, released at or
+        None, account id)."""
+        self._tables: dict[int, dict[int, dict[int, list[tuple[float, float, int]]]]] = {
+            4: {}, 6: {}}
+        for family, first, length, since, until, account_id in rows:
+            by_first = self._tables[family].setdefault(length, {})
+            by_first.setdefault(first, []).append(
+                (since.timestamp(), until.timestamp() if until else math.inf, account_id))
+
+    def holder(self, key: Key, start: float, end: float) -> int | None:
+        """The account that held the address longest during [start, end) (Unix seconds):
+        an address of its own, or a prefix containing it. None if nobody held it."""
+        family, value = split_key(key)
+        bits = 32 if family == 4 else 128
+        best, longest = None, 0.0
+        for length, by_first in self._tables[family].items():
+            shift = bits - length
+            for since, until, account_id in by_first.get(value >> shift << shift, ()):
+                overlap = min(end, until) - max(start, since)
+                if overlap > longest:
+                    best, longest = account_id, overlap
+        return best

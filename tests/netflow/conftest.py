@@ -1,0 +1,3 @@
+"""The collector on loopback for the NetFlow tests."""
+
+from tests.netflow.support import collector  # noqa: F401
