@@ -161,6 +161,7 @@ class NetflowCollector:
         self.metrics_port = (settings.netflow_metrics_port if metrics_port is None
                              else metrics_port)
         self.bound = Bound(max_entries or settings.netflow_max_entries)
+        self.replay_seconds = REPLAY_SECONDS
         self.run_id = uuid.uuid4().hex[:12]
         self.seq = 0
         self.exporters: dict[int, Exporter] = {}
@@ -346,7 +347,7 @@ class NetflowCollector:
         now = time.monotonic()
         if now < self._replay_at:
             return
-        self._replay_at = now + REPLAY_SECONDS
+        self._replay_at = now + self.replay_seconds
         for exporter in self.exporters.values():
             exporter.seen_before, exporter.seen = exporter.seen, set()
 
@@ -408,15 +409,19 @@ class NetflowCollector:
 
     def _entries(self, batch: Batch) -> list[FlushEntry]:
         """The batch's entries with their times and the accounts that held the addresses.
-        Interval numbers too far out for a datetime are refused here, as the validity check
-        would refuse them."""
+        An interval still open (written because the collector stops) ends now. Interval
+        numbers too far out for a datetime are refused here, as the validity check would
+        refuse them."""
         holdings = self.holdings.get(batch.company_id) or Holdings(())
+        now = self.runtime.clock.now()
         out = []
         for exporter_id, key, number, (bytes_in, bytes_out, records) in batch.entries:
             seconds = number * self.interval
             try:
                 start = datetime.fromtimestamp(seconds, UTC)
                 end = datetime.fromtimestamp(seconds + self.interval, UTC)
+                if start < now < end:
+                    end = now
             except (OverflowError, ValueError, OSError):
                 counts = batch.counts.setdefault(exporter_id, ExporterCounts())
                 counts.rejected["in_future" if seconds > 0 else "too_old"] += 1
