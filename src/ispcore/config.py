@@ -123,8 +123,8 @@ class Settings(BaseSettings):
     )
     netflow_max_entries: int = Field(
         default=1_000_000, description="Address-interval totals `ispcore netflow` holds in "
-        "memory (written or not yet); past it, flows needing a new one are dropped and "
-        "counted as memory_full"
+        "memory, written or not yet (IPv4 is held per /24 of the plan: 256 each); past it, "
+        "flows needing a new one are dropped and counted as memory_full"
     )
     netflow_metrics_port: int = Field(
         default=9158, description="Port of `ispcore netflow`'s Prometheus /metrics (on the "

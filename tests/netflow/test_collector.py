@@ -14,6 +14,7 @@ from ispcore.domain.identity.actor import SYSTEM
 from ispcore.domain.usage.models import UsageRecord
 from ispcore.domain.usage.netflow_flush import ExporterCounts, FlushEntry, apply_batch
 from ispcore.network.netflow.collector import NetflowCollector
+from ispcore.network.netflow.tally import BLOCK
 from tests.netflow.support import (
     exporter_row,
     hold,
@@ -281,25 +282,31 @@ async def test_what_is_held_is_written_when_the_collector_stops(api: Any, runtim
 
 async def test_memory_is_bounded_and_what_did_not_fit_is_counted(api: Any, runtime: Any
                                                                  ) -> None:
+    """Room for one IPv4 /24 of totals (256) and one remembered /24 outside the plan: the
+    IPv6 addresses that come next find none until the flush has written the rest."""
     plan = await plan_setup(api)
     await hold(api, plan, plan.alice, ALICE)
+    await hold(api, plan, plan.bob, "2001:db8:100:100::/56")
     small = NetflowCollector(runtime, host="127.0.0.1", port=0, flush_seconds=3600,
-                             metrics_port=0, max_entries=2)
+                             metrics_port=0, max_entries=BLOCK + 1)
     await small.start()
     try:
         end = utc(2026, 11, 2, 14, 0, 30)
         await send(small, v5_at(end, [(WEB, ALICE, 10), (WEB, "100.64.1.5", 20),
-                                         (WEB, "100.64.1.6", 30), (WEB, ALICE, 5),
-                                         (DNS, WEB, 40)]))
-        assert small.bound.used == 2
+                                      (WEB, ALICE, 5), (DNS, WEB, 40)]))
+        assert small.bound.used == BLOCK + 1
+        await send(small, ipfix_at(end, [(WEB6, BOB6, 70), (WEB6, BOB6_2, 80)]))
         await small.flush()
         assert small.bound.used == 0
-        await send(small, v5_at(end, [(DNS, WEB, 40)], seq=9))  # room again
+        await send(small, ipfix_at(end, [(WEB6, BOB6, 9)], seq=7))  # room again
         await small.flush()
     finally:
         await small.stop()
-    assert await per_account(runtime) == {plan.alice_pk: (15, 0)}
+    assert await per_account(runtime) == {plan.alice_pk: (15, 0), plan.bob_pk: (9, 0)}
     assert await unattributed(runtime) == {("100.64.1.5", utc(2026, 11, 2, 14)): (20, 0, 1),
                                            ("", utc(2026, 11, 2, 14)): (40, 0, 1)}
     row = await exporter_row(runtime, plan)
     assert row.rejected == {"memory_full": 2}
+
+
+WEB6, BOB6, BOB6_2 = "2606:4700::1111", "2001:db8:100:100::5", "2001:db8:100:100::6"

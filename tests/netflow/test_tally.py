@@ -15,13 +15,16 @@ from hypothesis import strategies as st
 
 from ispcore.network.netflow import Decoder, Flow, Malformed
 from ispcore.network.netflow.plan import Holdings, Membership, key_of, key_text
-from ispcore.network.netflow.tally import Bound, Tally
+from ispcore.network.netflow.tally import BLOCK, Bound, Tally
 from tests.netflow import build as b
 
 PLAN4 = (int(ipaddress.IPv4Address("100.64.0.0")), int(ipaddress.IPv4Address("100.64.0.255")))
+#: A /26: its /24 is only partly in the plan (the slower path).
+PART4 = (int(ipaddress.IPv4Address("100.64.1.0")), int(ipaddress.IPv4Address("100.64.1.63")))
 PLAN6 = (int(ipaddress.IPv6Address("2001:db8::")), int(ipaddress.IPv6Address("2001:db8::ffff")))
-INSIDE4 = [PLAN4[0] + n for n in (1, 2, 200)]
-OUTSIDE4 = [int(ipaddress.IPv4Address(a)) for a in ("8.8.8.8", "100.64.1.0", "100.63.255.255")]
+INSIDE4 = [PLAN4[0] + n for n in (1, 2, 200)] + [PART4[0] + 5]
+OUTSIDE4 = [int(ipaddress.IPv4Address(a)) for a in ("8.8.8.8", "100.64.1.100",
+                                                     "100.63.255.255")]
 INSIDE6 = [PLAN6[0] + n for n in (1, 0x100)]
 OUTSIDE6 = [int(ipaddress.IPv6Address("2606:4700::1111")), PLAN6[1] + 1]
 INTERVAL_MS = 60_000
@@ -29,7 +32,7 @@ SECS = 1_790_000_000
 
 
 def membership() -> Membership:
-    return Membership([(4, *PLAN4), (6, *PLAN6)])
+    return Membership([(4, *PLAN4), (4, *PART4), (6, *PLAN6)])
 
 
 def reference(flows: list[Flow], override: int | None = None
@@ -61,7 +64,9 @@ def tallied(datagrams: list[bytes], override: int | None = None
     for datagram in datagrams:
         fed.feed(datagram, "r", tally)
         flows += decoded.decode(datagram, "r")
-    found = {(n, key): sums for n, table in tally.tables.items() for key, sums in table.items()}
+    found = {(n, key): sums for n, totals in tally.take(lambda n: True)
+             for key, sums in totals.items()}
+    assert tally.tables == {} and tally.bound.used == 0
     return found, flows
 
 
@@ -155,17 +160,34 @@ def test_a_malformed_datagram_adds_nothing() -> None:
     tally = Tally(membership(), INTERVAL_MS, Bound(10))
     with pytest.raises(Malformed):
         Decoder().feed(datagram, "r", tally)
-    assert tally.tables == {}
+    assert tally.tables == {} and tally.bound.used == 0
 
 
 def test_the_bound_drops_new_entries_and_counts_them() -> None:
-    tally = Tally(membership(), INTERVAL_MS, Bound(2))
-    flows = [(OUTSIDE4[0], INSIDE4[0], 10, 0), (OUTSIDE4[0], INSIDE4[1], 20, 0),
-             (OUTSIDE4[0], INSIDE4[2], 30, 0), (OUTSIDE4[0], INSIDE4[0], 5, 0)]
+    """Room for one /24 block and one remembered /24 outside the plan: a second /24 of the
+    plan finds none."""
+    plan = Membership([(4, PLAN4[0], PLAN4[0] + 511)])  # two /24s
+    tally = Tally(plan, INTERVAL_MS, Bound(BLOCK + 1))
+    second = PLAN4[0] + 256 + 9
+    flows = [(OUTSIDE4[0], INSIDE4[0], 10, 0), (OUTSIDE4[0], second, 20, 0),
+             (OUTSIDE4[0], INSIDE4[1], 30, 0), (OUTSIDE4[0], second, 5, 0),
+             (INSIDE4[0], OUTSIDE4[0], 7, 0)]
     Decoder().feed(v5_datagram(flows, 0), "r", tally)
-    [table] = tally.tables.values()
-    assert table == {INSIDE4[0]: [15, 0, 2], INSIDE4[1]: [20, 0, 1]}
-    assert (tally.dropped, tally.bound.used) == (1, 2)
+    assert (tally.dropped, tally.bound.used) == (2, BLOCK + 1)
+    [(_, totals)] = tally.take(lambda n: True)
+    assert totals == {INSIDE4[0]: [10, 7, 2], INSIDE4[1]: [30, 0, 1]}
+    assert tally.bound.used == 0
+
+
+def test_a_24_partly_in_the_plan() -> None:
+    plan = Membership([(4, *PART4)])
+    tally = Tally(plan, INTERVAL_MS, Bound(10**4))
+    inside, outside = PART4[0] + 5, PART4[1] + 40
+    flows = [(OUTSIDE4[0], inside, 10, 0), (outside, inside, 20, 0),
+             (OUTSIDE4[0], outside, 30, 0), (inside, PART4[0] + 6, 4, 0)]
+    Decoder().feed(v5_datagram(flows, 0), "r", tally)
+    [(_, totals)] = tally.take(lambda n: True)
+    assert totals == {inside: [30, 4, 3], PART4[0] + 6: [4, 0, 1], "": [30, 0, 1]}
 
 
 def test_membership_merges_ranges_and_caches_answers() -> None:

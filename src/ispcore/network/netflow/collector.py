@@ -367,8 +367,9 @@ class NetflowCollector:
         summed = ExporterCounts()
         for exporter in list(self.exporters.values()):
             entries = by_company.setdefault(exporter.company_id, [])
-            for number, table in exporter.tally.take(due):
-                entries.extend((exporter.id, key, number, sums) for key, sums in table.items())
+            for number, totals in exporter.tally.take(due):
+                entries.extend((exporter.id, key, number, sums) for key, sums in totals.items())
+                self.bound.used += len(totals)  # held by the batch until it is written
             taken = exporter.take_counts()
             summed.datagrams += taken.datagrams
             summed.flows += taken.flows

@@ -33,5 +33,5 @@ def decode(dec: Decoder, data: bytes, exporter: str) -> list[Pending]:
         elif set_id == 2 or set_id == 3:
             dec.learn(key, t.ipfix_templates(view, body, end, set_id), set_id == 3)
         else:
-            dec.counters["reserved_set"] += 1
+            dec.events["reserved_set"] += 1
     return out

@@ -14,6 +14,8 @@ from datetime import datetime
 
 Key = int | bytes | str
 TRANSIT = ""
+#: How much of an IPv4 /24 the plan covers.
+NONE, FULL, PART = 0, 1, 2
 #: Addresses whose plan membership is remembered; past this the cache starts afresh.
 MAX_CACHED = 500_000
 
@@ -54,6 +56,26 @@ class Membership:
                 self._firsts[family].append(first)
                 lasts.append(last)
         self.member: dict[Key, bool] = {}
+        self._kinds: dict[int, int] = {}
+
+    def kind24(self, prefix: int) -> int:
+        """NONE, FULL or PART: how much of the IPv4 /24 ``prefix`` (address >> 8) the plan
+        covers (ranges are merged, so one range covers a FULL /24)."""
+        kind = self._kinds.get(prefix)
+        if kind is None:
+            first, last = prefix << 8, prefix << 8 | 255
+            firsts, lasts = self._firsts[4], self._lasts[4]
+            i = bisect_right(firsts, last) - 1  # the last range starting in or before it
+            if i < 0 or lasts[i] < first:
+                kind = NONE
+            elif firsts[i] <= first and last <= lasts[i]:
+                kind = FULL
+            else:
+                kind = PART
+            if len(self._kinds) >= MAX_CACHED:
+                self._kinds.clear()
+            self._kinds[prefix] = kind
+        return kind
 
     def learn(self, key: Key) -> bool:
         family, value = split_key(key)

@@ -66,7 +66,7 @@ def field_code(ie: int, length: int) -> str:
 class Template:
     """A compiled template. ``pos`` maps each needed IE to its index in a decoded row."""
 
-    __slots__ = ("family", "fast", "fields", "length", "mult", "options", "pos",
+    __slots__ = ("family", "fast", "fields", "folds", "length", "mult", "options", "pos",
                  "steps", "struct", "tid", "time", "want")
 
     def __init__(self, tid: int, fields: list[tuple[int, int]], options: bool = False,
@@ -124,6 +124,8 @@ class Template:
         self.fast = (fast_loops(self.want, len(pos), self.family)
                      if self.struct is not None and self.family and SKIP not in self.want
                      else None)
+        #: The collector's tally loops for this layout, found on first use.
+        self.folds: Any = None
 
     def rows(self, data: memoryview, pos: int, end: int) -> tuple[Iterable[tuple], int]:
         """The decoded rows of the records in ``data[pos:end]`` (a data set's body) and how

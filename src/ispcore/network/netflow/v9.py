@@ -36,5 +36,5 @@ def decode(dec: Decoder, data: bytes, exporter: str) -> list[Pending]:
         elif set_id == 1:
             dec.learn(key, t.v9_options_templates(view, body, end))
         else:
-            dec.counters["reserved_set"] += 1
+            dec.events["reserved_set"] += 1
     return out
