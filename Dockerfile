@@ -4,6 +4,8 @@
 #       docker compose up                           (scaled: PostgreSQL + Redis + api + worker)
 #       docker run -p 1812-1813:1812-1813/udp -e ISPCORE_DATABASE_URL=… -e ISPCORE_VAULT_KEY=… \
 #         ispcore radius                            (the built-in RADIUS server)
+#       docker run -p 2055:2055/udp -p 9158:9158 -e ISPCORE_DATABASE_URL=… \
+#         ispcore netflow                           (the NetFlow/IPFIX collector, /metrics on 9158)
 
 FROM python:3.11-slim-bookworm AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
@@ -40,7 +42,7 @@ COPY graphiql/dist /app/graphiql/dist
 USER ispcore
 WORKDIR /data
 VOLUME ["/data"]
-EXPOSE 8000 1812/udp 1813/udp
+EXPOSE 8000 1812/udp 1813/udp 2055/udp 9158
 HEALTHCHECK --interval=30s --timeout=3s --start-period=20s \
   CMD python -c "import urllib.request,sys; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2)" || exit 1
 ENTRYPOINT ["ispcore"]
