@@ -5,7 +5,6 @@ loopback; datagrams built with flows ending at given times; the rows it wrote.""
 from __future__ import annotations
 
 import asyncio
-import base64
 import ipaddress
 import socket
 import struct
@@ -27,6 +26,7 @@ from ispcore.domain.usage.models import (
 from ispcore.network.netflow.collector import NetflowCollector
 from tests.accounts.factories import MUTATIONS, _mutation, company_setup, new_account, ok
 from tests.netflow import build as b
+from tests.usage.support import pk_of
 
 EXPORTER_FIELDS = """id name address samplingRate description active lastSeenAt datagrams
   flows rejected { reason count } createdAt updatedAt"""
@@ -41,10 +41,6 @@ MUTATIONS.update({
 
 def utc(*args: int) -> datetime:
     return datetime(*args, tzinfo=UTC)
-
-
-def pk_of(global_id: str) -> int:
-    return int(base64.b64decode(global_id).decode().split(":", 1)[1])
 
 
 @dataclass

@@ -38,6 +38,12 @@ async def alice_plan(api: Any, collector: Any, **exporter: Any) -> Any:
     return plan
 
 
+async def flushed(collector: Any, runtime: Any, plan: Any) -> tuple[Any, Any]:
+    """After a flush: the bytes per account, and the exporter's refusals."""
+    await collector.flush()
+    return await per_account(runtime), (await exporter_row(runtime, plan)).rejected
+
+
 async def test_truncated_and_garbage_datagrams(api: Any, runtime: Any, collector: Any) -> None:
     plan = await alice_plan(api, collector)
     whole = v5_at(END, [(WEB, ALICE, 77)] * 3)
@@ -62,9 +68,8 @@ async def test_a_v9_data_set_before_its_template_is_lost(api: Any, runtime: Any,
     await send(collector, b.v9([data], uptime=uptime, secs=secs, seq=1))
     await send(collector, b.v9([template, data], uptime=uptime, secs=secs, seq=2))
     await send(collector, b.v9([data], uptime=uptime, secs=secs, seq=3))
-    await collector.flush()
-    assert await per_account(runtime) == {plan.alice_pk: (1_200, 0)}
-    assert (await exporter_row(runtime, plan)).rejected == {"no_template": 1}
+    assert await flushed(collector, runtime, plan) == ({plan.alice_pk: (1_200, 0)},
+                                                      {"no_template": 1})
 
 
 async def test_unknown_template_ids_are_counted(api: Any, runtime: Any,
@@ -74,9 +79,8 @@ async def test_unknown_template_ids_are_counted(api: Any, runtime: Any,
     unknown = b.ipfix([b.flow_set(999, bytes(48)), b.flow_set(4242, bytes(8))], seq=2,
                       export=int(END.timestamp()))
     await send(collector, known, unknown)
-    await collector.flush()
-    assert await per_account(runtime) == {plan.alice_pk: (10, 0)}
-    assert (await exporter_row(runtime, plan)).rejected == {"no_template": 2}
+    assert await flushed(collector, runtime, plan) == ({plan.alice_pk: (10, 0)},
+                                                      {"no_template": 2})
 
 
 async def test_records_for_unknown_addresses_are_unattributed(api: Any, runtime: Any,
@@ -116,9 +120,8 @@ async def test_times_beyond_any_calendar_are_refused(api: Any, runtime: Any,
     record = b.IPFIX_RECORD.pack(ip(WEB), ip(ALICE), 99, 1, end_ms - 1, end_ms, 1, 2, 6)
     await send(collector, b.ipfix([b.flow_set(2, b.template_record(256, b.IPFIX_FIELDS)),
                                    b.flow_set(256, record)]), GOOD)
-    await collector.flush()
-    assert await per_account(runtime) == {plan.alice_pk: (1_000, 0)}
-    assert (await exporter_row(runtime, plan)).rejected == {"in_future": 1}
+    assert await flushed(collector, runtime, plan) == ({plan.alice_pk: (1_000, 0)},
+                                                      {"in_future": 1})
 
 
 async def test_unknown_and_inactive_exporters_are_dropped(api: Any, runtime: Any,
@@ -161,9 +164,8 @@ async def test_a_replay_is_remembered_for_one_to_two_replay_windows(
     await send(collector, GOOD)  # the previous window's: still a replay
     await collector.flush()
     await send(collector, GOOD)  # two windows ago: taken again
-    await collector.flush()
-    assert await per_account(runtime) == {plan.alice_pk: (2_000, 0)}
-    assert (await exporter_row(runtime, plan)).rejected == {"replayed": 1}
+    assert await flushed(collector, runtime, plan) == ({plan.alice_pk: (2_000, 0)},
+                                                      {"replayed": 1})
 
 
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[

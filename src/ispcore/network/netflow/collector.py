@@ -44,7 +44,7 @@ from ispcore.domain.usage.netflow_flush import (
 from ispcore.network.netflow.common import Malformed
 from ispcore.network.netflow.decoder import Decoder
 from ispcore.network.netflow.metrics import NetflowMetrics
-from ispcore.network.netflow.plan import Holdings, Key, Membership, key_text
+from ispcore.network.netflow.plan import TRANSIT, Holdings, Key, Membership, key_text
 from ispcore.network.netflow.tally import Bound, Tally
 
 log = logging.getLogger(__name__)
@@ -427,7 +427,8 @@ class NetflowCollector:
                 counts = batch.counts.setdefault(exporter_id, ExporterCounts())
                 counts.rejected["in_future" if seconds > 0 else "too_old"] += 1
                 continue
-            account = holdings.holder(key, seconds, seconds + self.interval) if key else None
+            account = (None if key == TRANSIT
+                       else holdings.holder(key, seconds, seconds + self.interval))
             out.append(FlushEntry(exporter_id, key_text(key), start, end, bytes_in, bytes_out,
                                   records, account))
         return out

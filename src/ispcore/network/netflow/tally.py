@@ -59,14 +59,7 @@ def fold(tally, rows, base, rate, mult):
     lo = hi = 0
     tab = tb = bget = None
     for {names} in rows:
-        if not lo <= {window} < hi:
-            number = (base + {window}) // ims
-            lo = number * ims - base
-            hi = lo + ims
-            tab = tables.get(number)
-            if tab is None:
-                tab = tables[number] = {{"": [0]}}
-            bget = tab.get
+{switch}            bget = tab.get
             tb = tab[""]
 {octets}        bd = bget(d >> 8)
         if bd is None:
@@ -100,14 +93,7 @@ def fold(tally, rows, base, rate, mult):
     lo = hi = 0
     tab = tb = None
     for {names} in rows:
-{convert}        if not lo <= {window} < hi:
-            number = (base + {window}) // ims
-            lo = number * ims - base
-            hi = lo + ims
-            tab = tables.get(number)
-            if tab is None:
-                tab = tables[number] = {{"": [0]}}
-            tb = tab[""]
+{convert}{switch}            tb = tab[""]
 {octets}        md = member.get(d)
         if md is None:
             md = learn(d)
@@ -124,6 +110,16 @@ def fold(tally, rows, base, rate, mult):
                 e[1] += o
         elif not md:
             tb[0] += o
+"""
+
+#: Both loops: a flow outside the current interval's window moves to its interval's table.
+_SWITCH = """        if not lo <= {window} < hi:
+            number = (base + {window}) // ims
+            lo = number * ims - base
+            hi = lo + ims
+            tab = tables.get(number)
+            if tab is None:
+                tab = tables[number] = {{"": [0]}}
 """
 
 Fold = Callable[[Any, Iterable[tuple], int, int, int], None]
@@ -153,7 +149,8 @@ def folds(family: int, src: int, dst: int, octets: int, last: int, width: int,
         for window, octets_line in (("la", "        o += RECORD\n"),
                                     ("la * mult", "        o = o * rate + RECORD\n")):
             source = (_V4_SOURCE if family == 4 else _V6_SOURCE).format(
-                names=", ".join(names), convert=convert, window=window, octets=octets_line)
+                names=", ".join(names), convert=convert, octets=octets_line,
+                switch=_SWITCH.format(window=window))
             scope: dict[str, Any] = {"RECORD": RECORD}
             exec(source, scope)  # our own source: only the names' order varies
             made.append(scope["fold"])
