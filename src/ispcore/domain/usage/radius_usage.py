@@ -138,6 +138,6 @@ async def serialise(uow: UnitOfWork, name: str) -> None:
     fails if another wrote in between)."""
     s = uow.session
     if s.bind.dialect.name == "sqlite":
-        await s.execute(text("UPDATE usage_radacct_progress SET id = id WHERE 0"))
+        await s.execute(text("UPDATE usage_records SET id = id WHERE 0"))
         return
     await s.execute(select(func.pg_advisory_xact_lock(func.hashtext(name))))
