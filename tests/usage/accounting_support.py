@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -72,6 +72,15 @@ async def send(server: RadiusServer, packet: AcctPacket) -> None:
     assert packet.VerifyReply(packet.CreateReply(packet=raw), raw)
 
 
+async def in_turn(server: RadiusServer, clock: Any, *packets: AcctPacket,
+                  every: timedelta = timedelta(minutes=5)) -> None:
+    """Send ``packets`` one after the other, ``every`` apart on the clock."""
+    for n, packet in enumerate(packets):
+        if n:
+            clock.advance(every)
+        await send(server, packet)
+
+
 @dataclass
 class Used:
     """An account's usage as the rollups hold it: download (in) and upload (out)."""
@@ -114,14 +123,23 @@ def _octets(runtime: Any, count: int) -> str:
     return f"(('{high}'::bigint << 32) + '{low}'::bigint)"
 
 
-async def radacct_start(runtime: Any, unique_id: str, username: str, at: datetime) -> None:
-    t = _time(runtime, at)
+async def _insert(runtime: Any, unique_id: str, username: str, started: datetime,
+                  updated: datetime, stopped: datetime | None, session_time: int,
+                  input_octets: int, output_octets: int) -> None:
+    stop = "NULL" if stopped is None else _time(runtime, stopped)
     async with runtime.db.engine.begin() as conn:
         await conn.execute(text(
             "INSERT INTO radacct (acctsessionid, acctuniqueid, username, nasipaddress, "
             "acctstarttime, acctupdatetime, acctstoptime, acctsessiontime, acctinputoctets, "
-            f"acctoutputoctets) VALUES (:sid, :uid, :user, '127.0.0.1', {t}, {t}, NULL, 0, "
-            "0, 0)"), {"sid": unique_id[:8], "uid": unique_id, "user": username})
+            f"acctoutputoctets) VALUES (:sid, :uid, :user, '127.0.0.1', "
+            f"{_time(runtime, started)}, {_time(runtime, updated)}, {stop}, :st, :i, :o)"),
+            {"sid": unique_id[:8], "uid": unique_id, "user": username, "st": session_time,
+             "i": input_octets, "o": output_octets})
+
+
+async def radacct_start(runtime: Any, unique_id: str, username: str, at: datetime) -> None:
+    """The start query's insert."""
+    await _insert(runtime, unique_id, username, at, at, None, 0, 0, 0)
 
 
 async def radacct_report(runtime: Any, unique_id: str, at: datetime, session_time: int,
@@ -146,13 +164,5 @@ async def radacct_stopped(runtime: Any, unique_id: str, username: str, at: datet
                           session_time: int, input_octets: int, output_octets: int) -> None:
     """The stop query's insert: a session first seen at its Stop, started session_time
     before it."""
-    start = at.timestamp() - session_time
-    begun = (str(int(start)) if runtime.db.is_sqlite else f"TO_TIMESTAMP({int(start)})")
-    t = _time(runtime, at)
-    async with runtime.db.engine.begin() as conn:
-        await conn.execute(text(
-            "INSERT INTO radacct (acctsessionid, acctuniqueid, username, nasipaddress, "
-            "acctstarttime, acctupdatetime, acctstoptime, acctsessiontime, acctinputoctets, "
-            f"acctoutputoctets) VALUES (:sid, :uid, :user, '127.0.0.1', {begun}, {t}, {t}, "
-            ":st, :i, :o)"), {"sid": unique_id[:8], "uid": unique_id, "user": username,
-                              "st": session_time, "i": input_octets, "o": output_octets})
+    await _insert(runtime, unique_id, username, at - timedelta(seconds=session_time), at, at,
+                  session_time, input_octets, output_octets)

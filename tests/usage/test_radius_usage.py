@@ -22,6 +22,7 @@ from tests.usage.accounting_support import (
     GIGAWORD,
     Metered,
     acct,
+    in_turn,
     interim,
     radacct_report,
     radacct_start,
@@ -83,13 +84,9 @@ async def test_start_interims_and_stop_credit_the_deltas_over_their_time(
 async def test_a_counter_reset_counts_the_new_value(runtime: Any, clock: Any,
                                                     metered: Metered) -> None:
     server = metered.server
-    await send(server, acct("Start"))
-    clock.advance(timedelta(minutes=5))
-    await send(server, interim(300, 5000, 9000))
-    clock.advance(timedelta(minutes=5))
-    await send(server, interim(600, 1200, 3000))  # below what was counted, later: a reset
-    clock.advance(timedelta(minutes=5))
-    await send(server, interim(900, 2200, 3500))
+    await in_turn(server, clock, acct("Start"), interim(300, 5000, 9000),
+                  interim(600, 1200, 3000),  # below what was counted, later: a reset
+                  interim(900, 2200, 3500))
     usage = await used(runtime, metered.account_pk)
     assert (usage.upload, usage.download) == (5000 + 1200 + 1000, 9000 + 3000 + 500)
     assert server.counters.usage.resets == 1
@@ -98,11 +95,8 @@ async def test_a_counter_reset_counts_the_new_value(runtime: Any, clock: Any,
 async def test_a_replayed_or_late_interim_credits_nothing(runtime: Any, clock: Any,
                                                           metered: Metered) -> None:
     server = metered.server
-    await send(server, acct("Start"))
-    clock.advance(timedelta(minutes=5))
-    await send(server, interim(300, 1000, 2000))
-    clock.advance(timedelta(minutes=5))
-    await send(server, interim(600, 4000, 8000))
+    await in_turn(server, clock, acct("Start"), interim(300, 1000, 2000),
+                  interim(600, 4000, 8000))
     clock.advance(timedelta(minutes=1))
     # The first interim again, as a new packet (the NAS sent it twice, or someone replays
     # it), with and without Acct-Session-Time: these counters were credited already.
@@ -135,12 +129,8 @@ async def test_an_interim_overtaken_by_a_later_one_is_late(runtime: Any, clock: 
 async def test_nothing_is_credited_after_the_stop(runtime: Any, clock: Any,
                                                   metered: Metered) -> None:
     server = metered.server
-    await send(server, acct("Start"))
-    clock.advance(timedelta(minutes=5))
-    await send(server, interim(300, 1000, 2000, status="Stop"))
-    clock.advance(timedelta(minutes=5))
-    await send(server, interim(600, 5000, 9000))
-    await send(server, interim(700, 6000, 9500, status="Stop"))
+    await in_turn(server, clock, acct("Start"), interim(300, 1000, 2000, status="Stop"),
+                  interim(600, 5000, 9000), interim(700, 6000, 9500, status="Stop"))
     usage = await used(runtime, metered.account_pk)
     assert (usage.upload, usage.download, usage.records) == (1000, 2000, 1)
     row = await session_row(runtime)
@@ -150,12 +140,8 @@ async def test_nothing_is_credited_after_the_stop(runtime: Any, clock: Any,
 async def test_accounting_on_ends_the_sessions_and_their_later_reports_count_nothing(
         runtime: Any, clock: Any, metered: Metered) -> None:
     server = metered.server
-    await send(server, acct("Start"))
-    clock.advance(timedelta(minutes=5))
-    await send(server, interim(300, 1000, 2000))
-    await send(server, acct("Accounting-On", session="0"))
-    clock.advance(timedelta(minutes=5))
-    await send(server, interim(600, 3000, 4000))
+    await in_turn(server, clock, acct("Start"), interim(300, 1000, 2000),
+                  acct("Accounting-On", session="0"), interim(600, 3000, 4000))
     usage = await used(runtime, metered.account_pk)
     assert (usage.upload, usage.download) == (1000, 2000)
     assert (await session_row(runtime)).terminate_cause == "NAS-Reboot"
@@ -164,9 +150,8 @@ async def test_accounting_on_ends_the_sessions_and_their_later_reports_count_not
 async def test_a_session_of_an_unknown_username_is_counted_not_credited(
         runtime: Any, clock: Any, metered: Metered) -> None:
     server = metered.server
-    await send(server, acct("Start", user="nobody"))
-    clock.advance(timedelta(minutes=5))
-    await send(server, interim(300, 1000, 2000, user="nobody"))
+    await in_turn(server, clock, acct("Start", user="nobody"),
+                  interim(300, 1000, 2000, user="nobody"))
     assert server.counters.usage.not_credited == {"unknown_user": 1}
     async with runtime.db.session() as s:
         assert await s.scalar(select(func.count()).select_from(UsageRecord)) == 0
@@ -177,12 +162,9 @@ async def test_a_session_of_an_unknown_username_is_counted_not_credited(
 async def test_a_report_ingest_refuses_is_counted_and_not_credited(
         runtime: Any, clock: Any, metered: Metered) -> None:
     server = metered.server
-    await send(server, acct("Start"))
-    clock.advance(timedelta(minutes=5))
     absurd = 300_000 * GIGAWORD  # 1.3 PB in five minutes
-    await send(server, interim(300, absurd, 2000))
-    clock.advance(timedelta(minutes=5))
-    await send(server, interim(600, absurd + 700, 2500))
+    await in_turn(server, clock, acct("Start"), interim(300, absurd, 2000),
+                  interim(600, absurd + 700, 2500))
     assert server.counters.usage.not_credited == {"absurd_bytes": 1}
     usage = await used(runtime, metered.account_pk)
     assert (usage.upload, usage.download) == (700, 500)
@@ -271,9 +253,11 @@ async def test_radacct_reset_late_report_and_changes_after_the_stop(
     await radacct_report(runtime, "u-2", T0 + timedelta(minutes=25), 1500, 900, 1000,
                          stop=True)
     await collect(runtime)
-    # After the Stop: SQLite's interim query still writes the row (PostgreSQL's does not).
-    await radacct_report(runtime, "u-2", T0 + timedelta(minutes=26), 1560, 1900, 2000,
-                         open_only=False)
+    # After the Stop, PostgreSQL's interim query leaves the row alone; SQLite's writes it.
+    assert await radacct_report(runtime, "u-2", T0 + timedelta(minutes=26), 1560, 1900,
+                                2000) == 0
+    assert await radacct_report(runtime, "u-2", T0 + timedelta(minutes=26), 1560, 1900,
+                                2000, open_only=False) == 1
     assert (await collect(runtime))["credited"] == 0
     usage = await used(runtime, metered.account_pk)
     assert (usage.upload, usage.download) == (5000 + 900, 9000 + 1000)
