@@ -132,10 +132,10 @@ async def credited_keys(uow: UnitOfWork, source: Source,
 
 
 async def serialise(uow: UnitOfWork, name: str) -> None:
-    """Hold until commit a lock that every writer of counted octets named ``name`` takes
-    first, so two never count from the same stale baseline: an advisory lock on PostgreSQL;
-    SQLite's write lock, taken by a no-op write (a transaction that reads and then writes
-    fails if another wrote in between)."""
+    """Hold the lock ``name`` until commit. Whatever counts a source's sessions takes it
+    first, so two transactions never count from the same baseline: an advisory lock on
+    PostgreSQL; on SQLite the database's write lock, taken by a no-op write (a transaction
+    that reads and then writes fails if another wrote in between)."""
     s = uow.session
     if s.bind.dialect.name == "sqlite":
         await s.execute(text("UPDATE usage_records SET id = id WHERE 0"))
