@@ -36,14 +36,18 @@ class Metered:
 
 
 @pytest.fixture
-async def metered(api: Any, runtime: Any, vault_key: str) -> AsyncIterator[Metered]:
-    """Pat's fibre service with the RADIUS login ``pat`` on NAS 127.0.0.1, and the built-in
-    server answering on loopback."""
-    radius = await radius_setup(api, secret=SECRET)
+async def login(api: Any, vault_key: str) -> Radius:
+    """Pat's fibre service with the RADIUS login ``pat``, NAS 127.0.0.1."""
+    return await radius_setup(api, secret=SECRET)
+
+
+@pytest.fixture
+async def metered(runtime: Any, login: Radius) -> AsyncIterator[Metered]:
+    """The login, and the built-in server answering on loopback."""
     server = RadiusServer(runtime, host="127.0.0.1", auth_port=0, acct_port=0,
                           refresh_seconds=0.2)
     await server.start()
-    yield Metered(radius, server)
+    yield Metered(login, server)
     await server.stop()
 
 

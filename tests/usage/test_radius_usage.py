@@ -17,6 +17,7 @@ from ispcore.network.radius import accounting
 from ispcore.workers.registry import run_job
 from tests.accounts.factories import ok
 from tests.billing.factories import add, customer
+from tests.network.radius_support import Radius
 from tests.support import count_statements
 from tests.usage.accounting_support import (
     GIGAWORD,
@@ -214,7 +215,7 @@ async def progress(runtime: Any) -> list[tuple[int, int, datetime]]:
 
 
 async def test_radacct_sessions_are_credited_once(runtime: Any, clock: Any,
-                                                  metered: Metered) -> None:
+                                                  login: Radius) -> None:
     first = (GIGAWORD + 5, 3 * GIGAWORD + 7)
     final = (first[0] + 1000, first[1] + 6000)
     await radacct_start(runtime, "u-1", "pat", T0)
@@ -230,7 +231,7 @@ async def test_radacct_sessions_are_credited_once(runtime: Any, clock: Any,
     assert (await collect(runtime)) == {"sessions": 0, "credited": 0, "duplicates": 0,
                                         "resets": 0}
 
-    usage = await used(runtime, metered.account_pk)
+    usage = await used(runtime, pk_of(login.account))
     assert (usage.upload, usage.download, usage.records) == (final[0], final[1], 2)
     assert usage.hourly == {hour(15): (first[1] + 3000, first[0] + 500),
                             hour(16): (3000, 500)}
@@ -238,7 +239,7 @@ async def test_radacct_sessions_are_credited_once(runtime: Any, clock: Any,
 
 
 async def test_radacct_reset_late_report_and_changes_after_the_stop(
-        runtime: Any, clock: Any, metered: Metered) -> None:
+        runtime: Any, clock: Any, login: Radius) -> None:
     await radacct_start(runtime, "u-2", "pat", T0)
     clock.advance(timedelta(minutes=30))
     await radacct_report(runtime, "u-2", T0 + timedelta(minutes=10), 600, 5000, 9000)
@@ -259,12 +260,12 @@ async def test_radacct_reset_late_report_and_changes_after_the_stop(
     assert await radacct_report(runtime, "u-2", T0 + timedelta(minutes=26), 1560, 1900,
                                 2000, open_only=False) == 1
     assert (await collect(runtime))["credited"] == 0
-    usage = await used(runtime, metered.account_pk)
+    usage = await used(runtime, pk_of(login.account))
     assert (usage.upload, usage.download) == (5000 + 900, 9000 + 1000)
 
 
 async def test_radacct_session_first_seen_at_its_stop_and_unknown_usernames(
-        runtime: Any, clock: Any, metered: Metered) -> None:
+        runtime: Any, clock: Any, login: Radius) -> None:
     clock.advance(timedelta(hours=1))
     big = 5 * GIGAWORD + 3
     await radacct_stopped(runtime, "u-3", "pat", T0 + timedelta(minutes=50), 1200, big, 40)
@@ -272,13 +273,13 @@ async def test_radacct_session_first_seen_at_its_stop_and_unknown_usernames(
     assert await collect(runtime) == {"sessions": 2, "credited": 1, "duplicates": 0,
                                       "resets": 0, "unknown_user": 1}
     assert (await collect(runtime))["sessions"] == 0  # the unknown one's progress is kept
-    usage = await used(runtime, metered.account_pk)
+    usage = await used(runtime, pk_of(login.account))
     assert (usage.upload, usage.download) == (big, 40)
     assert usage.hourly == {hour(15): (40, big)}  # 15:30-15:50
 
 
 async def test_radacct_rows_written_by_ispcore_itself(runtime: Any, clock: Any,
-                                                      metered: Metered) -> None:
+                                                      login: Radius) -> None:
     """Times stored through the model (ISO text on SQLite) read like FreeRADIUS's."""
     clock.advance(timedelta(minutes=20))
     async with runtime.db.session() as s, s.begin():
@@ -287,32 +288,31 @@ async def test_radacct_rows_written_by_ispcore_itself(runtime: Any, clock: Any,
             acctstarttime=T0, acctupdatetime=T0 + timedelta(minutes=10), acctinputoctets=60,
             acctoutputoctets=600))
     await collect(runtime)
-    usage = await used(runtime, metered.account_pk)
+    usage = await used(runtime, pk_of(login.account))
     assert (usage.upload, usage.download, usage.records) == (60, 600, 1)
     assert await progress(runtime) == [(60, 600, T0 + timedelta(minutes=10))]
 
 
 async def test_radacct_maps_a_reused_username_to_who_held_it(
-        api: Any, runtime: Any, clock: Any, metered: Metered) -> None:
-    radius = metered.radius
+        api: Any, runtime: Any, clock: Any, login: Radius) -> None:
     clock.advance(timedelta(hours=1))
-    await ok(api, radius.token, "removeRadiusCredential", {"id": radius.credential["id"]})
+    await ok(api, login.token, "removeRadiusCredential", {"id": login.credential["id"]})
     clock.advance(timedelta(hours=1))
-    other = await customer(api, radius.billing, name="Next Tenant")
-    service = (await add(api, radius.billing, other, radius.billing.fibre))["id"]
-    await ok(api, radius.token, "createRadiusCredential", {
+    other = await customer(api, login.billing, name="Next Tenant")
+    service = (await add(api, login.billing, other, login.billing.fibre))["id"]
+    await ok(api, login.token, "createRadiusCredential", {
         "accountId": other, "accountServiceId": service, "username": "pat",
         "password": "another-pass"})
     clock.advance(timedelta(hours=1))
     await radacct_stopped(runtime, "old", "pat", T0 + timedelta(minutes=90), 3600, 100, 100)
     await radacct_stopped(runtime, "new", "pat", T0 + timedelta(hours=3), 600, 200, 200)
     await collect(runtime)
-    assert (await used(runtime, metered.account_pk)).upload == 100
+    assert (await used(runtime, pk_of(login.account))).upload == 100
     assert (await used(runtime, pk_of(other))).upload == 200
 
 
 async def test_radacct_batches_take_a_fixed_number_of_statements(
-        runtime: Any, clock: Any, metered: Metered, monkeypatch: Any) -> None:
+        runtime: Any, clock: Any, login: Radius, monkeypatch: Any) -> None:
     monkeypatch.setattr(radacct, "BATCH", 4)
     clock.advance(timedelta(hours=1))
 
@@ -320,6 +320,7 @@ async def test_radacct_batches_take_a_fixed_number_of_statements(
         for n in range(first, first + sessions):
             await radacct_stopped(runtime, f"b-{n}", "pat", T0 + timedelta(minutes=30), 600,
                                   n, n)
+        await runtime.jobs.drain()  # nothing else runs statements meanwhile
         with count_statements(runtime) as seen:
             result = await collect(runtime)
         assert result["credited"] == sessions
