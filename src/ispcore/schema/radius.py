@@ -24,6 +24,7 @@ from ispcore.schema.filtering import (
 )
 from ispcore.schema.nodes import ModelNode, model_node, related
 from ispcore.schema.relations import One, Rows, relation
+from ispcore.schema.scalars import BigInt
 
 READ = "network:read"
 
@@ -138,6 +139,14 @@ class RadiusSession(ModelNode):
     input_octets: str = strawberry.field(description="Bytes from the customer (a decimal "
                                          "string: counters pass 2^53).")
     output_octets: str = strawberry.field(description="Bytes to the customer.")
+    counted_in: BigInt = strawberry.field(
+        name="countedInputOctets", description="Of `inputOctets`, those counted as usage "
+        "(credited to the account as upload unless the session has none).")
+    counted_out: BigInt = strawberry.field(
+        name="countedOutputOctets", description="Of `outputOctets`, those counted as usage "
+        "(download).")
+    counted_at: datetime | None = strawberry.field(
+        description="When the last report was counted: the next one's usage runs from here.")
     terminate_cause: str | None
     company_id: strawberry.Private[int]
     nas_id: strawberry.Private[int]
