@@ -16,11 +16,12 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import and_, or_, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 
-from ispcore.db import among
+from ispcore.db import among, bulk_insert
 from ispcore.domain.accounts.models import Account, AccountStatus
 from ispcore.domain.billing.calendar import add_months, cycle_containing
 from ispcore.domain.billing.models import PendingCharge
@@ -130,7 +131,7 @@ class _Settling:
         self.grants = grants
         self.own_grants = own_grants
         self.now: datetime = uow.clock.now()
-        self.charges: list[PendingCharge] = []
+        self.charges: list[dict[str, Any]] = []
 
     def gl_code(self, policy: UsagePolicy) -> int:
         """The policy's overage ledger code; else that of a data service carrying it."""
@@ -144,12 +145,14 @@ class _Settling:
 
     def charge(self, period: UsagePeriod, policy: UsagePolicy, amount: int, quantity: int,
                unit_price: int, description: str) -> None:
-        self.charges.append(PendingCharge(
-            company_id=period.company_id, account_id=period.account_id,
-            description=description[:300], quantity=quantity, unit_price_minor=unit_price,
-            amount_minor=amount, gl_code_id=self.gl_code(policy),
-            taxable=policy.overage_taxable, period_start=period.period_start,
-            period_end=period.period_end, usage_period_id=period.id, created_at=self.now))
+        self.charges.append({
+            "company_id": period.company_id, "account_id": period.account_id,
+            "account_service_id": None, "service_id": None, "package_id": None,
+            "description": description[:300], "quantity": quantity,
+            "unit_price_minor": unit_price, "amount_minor": amount,
+            "gl_code_id": self.gl_code(policy), "taxable": policy.overage_taxable,
+            "period_start": period.period_start, "period_end": period.period_end,
+            "invoice_id": None, "usage_period_id": period.id, "created_at": self.now})
 
     def first(self, period: UsagePeriod, policy: UsagePolicy | None, anchor_day: int) -> None:
         """Settle ``period`` for the first time under ``policy`` (the account's current); a
@@ -263,6 +266,6 @@ async def settle(uow: UnitOfWork, catalogue: Catalogue, payer_ids: list[int]) ->
                 work.first(period, current, t.anchor_day)
             else:
                 work.again(period)
-    s.add_all(work.charges)
     await s.flush()
+    await bulk_insert(s, PendingCharge, work.charges)
 
