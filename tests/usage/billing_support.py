@@ -73,14 +73,15 @@ async def usage_charges(runtime: Any, account_pk: int) -> list[PendingCharge]:
 
 
 async def top_up_service(runtime: Any, usage: Usage, *, gigabytes: int = 50,
-                         price_minor: int = 1000, name: str = "Data top-up 50 GB") -> str:
+                         price_minor: int = 1000, name: str = "Data top-up 50 GB",
+                         active: bool = True) -> str:
     """A one-time top-up service (made in the database: ``topupGb`` is not in the API yet)."""
     async with runtime.unit_of_work(SYSTEM, action="test") as uow:
         now = uow.clock.now()
         service = Service(company_id=usage.company_pk, name=name, kind="ONE_TIME",
                           price_minor=price_minor, taxable=True,
                           gl_code_id=pk_of(usage.billing.revenue), topup_gb=gigabytes,
-                          created_at=now, updated_at=now)
+                          active=active, created_at=now, updated_at=now)
         uow.session.add(service)
         await uow.session.flush()
         pk = service.id
