@@ -5,6 +5,7 @@ on-time usage would have)."""
 
 from __future__ import annotations
 
+import itertools
 from datetime import date
 
 from hypothesis import given
@@ -58,7 +59,7 @@ def test_a_period_draws_oldest_first_and_its_overage_is_covered_by_blocks(
         billable)
     # Oldest first: a grant is drawn only once every older one is used up; the cap only
     # once all grants are; top-ups only once the cap is; overage only once all are.
-    for (key, size), (later, _size) in zip(grants, grants[1:], strict=False):
+    for (key, size), (later, _size) in itertools.pairwise(grants):
         if drawn.get(later):
             assert drawn.get(key, 0) == size
     assert result.from_cap == 0 or sum(drawn.values()) == sum(s for _k, s in grants)
