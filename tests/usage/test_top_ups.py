@@ -56,6 +56,10 @@ async def test_a_top_up_is_billed_next_grows_the_allowance_and_lifts_the_throttl
     assert not (await period(runtime, usage.account_pk, "2026-11-01")).throttled
     [event] = await events_of(api, usage.billing.token, "usage.top_up_purchased")
     assert (event["payload"]["gigabytes"], event["payload"]["period_end"]) == (50, "2026-12-01")
+    assert (event["entityType"], event["entityId"]) == ("UsageTopUp", bought["id"])
+    node = await api.data("query($id: ID!) { node(id: $id) { ... on UsageTopUp { gigabytes } } }",
+                          {"id": bought["id"]}, usage.billing.token)
+    assert node["node"] == {"gigabytes": 50}
     assert len(await events_of(api, usage.billing.token, "usage.unthrottled")) == 1
     clock.set(at("2026-12-01"))
     await run_billing(api, runtime, usage.billing)

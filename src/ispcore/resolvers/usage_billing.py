@@ -17,7 +17,7 @@ from ispcore.domain.usage.invoice_usage import usage_of_invoices
 from ispcore.resolvers.commands import command, payload_type, pk
 from ispcore.schema.accounts import Account
 from ispcore.schema.billing import Service
-from ispcore.schema.usage_billing import DataTopUp, InvoiceDataUsage, PurchaseDataTopUpInput
+from ispcore.schema.usage_billing import InvoiceDataUsage, PurchaseDataTopUpInput, UsageTopUp
 
 WRITE = "billing:write"
 
@@ -48,7 +48,7 @@ async def _purchase(uow: UnitOfWork, data: Any) -> dict[str, Any]:
 class UsageBillingMutation:
     purchase_data_top_up = command(
         _purchase, input_type=PurchaseDataTopUpInput, permission=WRITE, idempotent=True,
-        payload=payload_type("PurchaseDataTopUp", "top_up", DataTopUp),
+        payload=payload_type("PurchaseDataTopUp", "top_up", UsageTopUp),
         description="Sell an account a data top-up for its current period: the one-time "
         "service goes on its next invoice and its gigabytes on the period's allowance (a "
         "throttle it lifts is lifted).")

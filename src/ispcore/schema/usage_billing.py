@@ -22,7 +22,7 @@ READ = "billing:read"
 @strawberry.type(description="Gigabytes bought for one period of an account's data cap (a "
                  "one-time top-up service, billed on the next invoice).")
 @model_node(m.UsageTopUp, read_permission=READ)
-class DataTopUp(ModelNode):
+class UsageTopUp(ModelNode):
     gigabytes: BigInt = strawberry.field(description="Added to the period's allowance "
                                          "(1 GB = 10^9 bytes); never rolled over.")
     period_start: date = strawberry.field(description="The first day of the period it is for.")
