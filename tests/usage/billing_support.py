@@ -11,7 +11,7 @@ from sqlalchemy import select
 from ispcore.domain.billing.models import PendingCharge, Service
 from ispcore.domain.identity.actor import SYSTEM
 from ispcore.domain.usage.models import UsagePeriod, UsageRollover
-from tests.billing.factories import INVOICE_FIELDS, Billing
+from tests.billing.factories import INVOICE_FIELDS, Billing, add, at, customer, run_billing
 from tests.usage.support import GB, Usage, attach_policy, feed, pk_of
 
 DATA_USAGE = """accountId: account { id } periodStart periodEnd billableIn billableOut billable
@@ -38,6 +38,37 @@ async def use(runtime: Any, usage: Usage, day: str, gigabytes: float, *, key: st
     down = total * 9 // 10
     await feed(runtime, usage, (key or f"{usage.account_pk}-{day}-{hour}-{gigabytes}", start,
                                 start.replace(hour=hour + 10), down, total - down))
+
+
+async def bill(api: Any, runtime: Any, clock: Any, usage: Usage, day: str | None = None
+               ) -> None:
+    """Run billing for the usage's company (at noon UTC on ``day``, if given)."""
+    if day is not None:
+        clock.set(at(day))
+    await run_billing(api, runtime, usage.billing)
+
+
+async def bill_november(api: Any, runtime: Any, clock: Any, usage: Usage, gigabytes: float,
+                        *, user: Usage | None = None) -> None:
+    """Bill October and November (on 2 November: in advance), use ``gigabytes`` on 10
+    November (on ``user``'s account, the usage's by default), bill on 1 December."""
+    await bill(api, runtime, clock, usage)
+    clock.set(at("2026-11-20"))
+    await use(runtime, user or usage, "2026-11-10", gigabytes)
+    await bill(api, runtime, clock, usage, "2026-12-01")
+
+
+async def on_fibre(api: Any, billing: Billing, name: str, **fields: Any) -> str:
+    """An account active since 1 October with the Fibre service."""
+    account = await customer(api, billing, name=name, activation="2026-10-01", **fields)
+    await add(api, billing, account, billing.fibre, startDate="2026-10-01")
+    return account
+
+
+async def child_of(api: Any, usage: Usage) -> str:
+    """A child account billed to the usage's account, on Fibre."""
+    return await on_fibre(api, usage.billing, "Unit 4", parentAccountId=usage.account,
+                          billToParent=True)
 
 
 async def invoices(api: Any, billing: Billing, account: str) -> list[dict[str, Any]]:

@@ -7,10 +7,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tests.billing.factories import add, at, customer, run_billing
+from tests.billing.factories import at, run_billing
 from tests.billing.test_documents import auth, ocr
 from tests.support import count_statements
-from tests.usage.billing_support import DATA_USAGE, capped, invoices, use
+from tests.usage.billing_support import DATA_USAGE, capped, child_of, invoices, on_fibre, use
 from tests.usage.support import GB, Usage, usage_setup
 
 PAGE = f"""query($companyId: ID!) {{ invoices(filter: {{companyId: {{eq: $companyId}}}},
@@ -22,9 +22,7 @@ async def parent_and_child(api: Any, runtime: Any, clock: Any) -> tuple[Usage, s
     usage = await usage_setup(api)
     await capped(runtime, usage, free=((3, 0, 1440),))  # Wednesdays are free
     billing = usage.billing
-    child = await customer(api, billing, name="Unit 4", activation="2026-10-01",
-                           parentAccountId=usage.account, billToParent=True)
-    await add(api, billing, child, billing.fibre, startDate="2026-10-01")
+    child = await child_of(api, usage)
     await run_billing(api, runtime, billing)
     clock.set(at("2026-11-20"))
     await use(runtime, usage, "2026-11-10", 530)
@@ -68,8 +66,7 @@ async def test_data_usage_costs_the_same_statements_for_a_longer_page(
 
     small = await page()
     for n in range(3):
-        account = await customer(api, billing, name=f"Customer {n}", activation="2026-10-01")
-        await add(api, billing, account, billing.fibre, startDate="2026-10-01")
+        await on_fibre(api, billing, f"Customer {n}")
     await run_billing(api, runtime, billing)
     large = await page()
     assert (small[0], large[0]) == (2, 8)

@@ -31,6 +31,19 @@ async def throttling(api: Any, runtime: Any, usage: Usage) -> None:
     await capped(runtime, usage, throttle_radius_group_id=pk_of(group["id"]))
 
 
+async def throttled_in_november(api: Any, runtime: Any, clock: Any, gigabytes: float
+                                ) -> tuple[Usage, str]:
+    """A throttling account billed through November, that used ``gigabytes`` in it by the
+    20th; and a 50 GB top-up service at $10.00."""
+    usage = await usage_setup(api)
+    await throttling(api, runtime, usage)
+    top_up = await top_up_service(runtime, usage)
+    await run_billing(api, runtime, usage.billing)
+    clock.set(at("2026-11-20"))
+    await use(runtime, usage, "2026-11-10", gigabytes)
+    return usage, top_up
+
+
 async def counts(runtime: Any) -> tuple[int, int]:
     """(account services, top-ups) in the database."""
     async with runtime.db.session() as s:
@@ -40,12 +53,7 @@ async def counts(runtime: Any) -> tuple[int, int]:
 
 async def test_a_top_up_is_billed_next_grows_the_allowance_and_lifts_the_throttle(
         api: Any, runtime: Any, clock: Any) -> None:
-    usage = await usage_setup(api)
-    await throttling(api, runtime, usage)
-    top_up = await top_up_service(runtime, usage)
-    await run_billing(api, runtime, usage.billing)
-    clock.set(at("2026-11-20"))
-    await use(runtime, usage, "2026-11-10", 520)
+    usage, top_up = await throttled_in_november(api, runtime, clock, 520)
     assert (await period(runtime, usage.account_pk, "2026-11-01")).throttled
     bought = await ok(api, usage.billing.token, "purchaseDataTopUp", {
         "accountId": usage.account, "serviceId": top_up, "idempotencyKey": "buy-1"})
@@ -75,12 +83,7 @@ async def test_a_top_up_is_billed_next_grows_the_allowance_and_lifts_the_throttl
 
 async def test_a_top_up_too_small_leaves_the_throttle_and_lowers_the_overage(
         api: Any, runtime: Any, clock: Any) -> None:
-    usage = await usage_setup(api)
-    await throttling(api, runtime, usage)
-    top_up = await top_up_service(runtime, usage)
-    await run_billing(api, runtime, usage.billing)
-    clock.set(at("2026-11-20"))
-    await use(runtime, usage, "2026-11-10", 600)
+    usage, top_up = await throttled_in_november(api, runtime, clock, 600)
     await ok(api, usage.billing.token, "purchaseDataTopUp",
              {"accountId": usage.account, "serviceId": top_up})
     assert (await period(runtime, usage.account_pk, "2026-11-01")).throttled

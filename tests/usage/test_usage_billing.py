@@ -12,12 +12,16 @@ from typing import Any
 from ispcore.domain.billing import runs
 from ispcore.domain.identity.actor import SYSTEM
 from ispcore.domain.usage import billing as usage_billing
-from tests.billing.factories import add, at, customer, money, run_billing
+from tests.billing.factories import at, money, run_billing
 from tests.support import count_statements
 from tests.usage.billing_support import (
+    bill,
+    bill_november,
     capped,
+    child_of,
     grants,
     invoices,
+    on_fibre,
     period,
     usage_charges,
     usage_lines,
@@ -35,12 +39,7 @@ async def test_overage_is_billed_per_started_block_on_the_invoice_after_the_peri
         api: Any, runtime: Any, clock: Any) -> None:
     usage = await usage_setup(api)
     await capped(runtime, usage)
-    await run_billing(api, runtime, usage.billing)  # October and November, in advance
-    clock.set(at("2026-11-20"))
-    await use(runtime, usage, "2026-11-10", 300)
-    await use(runtime, usage, "2026-11-12", 221.5)  # 521.5 GB: 3 blocks of 10 GB started
-    clock.set(at("2026-12-01"))
-    await run_billing(api, runtime, usage.billing)
+    await bill_november(api, runtime, clock, usage, 521.5)  # 3 blocks of 10 GB started
     december, *_ = await invoices(api, usage.billing, usage.account)
     [line] = usage_lines(december)
     assert line_view(line) == ("Data overage 1\u201330 Nov: 3 \u00d7 10 GB over 500 GB", 3,
@@ -84,11 +83,7 @@ async def test_in_arrears_the_period_just_ended_is_billed_with_its_services(
         api: Any, runtime: Any, clock: Any) -> None:
     usage = await usage_setup(api, billInAdvance=False)
     await capped(runtime, usage)
-    await run_billing(api, runtime, usage.billing)  # October, at its end (1 November)
-    clock.set(at("2026-11-25"))
-    await use(runtime, usage, "2026-11-24", 545)
-    clock.set(at("2026-12-01"))
-    await run_billing(api, runtime, usage.billing)
+    await bill_november(api, runtime, clock, usage, 545)  # October billed at its end first
     november, october = await invoices(api, usage.billing, usage.account)
     assert (november["periodStart"], november["periodEnd"]) == ("2026-11-01", "2026-12-01")
     [line] = usage_lines(november)
@@ -127,18 +122,13 @@ async def test_late_usage_is_billed_once_as_a_correction_on_the_next_invoice(
         api: Any, runtime: Any, clock: Any) -> None:
     usage = await usage_setup(api)
     await capped(runtime, usage)
-    await run_billing(api, runtime, usage.billing)
-    clock.set(at("2026-11-20"))
-    await use(runtime, usage, "2026-11-10", 515)
-    clock.set(at("2026-12-01"))
-    await run_billing(api, runtime, usage.billing)
+    await bill_november(api, runtime, clock, usage, 515)
     clock.set(at("2026-12-03"))
     await use(runtime, usage, "2026-11-30", 22, hour=6)  # 30 Nov in Chicago, arriving late
     late = await period(runtime, usage.account_pk, "2026-11-01")
     assert late.late and late.charged_minor == 1000
     await use(runtime, usage, "2026-11-30", 22, hour=6)  # the same record again: once
-    clock.set(at("2027-01-01"))
-    await run_billing(api, runtime, usage.billing)
+    await bill(api, runtime, clock, usage, "2027-01-01")
     january, december, *_ = await invoices(api, usage.billing, usage.account)
     assert [line_view(li)[:4] for li in usage_lines(december)] == [
         ("Data overage 1\u201330 Nov: 2 \u00d7 10 GB over 500 GB", 2, Decimal("5.00"),
@@ -150,8 +140,7 @@ async def test_late_usage_is_billed_once_as_a_correction_on_the_next_invoice(
     settled = await period(runtime, usage.account_pk, "2026-11-01")
     assert (settled.late, settled.overage_blocks, settled.charged_minor,
             settled.settled_billable) == (False, 4, 2000, 537 * GB)
-    clock.set(at("2027-02-01"))
-    await run_billing(api, runtime, usage.billing)
+    await bill(api, runtime, clock, usage, "2027-02-01")
     february, *_ = await invoices(api, usage.billing, usage.account)
     assert usage_lines(february) == []
 
@@ -160,14 +149,10 @@ async def test_late_usage_within_the_allowance_charges_nothing(
         api: Any, runtime: Any, clock: Any) -> None:
     usage = await usage_setup(api)
     await capped(runtime, usage)
-    await run_billing(api, runtime, usage.billing)
-    clock.set(at("2026-11-20"))
-    await use(runtime, usage, "2026-11-10", 400)
+    await bill_november(api, runtime, clock, usage, 400)
     clock.set(at("2026-12-03"))
-    await run_billing(api, runtime, usage.billing)
     await use(runtime, usage, "2026-11-30", 90, hour=6)
-    clock.set(at("2027-01-01"))
-    await run_billing(api, runtime, usage.billing)
+    await bill(api, runtime, clock, usage, "2027-01-01")
     assert await usage_charges(runtime, usage.account_pk) == []
     settled = await period(runtime, usage.account_pk, "2026-11-01")
     assert (settled.late, settled.settled_billable) == (False, 490 * GB)
@@ -177,21 +162,14 @@ async def test_rollover_is_drawn_oldest_first_before_the_cap(
         api: Any, runtime: Any, clock: Any) -> None:
     usage = await usage_setup(api)
     await capped(runtime, usage, rollover_months=2)
-    await run_billing(api, runtime, usage.billing)  # October, unused: 500 GB roll over
-    assert await grants(runtime, usage.account_pk) == [
-        ("2026-10-01", "2027-01-01", 500, 0)]
-    clock.set(at("2026-11-20"))
-    await use(runtime, usage, "2026-11-10", 300)
-    clock.set(at("2026-12-01"))
-    await run_billing(api, runtime, usage.billing)  # November drew 300 of October's
+    await bill_november(api, runtime, clock, usage, 300)  # October's unused 500 GB rolled
     assert await grants(runtime, usage.account_pk) == [
         ("2026-10-01", "2027-01-01", 500, 300), ("2026-11-01", "2027-02-01", 500, 0)]
     november = await period(runtime, usage.account_pk, "2026-11-01")
     assert november.allowance_bytes == 800 * GB  # the cap and the rollover drawn
     clock.set(at("2026-12-20"))
     await use(runtime, usage, "2026-12-10", 1250)
-    clock.set(at("2027-01-01"))
-    await run_billing(api, runtime, usage.billing)
+    await bill(api, runtime, clock, usage, "2027-01-01")
     # December: October's last 200, November's 500, then 500 of its own cap: 50 GB over.
     assert await grants(runtime, usage.account_pk) == [
         ("2026-10-01", "2027-01-01", 500, 500), ("2026-11-01", "2027-02-01", 500, 500)]
@@ -204,13 +182,11 @@ async def test_rollover_expires(
         api: Any, runtime: Any, clock: Any) -> None:
     usage = await usage_setup(api)
     await capped(runtime, usage, rollover_months=1)
-    await run_billing(api, runtime, usage.billing)  # October's 500 GB: usable in November
-    clock.set(at("2026-12-01"))
-    await run_billing(api, runtime, usage.billing)  # November unused: 500 more, for December
+    # October's 500 GB are usable in November; November's, unused, in December.
+    await bill_november(api, runtime, clock, usage, 0)
     clock.set(at("2026-12-20"))
     await use(runtime, usage, "2026-12-10", 1100)
-    clock.set(at("2027-01-01"))
-    await run_billing(api, runtime, usage.billing)
+    await bill(api, runtime, clock, usage, "2027-01-01")
     # October's grant expired unused; December has November's 500 and its own 500.
     assert await grants(runtime, usage.account_pk) == [
         ("2026-10-01", "2026-12-01", 500, 0), ("2026-11-01", "2027-01-01", 500, 500)]
@@ -223,23 +199,17 @@ async def test_late_usage_is_overage_when_later_periods_used_its_rolled_over_cap
         api: Any, runtime: Any, clock: Any) -> None:
     usage = await usage_setup(api)
     await capped(runtime, usage, rollover_months=1)
-    clock.set(at("2026-11-20"))
-    await run_billing(api, runtime, usage.billing)
-    await use(runtime, usage, "2026-11-10", 500)  # October's 500 first: its own cap unused
-    clock.set(at("2026-12-01"))
-    await run_billing(api, runtime, usage.billing)
+    await bill_november(api, runtime, clock, usage, 500)  # October's 500: its own cap unused
     assert (await grants(runtime, usage.account_pk))[1] == ("2026-11-01", "2027-01-01", 500, 0)
     clock.set(at("2026-12-20"))
     await use(runtime, usage, "2026-12-10", 700)  # November's 500, then 200 of its own
-    clock.set(at("2027-01-01"))
-    await run_billing(api, runtime, usage.billing)
+    await bill(api, runtime, clock, usage, "2027-01-01")
     assert (await grants(runtime, usage.account_pk))[1] == ("2026-11-01", "2027-01-01", 500,
                                                             500)
     clock.set(at("2027-01-03"))
     # Late November usage: nothing of what November rolled over is left, so it is overage.
     await use(runtime, usage, "2026-11-29", 150, hour=8)
-    clock.set(at("2027-02-01"))
-    await run_billing(api, runtime, usage.billing)
+    await bill(api, runtime, clock, usage, "2027-02-01")
     february, january, *_ = await invoices(api, usage.billing, usage.account)
     assert usage_lines(january) == []
     assert [line_view(li)[:2] for li in usage_lines(february)] == [
@@ -250,16 +220,11 @@ async def test_late_usage_draws_on_unused_rollover_before_being_billed(
         api: Any, runtime: Any, clock: Any) -> None:
     usage = await usage_setup(api)
     await capped(runtime, usage, rollover_months=1)
-    await run_billing(api, runtime, usage.billing)
-    clock.set(at("2026-11-20"))
-    await use(runtime, usage, "2026-11-10", 700)  # October's 500, then 200 of its own
-    clock.set(at("2026-12-01"))
-    await run_billing(api, runtime, usage.billing)
+    await bill_november(api, runtime, clock, usage, 700)  # October's 500, 200 of its own
     assert (await grants(runtime, usage.account_pk))[1] == ("2026-11-01", "2027-01-01", 300, 0)
     clock.set(at("2026-12-02"))
     await use(runtime, usage, "2026-11-29", 320, hour=8)  # 300 of its rollover, 20 over
-    clock.set(at("2027-01-01"))
-    await run_billing(api, runtime, usage.billing)
+    await bill(api, runtime, clock, usage, "2027-01-01")
     assert (await grants(runtime, usage.account_pk))[1] == ("2026-11-01", "2027-01-01", 0, 0)
     january, *_ = await invoices(api, usage.billing, usage.account)
     assert [line_view(li)[:2] for li in usage_lines(january)] == [
@@ -271,14 +236,8 @@ async def test_a_child_account_s_overage_is_on_its_parent_s_invoice(
     usage = await usage_setup(api)
     await capped(runtime, usage)
     billing = usage.billing
-    child = await customer(api, billing, name="Unit 4", activation="2026-10-01",
-                           parentAccountId=usage.account, billToParent=True)
-    await add(api, billing, child, billing.fibre, startDate="2026-10-01")
-    await run_billing(api, runtime, billing)
-    clock.set(at("2026-11-20"))
-    await use(runtime, Usage(billing, child), "2026-11-10", 505)
-    clock.set(at("2026-12-01"))
-    await run_billing(api, runtime, billing)
+    child = await child_of(api, usage)
+    await bill_november(api, runtime, clock, usage, 505, user=Usage(billing, child))
     december, *_ = await invoices(api, billing, usage.account)
     [line] = usage_lines(december)
     assert (line["account"]["id"], line["description"]) == (
@@ -290,11 +249,7 @@ async def test_an_account_without_a_cap_is_settled_without_charges(
         api: Any, runtime: Any, clock: Any) -> None:
     usage = await usage_setup(api)
     await attach_policy(runtime, usage, cap_gb=None)
-    await run_billing(api, runtime, usage.billing)
-    clock.set(at("2026-11-20"))
-    await use(runtime, usage, "2026-11-10", 2000)
-    clock.set(at("2026-12-01"))
-    await run_billing(api, runtime, usage.billing)
+    await bill_november(api, runtime, clock, usage, 2000)
     settled = await period(runtime, usage.account_pk, "2026-11-01")
     assert settled.settled_at is not None
     assert (settled.allowance_bytes, settled.charged_minor) == (None, 0)
@@ -309,9 +264,7 @@ async def test_settling_a_batch_costs_the_same_statements_for_more_accounts(
     billing = usage.billing
     accounts = [usage.account]
     for n in range(5):
-        account = await customer(api, billing, name=f"Customer {n}", activation="2026-10-01")
-        await add(api, billing, account, billing.fibre, startDate="2026-10-01")
-        accounts.append(account)
+        accounts.append(await on_fibre(api, billing, f"Customer {n}"))
     await run_billing(api, runtime, billing)
     clock.set(at("2026-11-20"))
     for account in accounts:
