@@ -12,7 +12,7 @@ from typing import Any
 from ispcore.domain.billing import runs
 from ispcore.domain.identity.actor import SYSTEM
 from ispcore.domain.usage import billing as usage_billing
-from tests.billing.factories import at, money, run_billing
+from tests.billing.factories import at, money, ok, run_billing
 from tests.support import count_statements
 from tests.usage.billing_support import (
     bill,
@@ -39,15 +39,23 @@ async def test_overage_is_billed_per_started_block_on_the_invoice_after_the_peri
         api: Any, runtime: Any, clock: Any) -> None:
     usage = await usage_setup(api)
     await capped(runtime, usage)
+    billing = usage.billing
+    tenth = await ok(api, billing.token, "createDiscount", {
+        "companyId": billing.company, "name": "Loyalty", "kind": "PERCENT", "percent": "10",
+        "appliesTo": "ACCOUNT", "glCodeId": billing.discounts})
+    await ok(api, billing.token, "giveAccountDiscount",
+             {"accountId": usage.account, "discountId": tenth["id"]})
     await bill_november(api, runtime, clock, usage, 521.5)  # 3 blocks of 10 GB started
     december, *_ = await invoices(api, usage.billing, usage.account)
     [line] = usage_lines(december)
     assert line_view(line) == ("Data overage 1\u201330 Nov: 3 \u00d7 10 GB over 500 GB", 3,
                                Decimal("5.00"), Decimal("15.00"), Decimal("0.94"),
                                "2026-11-01", "2026-12-01")
-    assert (line["taxable"], line["discount"]) == (True, {"amount": "0.00"})
-    # Fibre 60.00 + 3.75 tax, overage 15.00 + 0.94 tax (6.25%, half up).
-    assert money(december["total"]) == Decimal("79.69")
+    # The whole-bill discount takes 10% off the Fibre line, nothing off usage.
+    assert (line["taxable"], line["discounts"]) == (True, [])
+    assert [money(li["discount"]) for li in december["lines"]] == [Decimal("6.00"), 0]
+    # Fibre 60.00 - 6.00 + 3.38 tax, overage 15.00 + 0.94 tax (6.25%, half up).
+    assert money(december["total"]) == Decimal("73.32")
     settled = await period(runtime, usage.account_pk, "2026-11-01")
     assert settled.settled_at is not None and not settled.late
     assert (settled.allowance_bytes, settled.settled_billable, settled.overage_blocks,
