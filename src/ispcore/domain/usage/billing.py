@@ -16,12 +16,13 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import and_, or_, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 
-from ispcore.db import among, bulk_insert
+from ispcore.db import among, bulk_insert, bulk_update
 from ispcore.domain.accounts.models import Account, AccountStatus
 from ispcore.domain.billing.calendar import add_months, cycle_containing
 from ispcore.domain.billing.models import PendingCharge
@@ -73,65 +74,93 @@ def _capped(policy: UsagePolicy | None) -> bool:
     return policy is not None and policy.active and policy.cap_gb is not None
 
 
-async def _add_ended_periods(uow: UnitOfWork, company_id: int, members: list[Member],
-                             terms: dict[int, Terms], policies: dict[int, UsagePolicy]
-                             ) -> None:
-    """Make the row of each capped account's period just ended (after its activation), if
-    usage never made it: its unused cap rolls over too."""
-    rows = []
+def _just_ended(members: list[Member], terms: dict[int, Terms],
+                policies: dict[int, UsagePolicy]) -> dict[tuple[int, date], date]:
+    """(account, start) -> end of each capped account's period just ended, after its
+    activation: settled even without usage, so that its unused cap rolls over."""
+    out = {}
     for m in members:
         t = terms.get(m.account_id)
         if t is None or not _capped(policies.get(t.policy_id or 0)):
             continue
         start, end = last_ended(m.bill_date, t.anchor_day)
-        if m.activation is not None and end <= m.activation:
-            continue
-        rows.append({"company_id": company_id, "account_id": m.account_id,
-                     "period_start": start, "period_end": end, "billable_in": 0,
-                     "billable_out": 0, "free_in": 0, "free_out": 0, "notified_percent": 0,
-                     "throttled": False, "overage_blocks": 0, "charged_minor": 0,
-                     "late": False})
-    if rows:
-        dialect = postgresql if uow.session.bind.dialect.name == "postgresql" else sqlite
-        await uow.session.execute(dialect.insert(UsagePeriod.__table__).on_conflict_do_nothing(
-            index_elements=["account_id", "period_start"]),
-            sorted(rows, key=lambda r: (r["account_id"], r["period_start"])))
+        if m.activation is None or end > m.activation:
+            out[(m.account_id, start)] = end
+    return out
 
 
-async def _due_periods(uow: UnitOfWork, members: list[Member]) -> dict[int, list[UsagePeriod]]:
-    """Each member's periods to settle (ended by its bill date and not settled, or late),
-    oldest first, locked."""
+async def _locked(uow: UnitOfWork, where: Any) -> list[Any]:
+    """Usage periods matching ``where``, locked (usage credited meanwhile waits, then
+    marks them late), oldest first, as plain rows (written back in bulk)."""
+    p = UsagePeriod.__table__.c
+    return [SimpleNamespace(**row._mapping) for row in await uow.session.execute(
+        select(UsagePeriod.__table__).where(where)
+        .order_by(p.account_id, p.period_start).with_for_update())]
+
+
+async def _due_periods(uow: UnitOfWork, company_id: int, members: list[Member],
+                       ended: dict[tuple[int, date], date]) -> dict[int, list[Any]]:
+    """Each member's periods to settle: ended by its bill date and not settled, or late.
+    The period just ended gets its row if usage never made it."""
     s = uow.session
     latest = max(m.bill_date for m in members)
     bill_dates = {m.account_id: m.bill_date for m in members}
-    out: dict[int, list[UsagePeriod]] = defaultdict(list)
-    for period in await s.scalars(
-            select(UsagePeriod)
-            .where(among(s, UsagePeriod.account_id, list(bill_dates)),
-                   or_(and_(UsagePeriod.settled_at.is_(None), UsagePeriod.period_end <= latest),
-                       UsagePeriod.late))
-            .order_by(UsagePeriod.account_id, UsagePeriod.period_start)
-            .with_for_update()
-            .execution_options(populate_existing=True)):
-        if period.late or period.period_end <= bill_dates[period.account_id]:
-            out[period.account_id].append(period)
+    p = UsagePeriod.__table__.c
+    out: dict[int, list[Any]] = defaultdict(list)
+    for row in await _locked(uow, and_(
+            among(s, p.account_id, list(bill_dates)),
+            or_(and_(p.settled_at.is_(None), p.period_end <= latest), p.late))):
+        if row.late or row.period_end <= bill_dates[row.account_id]:
+            out[row.account_id].append(row)
+    have = {(row.account_id, row.period_start) for rows in out.values() for row in rows}
+    missing = sorted(key for key in ended if key not in have)
+    if missing:
+        dialect = postgresql if s.bind.dialect.name == "postgresql" else sqlite
+        await s.execute(
+            dialect.insert(UsagePeriod.__table__)
+            .on_conflict_do_nothing(index_elements=["account_id", "period_start"]),
+            [{"company_id": company_id, "account_id": account_id, "period_start": start,
+              "period_end": ended[(account_id, start)], "billable_in": 0, "billable_out": 0,
+              "free_in": 0, "free_out": 0, "notified_percent": 0, "throttled": False,
+              "overage_blocks": 0, "charged_minor": 0, "late": False}
+             for account_id, start in missing])
+        # Made now, or by usage a moment ago; settled already if billing ran before.
+        for row in await _locked(uow, and_(
+                tuple_(p.account_id, p.period_start).in_(missing), p.settled_at.is_(None))):
+            out[row.account_id].append(row)
+            out[row.account_id].sort(key=lambda r: r.period_start)
     return out
+
+
+_GRANT_COLUMNS = ("id", "company_id", "account_id", "from_period_start", "expires_on",
+                  "granted_bytes", "used_bytes")
+
+
+def _plain(grants: dict[int, Any], grant: UsageRollover) -> Any:
+    """The one plain copy of a rollover grant a settlement changes (and writes back)."""
+    found = grants.get(grant.id)
+    if found is None:
+        found = grants[grant.id] = SimpleNamespace(
+            **{c: getattr(grant, c) for c in _GRANT_COLUMNS})
+    return found
 
 
 class _Settling:
     """One batch's settlement: what it read, and the charges and grants it makes."""
 
     def __init__(self, uow: UnitOfWork, catalogue: Catalogue, policies: dict[int, UsagePolicy],
-                 top_ups: dict[tuple[int, date], int], grants: dict[int, list[UsageRollover]],
-                 own_grants: dict[tuple[int, date], UsageRollover]) -> None:
-        self.uow = uow
+                 top_ups: dict[tuple[int, date], int], grants: dict[int, list[Any]],
+                 own_grants: dict[tuple[int, date], Any]) -> None:
         self.catalogue = catalogue
         self.policies = policies
         self.top_ups = top_ups
+        #: Each account's rollover grants with room (oldest first), and each late period's
+        #: own grant: plain copies, shared.
         self.grants = grants
         self.own_grants = own_grants
         self.now: datetime = uow.clock.now()
         self.charges: list[dict[str, Any]] = []
+        self.new_grants: list[Any] = []
 
     def gl_code(self, policy: UsagePolicy) -> int:
         """The policy's overage ledger code; else that of a data service carrying it."""
@@ -143,7 +172,7 @@ class _Settling:
         raise DomainError(f"The usage policy {policy.name} bills overage but has no ledger "
                           "code for it.", field="overage_gl_code_id")
 
-    def charge(self, period: UsagePeriod, policy: UsagePolicy, amount: int, quantity: int,
+    def charge(self, period: Any, policy: UsagePolicy, amount: int, quantity: int,
                unit_price: int, description: str) -> None:
         self.charges.append({
             "company_id": period.company_id, "account_id": period.account_id,
@@ -154,7 +183,7 @@ class _Settling:
             "period_start": period.period_start, "period_end": period.period_end,
             "invoice_id": None, "usage_period_id": period.id, "created_at": self.now})
 
-    def first(self, period: UsagePeriod, policy: UsagePolicy | None, anchor_day: int) -> None:
+    def first(self, period: Any, policy: UsagePolicy | None, anchor_day: int) -> None:
         """Settle ``period`` for the first time under ``policy`` (the account's current); a
         rollover grant lasts ``rollover_months`` cycles anchored on ``anchor_day``."""
         period.settled_at = self.now
@@ -177,11 +206,11 @@ class _Settling:
         period.overage_blocks = result.blocks
         period.charged_minor = result.charge
         if result.rolls_over > 0:
-            grant = UsageRollover(
+            grant = SimpleNamespace(
                 company_id=period.company_id, account_id=account_id, from_period_start=start,
                 expires_on=add_months(start, policy.rollover_months + 1, anchor_day),
                 granted_bytes=result.rolls_over, used_bytes=0)
-            self.uow.session.add(grant)
+            self.new_grants.append(grant)
             self.grants.setdefault(account_id, []).append(grant)
             self.own_grants[(account_id, start)] = grant
         if result.charge:
@@ -190,7 +219,7 @@ class _Settling:
                         f"Data overage {overage.span(start, period.period_end)}: "
                         f"{overage.overage_text(result.blocks, price.block, result.allowance)}")
 
-    def again(self, period: UsagePeriod) -> None:
+    def again(self, period: Any) -> None:
         """Settle a late period again against the allowance fixed the first time."""
         period.late = False
         policy = self.policies.get(period.policy_id or 0)
@@ -240,8 +269,8 @@ async def settle(uow: UnitOfWork, catalogue: Catalogue, payer_ids: list[int]) ->
     policy_ids = {t.policy_id for t in terms.values() if t.policy_id is not None}
     policies = {p.id: p for p in await s.scalars(
         select(UsagePolicy).where(UsagePolicy.id.in_(policy_ids)))} if policy_ids else {}
-    await _add_ended_periods(uow, company_id, members, terms, policies)
-    periods = await _due_periods(uow, members)
+    periods = await _due_periods(uow, company_id, members,
+                                 _just_ended(members, terms, policies))
     if not periods:
         return
     late = [p for ps in periods.values() for p in ps if p.late]
@@ -250,14 +279,17 @@ async def settle(uow: UnitOfWork, catalogue: Catalogue, payer_ids: list[int]) ->
         policies.update({p.id: p for p in await s.scalars(
             select(UsagePolicy).where(UsagePolicy.id.in_(missing)))})
     account_ids = list(periods)
-    own_grants: dict[tuple[int, date], UsageRollover] = {}
+    plain: dict[int, Any] = {}
+    own_grants = {}
     if late:
-        own_grants = {(g.account_id, g.from_period_start): g for g in await s.scalars(
-            select(UsageRollover).where(tuple_(UsageRollover.account_id,
-                                               UsageRollover.from_period_start).in_(
-                [(p.account_id, p.period_start) for p in late])))}
-    work = _Settling(uow, catalogue, policies, await top_up_bytes(uow, account_ids),
-                     await rollovers(uow, account_ids), own_grants)
+        own_grants = {(g.account_id, g.from_period_start): _plain(plain, g)
+                      for g in await s.scalars(select(UsageRollover).where(
+                          tuple_(UsageRollover.account_id, UsageRollover.from_period_start)
+                          .in_([(p.account_id, p.period_start) for p in late])))}
+    grants = {account_id: [_plain(plain, g) for g in found]
+              for account_id, found in (await rollovers(uow, account_ids)).items()}
+    work = _Settling(uow, catalogue, policies, await top_up_bytes(uow, account_ids), grants,
+                     own_grants)
     for account_id, account_periods in periods.items():
         t = terms[account_id]
         current = policies.get(t.policy_id) if t.policy_id else None
@@ -266,6 +298,23 @@ async def settle(uow: UnitOfWork, catalogue: Catalogue, payer_ids: list[int]) ->
                 work.first(period, current, t.anchor_day)
             else:
                 work.again(period)
-    await s.flush()
+    await _write(uow, [p for found in periods.values() for p in found], list(plain.values()),
+                 work)
+
+
+_PERIOD_COLUMNS = ("id", "settled_at", "policy_id", "allowance_bytes", "settled_billable",
+                   "overage_blocks", "charged_minor", "late")
+
+
+async def _write(uow: UnitOfWork, periods: list[Any], grants: list[Any], work: _Settling
+                 ) -> None:
+    """Everything a settlement changed, one bulk statement per table."""
+    s = uow.session
+    await bulk_update(s, UsagePeriod, [{c: getattr(p, c) for c in _PERIOD_COLUMNS}
+                                       for p in periods])
+    await bulk_update(s, UsageRollover, [{"id": g.id, "granted_bytes": g.granted_bytes,
+                                          "used_bytes": g.used_bytes} for g in grants])
+    await bulk_insert(s, UsageRollover, [{c: getattr(g, c) for c in _GRANT_COLUMNS[1:]}
+                                         for g in work.new_grants])
     await bulk_insert(s, PendingCharge, work.charges)
 
