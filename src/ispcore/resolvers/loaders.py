@@ -7,9 +7,10 @@ autocommit connections: no ORM identity map and no transaction to open and roll 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy.ext.asyncio import AsyncConnection
 from strawberry.dataloader import DataLoader
 
 from ispcore.db import Database
@@ -54,4 +55,18 @@ class Loaders:
                 return [found[i] for i in ids]
 
             loader = self._loaders["balances"] = DataLoader(load_fn=load)
+        return loader
+
+    def keyed(self, name: str,
+              load: Callable[[AsyncConnection, Sequence[Any]], Awaitable[list[Any]]]
+              ) -> DataLoader[Any, Any]:
+        """The request's loader ``name`` of values that are not nodes: ``load(conn, keys)``
+        answers a batch of keys, in key order, on a read connection."""
+        loader = self._loaders.get(name)
+        if loader is None:
+            async def batch(keys: Sequence[Any]) -> list[Any]:
+                async with self._db.read_rows() as conn:
+                    return await load(conn, keys)
+
+            loader = self._loaders[name] = DataLoader(load_fn=batch)
         return loader

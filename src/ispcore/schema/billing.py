@@ -43,9 +43,11 @@ from ispcore.schema.relations import Many, One, Rows, relation
 
 if TYPE_CHECKING:
     from ispcore.schema.payments import Payment, PaymentAllocation
+    from ispcore.schema.usage_billing import InvoiceDataUsage
 
 READ = "billing:read"
 PAYMENTS = "ispcore.schema.payments"
+USAGE_BILLING = "ispcore.schema.usage_billing"
 
 BillingMode = strawberry.enum(DomainBillingMode, description="ANNIVERSARY: billed on the day "
                               "of activation each cycle; FIXED_DAY: on the bill day.")
@@ -63,7 +65,8 @@ DiscountTarget = strawberry.enum(c.DiscountTarget, description="What a discount 
 InvoiceStatus = strawberry.enum(DomainInvoiceStatus)
 LineKind = strawberry.enum(DomainLineKind, name="InvoiceLineKind", description=(
     "SERVICE: a whole cycle; PRORATED: part of one; VACATION: vacation days; ONE_TIME; "
-    "ADJUSTMENT: proration of a change; MANUAL: added by staff."))
+    "ADJUSTMENT: proration of a change; MANUAL: added by staff; USAGE: data overage, or a "
+    "correction of it for usage that arrived late."))
 EntryKind = strawberry.enum(DomainEntryKind, name="LedgerEntryKind")
 Direction = strawberry.enum(DomainDirection, name="TransactionDirection")
 RunStatus = strawberry.enum(DomainRunStatus, name="BillingRunStatus")
@@ -489,6 +492,14 @@ class Invoice(ModelNode):
     payments: list[Annotated[PaymentAllocation, strawberry.lazy(PAYMENTS)]] | None = relation(
         Many("PaymentAllocation", "invoice_id"), description="What paid it, in order (negative "
         "rows: money taken back by a refund, reversal or void).")
+
+    @strawberry.field(description="Data usage of its account and of the accounts with lines "
+                      "on it, in the periods that ended on its bill date: billable and free.")
+    async def data_usage(self, info: Info
+                         ) -> list[Annotated[InvoiceDataUsage, strawberry.lazy(USAGE_BILLING)]]:
+        from ispcore.resolvers.usage_billing import invoice_data_usage
+
+        return await invoice_data_usage(info, self)
 
 
 @strawberry.type(description="An account a billing run could not bill, and why.")

@@ -109,3 +109,33 @@ async def check(uow: UnitOfWork, periods: Sequence[UsagePeriod], terms: dict[int
 
         await s.flush()
         await compile_accounts(uow, newly_throttled)
+
+
+async def recheck(uow: UnitOfWork, account_id: int) -> None:
+    """Lift the throttle of the account's current period when its usage is back within its
+    allowance (after a top-up): RADIUS answers are compiled again."""
+    from ispcore.domain.accounts.models import Account
+    from ispcore.domain.usage.ingest import account_terms, period_of
+
+    s = uow.session
+    account = await s.get_one(Account, account_id)
+    terms = (await account_terms(uow, account.company_id, [account_id]))[account_id]
+    today = uow.clock.now().astimezone(terms.zone).date()
+    start, _end = period_of(today, terms.anchor_day)
+    period = await s.scalar(select(UsagePeriod).where(
+        UsagePeriod.account_id == account_id, UsagePeriod.period_start == start))
+    if period is None or not period.throttled or terms.policy_id is None:
+        return
+    policy = await s.get_one(UsagePolicy, terms.policy_id)
+    limit = allowance(policy, (await top_up_bytes(uow, [account_id])).get((account_id, start), 0),
+                      usable_in((await rollovers(uow, [account_id])).get(account_id, []), start))
+    if limit is not None and used(period) > limit:
+        return
+    period.throttled = False
+    record_event(uow, "usage.unthrottled", company_id=period.company_id, entity=period,
+                 payload={"account_id": account_id, "used_bytes": used(period),
+                          "allowance_bytes": limit, "period_end": period.period_end.isoformat()})
+    from ispcore.domain.network.compile import compile_accounts
+
+    await s.flush()
+    await compile_accounts(uow, [account_id])
