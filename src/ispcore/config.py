@@ -53,6 +53,10 @@ class Settings(BaseSettings):
     max_request_bytes: int = Field(
         default=1_048_576, description="Largest request body `/graphql` accepts"
     )
+    max_ingest_request_bytes: int = Field(
+        default=8_388_608, description="Largest request body `/graphql` accepts from callers "
+        "holding usage:write (an ingestUsage call carries up to 10,000 records)"
+    )
     max_page_size: int = Field(default=500, description="Largest `first:` a connection accepts")
     default_page_size: int = Field(default=50, description="Page size when `first:` is omitted")
     max_query_depth: int = Field(default=12, description="Deepest selection nesting accepted")

@@ -25,6 +25,7 @@ from ispcore.resolvers.payments import PaymentMutation, PaymentQuery
 from ispcore.resolvers.radius import RadiusMutation, RadiusQuery
 from ispcore.resolvers.records import RecordMutation, RecordQuery
 from ispcore.resolvers.search import SearchQuery
+from ispcore.resolvers.usage_ingest import UsageIngestMutation
 from ispcore.schema.guard import ApiGuard, limit_rules
 from ispcore.schema.nodes import Node, node_type_named
 from ispcore.schema.scalars import SCALAR_MAP
@@ -44,7 +45,7 @@ class Query(CompanyQuery, IdentityQuery, AuditQuery, AccountQuery, AddressQuery,
 @strawberry.type
 class Mutation(CompanyMutation, IdentityMutation, AccountMutation, AddressMutation,
                RecordMutation, BillingMutation, PaymentMutation, DocumentMutation,
-               CollectionsMutation, IpamMutation, RadiusMutation):
+               CollectionsMutation, IpamMutation, RadiusMutation, UsageIngestMutation):
     pass
 
 

@@ -1,0 +1,65 @@
+"""``ingestUsage``: usage pushed by middleware, credited through the one ingest path."""
+
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from strawberry import UNSET
+
+from ispcore.domain.common.errors import NotFound
+from ispcore.domain.common.unit_of_work import UnitOfWork
+from ispcore.domain.usage import api_ingest
+from ispcore.resolvers.commands import command, pk
+from ispcore.schema.accounts import Account
+from ispcore.schema.companies import Company
+from ispcore.schema.nodes import decode_pk
+from ispcore.schema.usage_ingest import IngestUsageInput, IngestUsagePayload
+
+WRITE = "usage:write"
+
+
+async def visible_companies(uow: UnitOfWork, company_id: Any) -> list[int]:
+    """The companies the caller may see (narrowed to ``company_id`` when given)."""
+    statement = Company.readable(uow.actor).with_only_columns(Company.model.id)
+    if company_id is not None:
+        statement = statement.where(Company.model.id == pk(company_id, Company, "company_id"))
+    ids = list(await uow.session.scalars(statement))
+    if company_id is not None and not ids:
+        raise NotFound("No such company.", field="company_id")
+    return ids
+
+
+def _account_pk(gid: Any) -> int | None:
+    """The account a record names by id; 0 (no account) for an id of another type, which
+    is then reported as not found with the record's other errors."""
+    if gid is None:
+        return None
+    if gid.type_name != Account.__name__:
+        return 0
+    try:
+        return decode_pk(Account.__name__, gid.node_id)
+    except GraphQLError:
+        return 0
+
+
+def _given(value: Any) -> Any:
+    return None if value is UNSET else value
+
+
+async def _ingest(uow: UnitOfWork, data: Any) -> dict[str, Any]:
+    companies = await visible_companies(uow, _given(data.company_id))
+    records = [api_ingest.PushedRecord(
+        _account_pk(_given(r.account_id)), _given(r.ip_address), _given(r.radius_username),
+        r.start, r.end, r.bytes_in, r.bytes_out, r.source_record_id) for r in data.records]
+    done = await api_ingest.ingest(uow, companies, records)
+    return {"accepted": done.accepted, "duplicates": done.duplicates}
+
+
+@strawberry.type
+class UsageIngestMutation:
+    ingest_usage = command(
+        _ingest, input_type=IngestUsageInput, payload=IngestUsagePayload, permission=WRITE,
+        idempotent=True,
+        description="Push usage records (middleware): up to 10,000 a call, all taken or none. "
+                    "A record whose sourceRecordId was stored before is a duplicate, not "
+                    "counted again.")

@@ -1,0 +1,48 @@
+"""Types of ``ingestUsage``: usage records pushed by middleware."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+from strawberry import UNSET, relay
+
+from ispcore.schema.errors import UserError
+from ispcore.schema.scalars import BigInt
+
+
+@strawberry.input(description="Usage of one account over [start, end). Name the account "
+                  "exactly one way: accountId, ipAddress (whoever held the address, or a "
+                  "delegated prefix containing it, at the start) or radiusUsername (whoever "
+                  "had that login at the start).")
+class UsageRecordInput:
+    start: datetime
+    end: datetime
+    bytes_in: BigInt = strawberry.field(description="Bytes downloaded by the customer.")
+    bytes_out: BigInt = strawberry.field(description="Bytes uploaded by the customer.")
+    source_record_id: str = strawberry.field(
+        description="The record's id in your system (1 to 200 characters): the same id "
+                    "again, in this call or a later one, counts once.")
+    account_id: relay.GlobalID | None = UNSET
+    ip_address: str | None = UNSET
+    radius_username: str | None = UNSET
+
+
+@strawberry.input(description="Up to 10,000 records; send them as a variable.")
+class IngestUsageInput:
+    idempotency_key: str
+    records: list[UsageRecordInput]
+    company_id: relay.GlobalID | None = strawberry.field(
+        default=UNSET, description="Look accounts, addresses and usernames up in this "
+                                  "company only (default: every company you may see).")
+
+
+@strawberry.type(description="What an ingestUsage call took: all of its records, or none "
+                 "(then errors name each bad one as records.<index>.<field>).")
+class IngestUsagePayload:
+    accepted: int | None = strawberry.field(
+        default=None, description="Records stored and counted.")
+    duplicates: int | None = strawberry.field(
+        default=None, description="Records whose sourceRecordId was stored already (not "
+                                  "counted again).")
+    errors: list[UserError] = strawberry.field(default_factory=list)
