@@ -5,14 +5,17 @@ from typing import Any
 import strawberry
 from graphql import GraphQLError
 from strawberry import UNSET
+from strawberry.types import Info
 
 from ispcore.domain.common.errors import NotFound
 from ispcore.domain.common.unit_of_work import UnitOfWork
 from ispcore.domain.usage import api_ingest
-from ispcore.resolvers.commands import command, pk
+from ispcore.resolvers.commands import pk
+from ispcore.resolvers.mutations import mutate
 from ispcore.schema.accounts import Account
 from ispcore.schema.companies import Company
 from ispcore.schema.nodes import decode_pk
+from ispcore.schema.permissions import requires
 from ispcore.schema.usage_ingest import IngestUsageInput, IngestUsagePayload
 
 WRITE = "usage:write"
@@ -29,6 +32,10 @@ async def visible_companies(uow: UnitOfWork, company_id: Any) -> list[int]:
     return ids
 
 
+def _given(value: Any) -> Any:
+    return None if value is UNSET else value
+
+
 def _account_pk(gid: Any) -> int | None:
     """The account a record names by id; 0 (no account) for an id of another type, which
     is then reported as not found with the record's other errors."""
@@ -42,8 +49,14 @@ def _account_pk(gid: Any) -> int | None:
         return 0
 
 
-def _given(value: Any) -> Any:
-    return None if value is UNSET else value
+def _fingerprint(data: Any) -> dict[str, Any]:
+    """The input as plain JSON values, for the idempotency hash (cheaper than the generic
+    canonical form over 10,000 records)."""
+    return {"company_id": str(data.company_id) if _given(data.company_id) else None,
+            "records": [(str(r.account_id) if _given(r.account_id) else None,
+                         _given(r.ip_address), _given(r.radius_username),
+                         r.start.isoformat(), r.end.isoformat(), r.bytes_in, r.bytes_out,
+                         r.source_record_id) for r in data.records]}
 
 
 async def _ingest(uow: UnitOfWork, data: Any) -> dict[str, Any]:
@@ -57,9 +70,12 @@ async def _ingest(uow: UnitOfWork, data: Any) -> dict[str, Any]:
 
 @strawberry.type
 class UsageIngestMutation:
-    ingest_usage = command(
-        _ingest, input_type=IngestUsageInput, payload=IngestUsagePayload, permission=WRITE,
-        idempotent=True,
-        description="Push usage records (middleware): up to 10,000 a call, all taken or none. "
-                    "A record whose sourceRecordId was stored before is a duplicate, not "
-                    "counted again.")
+    @strawberry.mutation(extensions=requires(WRITE), description=(
+        "Push usage records (middleware): up to 10,000 a call, all taken or none. A record "
+        "whose sourceRecordId was stored before is a duplicate, not counted again."))
+    async def ingest_usage(self, info: Info, input: IngestUsageInput) -> IngestUsagePayload:
+        async def work(uow: UnitOfWork) -> dict[str, Any]:
+            return await _ingest(uow, input)
+
+        return await mutate(info, IngestUsagePayload, work, input=_fingerprint(input),
+                            idempotency_key=input.idempotency_key)

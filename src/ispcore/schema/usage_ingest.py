@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 import strawberry
 from strawberry import UNSET, relay
+from strawberry.relay.types import GlobalIDValueError, InvalidGlobalIDError
 
 from ispcore.schema.errors import UserError
 from ispcore.schema.scalars import BigInt
@@ -26,6 +29,29 @@ class UsageRecordInput:
     account_id: relay.GlobalID | None = UNSET
     ip_address: str | None = UNSET
     radius_username: str | None = UNSET
+
+
+def _record_from_input(cls: type, value: Mapping[str, Any], _context: Any) -> Any:
+    """Builds a record straight from its coerced GraphQL value. Strawberry's generic
+    conversion resolves each field's annotation for every value (about 60 µs a record: most
+    of a 10,000-record call); the scalars are already parsed by graphql-core here."""
+    record = object.__new__(cls)
+    account = value.get("accountId", UNSET)
+    if account is not UNSET and account is not None:
+        try:
+            account = relay.GlobalID.from_id(account)
+        except GlobalIDValueError as error:
+            raise InvalidGlobalIDError(
+                f'Value cannot represent a GlobalID: "{account}".') from error
+    record.__dict__.update(
+        start=value["start"], end=value["end"], bytes_in=value["bytesIn"],
+        bytes_out=value["bytesOut"], source_record_id=value["sourceRecordId"],
+        account_id=account, ip_address=value.get("ipAddress", UNSET),
+        radius_username=value.get("radiusUsername", UNSET))
+    return record
+
+
+UsageRecordInput.__strawberry_definition__.from_input = _record_from_input  # type: ignore[attr-defined]
 
 
 @strawberry.input(description="Up to 10,000 records; send them as a variable.")
