@@ -97,6 +97,10 @@ class Settings(BaseSettings):
         default=20.0, description="How long a payment processor may take to answer"
     )
 
+    preseem_timeout_seconds: float = Field(
+        default=20.0, description="How long Preseem's API may take to answer one request"
+    )
+
     radius_host: str = Field(default="0.0.0.0", description="Address `ispcore radius` binds")
     radius_auth_port: int = Field(default=1812, description="RADIUS authentication port (UDP)")
     radius_acct_port: int = Field(default=1813, description="RADIUS accounting port (UDP)")

@@ -22,6 +22,7 @@ from ispcore.resolvers.documents import DocumentMutation, DocumentQuery
 from ispcore.resolvers.identity import IdentityMutation, IdentityQuery
 from ispcore.resolvers.ipam import IpamMutation, IpamQuery
 from ispcore.resolvers.payments import PaymentMutation, PaymentQuery
+from ispcore.resolvers.preseem import PreseemMutation, PreseemQuery
 from ispcore.resolvers.radius import RadiusMutation, RadiusQuery
 from ispcore.resolvers.records import RecordMutation, RecordQuery
 from ispcore.resolvers.search import SearchQuery
@@ -34,7 +35,7 @@ from ispcore.schema.scalars import SCALAR_MAP
 @strawberry.type
 class Query(CompanyQuery, IdentityQuery, AuditQuery, AccountQuery, AddressQuery, RecordQuery,
             SearchQuery, BillingQuery, PaymentQuery, DocumentQuery, CollectionsQuery, IpamQuery,
-            RadiusQuery):
+            RadiusQuery, PreseemQuery):
     @strawberry.field(description="Any entity by its global id (its type's read permission "
                       "applies); null if there is none.")
     async def node(self, info: Info, id: relay.GlobalID) -> Node | None:
@@ -45,7 +46,8 @@ class Query(CompanyQuery, IdentityQuery, AuditQuery, AccountQuery, AddressQuery,
 @strawberry.type
 class Mutation(CompanyMutation, IdentityMutation, AccountMutation, AddressMutation,
                RecordMutation, BillingMutation, PaymentMutation, DocumentMutation,
-               CollectionsMutation, IpamMutation, RadiusMutation, UsageIngestMutation):
+               CollectionsMutation, IpamMutation, RadiusMutation, UsageIngestMutation,
+               PreseemMutation):
     pass
 
 
