@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from ispcore.domain.usage.models import UsageHourly, UsagePeriod, UsageRecord
 from tests.accounts.factories import company_setup, new_account, ok
+from tests.billing.factories import add, customer
 from tests.network import radius_support  # noqa: F401  (registers the RADIUS mutations)
 from tests.network.ipam_support import new_subnet
 from tests.usage.support import Usage, pk_of, usage_setup
@@ -131,6 +132,31 @@ async def test_an_address_maps_to_whoever_held_it_at_the_record_start(
     refused = await ingest(api, token, [
         record("nobody-yet", start=T0 - timedelta(hours=4), ipAddress="100.64.1.20")])
     assert errors_of(refused) == [("records.0.ipAddress", "NOT_FOUND")]
+
+
+async def test_a_username_maps_to_the_login_that_had_it_then(
+        api: Any, runtime: Any, clock: Any) -> None:
+    usage = await usage_setup(api)
+    billing = usage.billing
+    later = await customer(api, billing, name="Sam Later")
+    later_service = (await add(api, billing, later, billing.fibre))["id"]
+    clock.set(T0 - timedelta(hours=2))
+    first = await ok(api, billing.token, "createRadiusCredential", {
+        "accountId": usage.account, "accountServiceId": await fibre_service(api, usage),
+        "username": "pat"})
+    clock.set(T0)  # removed at 14:00; the name goes to another account right away
+    await ok(api, billing.token, "removeRadiusCredential", {"id": first["id"]})
+    await ok(api, billing.token, "createRadiusCredential", {
+        "accountId": later, "accountServiceId": later_service, "username": "pat"})
+    clock.set(T0 + timedelta(hours=1))
+    result = await ingest(api, billing.token, [
+        record("removed-login", start=T0 - timedelta(minutes=30), bytes_in=10,
+               radiusUsername="pat"),
+        record("live-login", start=T0 + timedelta(minutes=10), bytes_in=20,
+               radiusUsername="pat")])
+    assert result == {"accepted": 2, "duplicates": 0, "errors": []}
+    assert (await usage_of(runtime, usage.account_pk))[0] == 10
+    assert (await usage_of(runtime, pk_of(later)))[0] == 20
 
 
 async def test_bad_records_are_each_reported_and_nothing_is_written(

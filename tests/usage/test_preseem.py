@@ -44,12 +44,12 @@ QUERY = """query($id: ID!) { preseemSettings(companyId: $id) { baseUrl hasApiKey
 class FakePreseem:
     """Preseem's usage API: ``usage[slot start]`` lists the items of that 15-minute slot,
     served ``page_size`` a page. ``failures`` are answered first, one per request (a status
-    code, or a response)."""
+    code, a response, or an exception such as a timeout)."""
 
     def __init__(self, page_size: int = 500) -> None:
         self.usage: dict[datetime, list[dict[str, Any]]] = {}
         self.page_size = page_size
-        self.failures: list[int | httpx.Response] = []
+        self.failures: list[int | httpx.Response | Exception] = []
         self.requests: list[httpx.Request] = []
         self.fail_slots: set[datetime] = set()
 
@@ -60,6 +60,8 @@ class FakePreseem:
             return httpx.Response(401, json={"error": "Invalid API key"})
         if self.failures:
             failure = self.failures.pop(0)
+            if isinstance(failure, Exception):
+                raise failure
             return failure if isinstance(failure, httpx.Response) else httpx.Response(
                 failure, json={"error": "Server cannot process request"})
         params = request.url.params
@@ -228,8 +230,8 @@ async def test_a_refused_key_stops_the_pull_and_keeps_the_position(
     assert await count(runtime, UsageRecord) == 0
 
 
-async def test_5xx_and_429_are_retried(api: Any, runtime: Any, clock: Any,
-                                       fake: FakePreseem) -> None:
+async def test_5xx_429_and_timeouts_are_retried(api: Any, runtime: Any, clock: Any,
+                                                fake: FakePreseem) -> None:
     usage = await usage_setup(api)
     await connect(api, usage)
     fake.usage[T0] = [item(str(usage.account_pk), 10, 1)]
@@ -237,6 +239,12 @@ async def test_5xx_and_429_are_retried(api: Any, runtime: Any, clock: Any,
     done = await pull(runtime, clock, T0 + timedelta(minutes=20))
     assert (done["failed"], done["new"]) == (0, 1)
     assert len(fake.requests) == 3
+    fake.usage[T0 + timedelta(minutes=15)] = [item(str(usage.account_pk), 20, 2)]
+    fake.failures = [httpx.ConnectTimeout("slow"), httpx.ReadTimeout("slow"),
+                     httpx.ConnectError("refused")]
+    done = await pull(runtime, clock, T0 + timedelta(minutes=35))
+    assert (done["failed"], done["new"]) == (1, 0)  # three attempts, none answered
+    assert await pulled_until(runtime) == T0 + timedelta(minutes=15)
     assert await billable(runtime) == (10, 1)
 
 

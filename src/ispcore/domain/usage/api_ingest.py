@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 
@@ -125,56 +126,78 @@ def _repeats(records: Sequence[PushedRecord], errors: _Errors) -> None:
                        f"Sent already in this call (records.{seen}) with other data.")
 
 
+async def _by_account_id(uow: UnitOfWork, company_ids: Collection[int],
+                         wanted: dict[int, int], errors: _Errors) -> dict[int, holders.Holder]:
+    """Records naming their account (``wanted``: record index -> account id)."""
+    s = uow.session
+    company_of = dict((await s.execute(
+        select(Account.id, Account.company_id)
+        .where(among(s, Account.id, sorted(set(wanted.values()))),
+               among(s, Account.company_id, sorted(company_ids))))).all())
+    found: dict[int, holders.Holder] = {}
+    for index, account_id in wanted.items():
+        if account_id in company_of:
+            found[index] = (company_of[account_id], account_id)
+        else:
+            errors.add(index, "account_id", ErrorCode.NOT_FOUND, "No such account.")
+    return found
+
+
+def _addresses(records: Sequence[PushedRecord], indexes: list[int], errors: _Errors
+               ) -> dict[int, Address]:
+    out: dict[int, Address] = {}
+    for index in indexes:
+        text = records[index].ip_address or ""
+        try:
+            out[index] = ipaddress.ip_address(text.strip())
+        except ValueError:
+            errors.add(index, "ip_address", ErrorCode.INVALID,
+                       f"{text!r} is not an IP address.")
+    return out
+
+
+async def _by_holder(uow: UnitOfWork, company_ids: Collection[int],
+                     records: Sequence[PushedRecord], kind: str, names: dict[int, Any],
+                     errors: _Errors) -> dict[int, holders.Holder]:
+    """Records naming an address or a username (``names``: record index -> name): whoever
+    held it at the record's time."""
+    if not names:
+        return {}
+    lookup = holders.address_holdings if kind == "ip_address" else holders.username_holdings
+    what = "address" if kind == "ip_address" else "RADIUS username"
+    held = await lookup(uow, company_ids, names.values(),
+                        min(records[i].start for i in names),
+                        max(records[i].end for i in names))
+    found: dict[int, holders.Holder] = {}
+    for index, name in names.items():
+        who = holders.holder(held.get(name, ()), records[index].start, records[index].end)
+        if who is holders.AMBIGUOUS:
+            errors.add(index, kind, ErrorCode.AMBIGUOUS,
+                       f"More than one account held the {what} {name} then; name the "
+                       "company (companyId) or the account.")
+        elif who is None:
+            errors.add(index, kind, ErrorCode.NOT_FOUND,
+                       f"No account held the {what} {name} at the record's time.")
+        else:
+            found[index] = who
+    return found
+
+
 async def _resolve(uow: UnitOfWork, company_ids: Collection[int],
                    records: Sequence[PushedRecord], named: dict[int, str], errors: _Errors
                    ) -> dict[int, holders.Holder]:
-    """The (company, account) of each named record, a few queries for the whole call."""
-    s = uow.session
+    """The (company, account) of each named record: a few queries for the whole call."""
     by_kind: dict[str, list[int]] = defaultdict(list)
     for index, kind in named.items():
         by_kind[kind].append(index)
-    found: dict[int, holders.Holder] = {}
-    if by_kind["account_id"]:
-        ids = sorted({records[i].account_id for i in by_kind["account_id"]})  # type: ignore[type-var]
-        companies = dict((await s.execute(
-            select(Account.id, Account.company_id)
-            .where(among(s, Account.id, ids), among(s, Account.company_id, sorted(company_ids)))
-        )).all())
-        for i in by_kind["account_id"]:
-            account_id = records[i].account_id
-            if account_id in companies:
-                found[i] = (companies[account_id], account_id)  # type: ignore[assignment]
-            else:
-                errors.add(i, "account_id", ErrorCode.NOT_FOUND, "No such account.")
-    addresses: dict[int, Address] = {}
-    for i in by_kind["ip_address"]:
-        try:
-            addresses[i] = ipaddress.ip_address(records[i].ip_address.strip())  # type: ignore[union-attr]
-        except ValueError:
-            errors.add(i, "ip_address", ErrorCode.INVALID,
-                       f"{records[i].ip_address!r} is not an IP address.")
-    for kind, names, lookup in (
-            ("ip_address", addresses, holders.address_holdings),
-            ("radius_username", {i: records[i].radius_username.strip()  # type: ignore[union-attr]
-                                 for i in by_kind["radius_username"]},
-             holders.username_holdings)):
-        if not names:
-            continue
-        start = min(records[i].start for i in names)
-        end = max(records[i].end for i in names)
-        held = await lookup(uow, company_ids, names.values(), start, end)  # type: ignore[operator]
-        for i, name in names.items():
-            who = holders.holder(held.get(name, ()), records[i].start, records[i].end)
-            what = "address" if kind == "ip_address" else "RADIUS username"
-            if who is holders.AMBIGUOUS:
-                errors.add(i, kind, ErrorCode.AMBIGUOUS,
-                           f"More than one account held the {what} {name} then; name the "
-                           "company (companyId) or the account.")
-            elif who is None:
-                errors.add(i, kind, ErrorCode.NOT_FOUND,
-                           f"No account held the {what} {name} at the record's time.")
-            else:
-                found[i] = who
+    accounts = {i: records[i].account_id or 0 for i in by_kind["account_id"]}
+    usernames = {i: (records[i].radius_username or "").strip()
+                 for i in by_kind["radius_username"]}
+    found = await _by_account_id(uow, company_ids, accounts, errors) if accounts else {}
+    found.update(await _by_holder(uow, company_ids, records, "ip_address",
+                                  _addresses(records, by_kind["ip_address"], errors), errors))
+    found.update(await _by_holder(uow, company_ids, records, "radius_username", usernames,
+                                  errors))
     return found
 
 
