@@ -49,23 +49,20 @@ def _account_pk(gid: Any) -> int | None:
         return 0
 
 
-def _fingerprint(data: Any) -> dict[str, Any]:
-    """The input as plain JSON values, for the idempotency hash (cheaper than the generic
-    canonical form over 10,000 records)."""
-    return {"company_id": str(data.company_id) if _given(data.company_id) else None,
-            "records": [(str(r.account_id) if _given(r.account_id) else None,
-                         _given(r.ip_address), _given(r.radius_username),
-                         r.start.isoformat(), r.end.isoformat(), r.bytes_in, r.bytes_out,
-                         r.source_record_id) for r in data.records]}
-
-
-async def _ingest(uow: UnitOfWork, data: Any) -> dict[str, Any]:
-    companies = await visible_companies(uow, _given(data.company_id))
-    records = [api_ingest.PushedRecord(
+def _records(data: Any) -> list[api_ingest.PushedRecord]:
+    return [api_ingest.PushedRecord(
         _account_pk(_given(r.account_id)), _given(r.ip_address), _given(r.radius_username),
         r.start, r.end, r.bytes_in, r.bytes_out, r.source_record_id) for r in data.records]
-    done = await api_ingest.ingest(uow, companies, records)
-    return {"accepted": done.accepted, "duplicates": done.duplicates}
+
+
+def _fingerprint(company_id: Any, records: list[api_ingest.PushedRecord]) -> dict[str, Any]:
+    """The input as plain JSON values, for the idempotency hash (cheaper than the generic
+    canonical form over 10,000 records). An account id that is not one reads as 0: such a
+    call is refused, and refusals are not remembered."""
+    return {"company_id": str(company_id) if company_id else None,
+            "records": [(r.account_id, r.ip_address, r.radius_username, r.start.isoformat(),
+                         r.end.isoformat(), r.bytes_in, r.bytes_out, r.source_record_id)
+                        for r in records]}
 
 
 @strawberry.type
@@ -74,8 +71,13 @@ class UsageIngestMutation:
         "Push usage records (middleware): up to 10,000 a call, all taken or none. A record "
         "whose sourceRecordId was stored before is a duplicate, not counted again."))
     async def ingest_usage(self, info: Info, input: IngestUsageInput) -> IngestUsagePayload:
-        async def work(uow: UnitOfWork) -> dict[str, Any]:
-            return await _ingest(uow, input)
+        company_id, records = _given(input.company_id), _records(input)
 
-        return await mutate(info, IngestUsagePayload, work, input=_fingerprint(input),
+        async def work(uow: UnitOfWork) -> dict[str, Any]:
+            done = await api_ingest.ingest(uow, await visible_companies(uow, company_id),
+                                           records)
+            return {"accepted": done.accepted, "duplicates": done.duplicates}
+
+        return await mutate(info, IngestUsagePayload, work,
+                            input=_fingerprint(company_id, records),
                             idempotency_key=input.idempotency_key)

@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 MINUTES_PER_DAY = 1440
+_HOUR = timedelta(hours=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +58,10 @@ def _free_at(local: datetime, windows: Sequence[FreeWindow]) -> bool:
                for w in windows)
 
 
+def _minute_of_day(local: datetime) -> float:
+    return local.hour * 60 + local.minute + (local.second + local.microsecond / 1e6) / 60
+
+
 def _one_piece(local_start: datetime, local_end: datetime,
                windows: Sequence[FreeWindow]) -> bool:
     """Whether a record within one UTC hour and one local day also stays on one side of
@@ -66,10 +71,7 @@ def _one_piece(local_start: datetime, local_end: datetime,
     if not windows:
         return True
     weekday = local_start.isoweekday()
-    first = local_start.hour * 60 + local_start.minute + (
-        local_start.second + local_start.microsecond / 1e6) / 60
-    last = local_end.hour * 60 + local_end.minute + (
-        local_end.second + local_end.microsecond / 1e6) / 60
+    first, last = _minute_of_day(local_start), _minute_of_day(local_end)
     return not any(w.weekday == weekday and (first < w.start_minute < last
                                              or first < w.end_minute < last)
                    for w in windows)
@@ -103,12 +105,11 @@ def split(start: datetime, end: datetime, bytes_in: int, bytes_out: int, zone: Z
           windows: Sequence[FreeWindow] = ()) -> list[Piece]:
     """The pieces of a record (``start`` and ``end`` timezone-aware, ``end >= start``), one
     per (hour, local day, free) it touches; a record with no duration is one piece."""
-    local_start = start.astimezone(zone)
-    if end <= start or (end <= _hour_of(start) + timedelta(hours=1)
-                        and (local_end := end.astimezone(zone)).date() == local_start.date()
+    local_start, hour = start.astimezone(zone), _hour_of(start)
+    day = local_start.date()
+    if end <= start or (end <= hour + _HOUR and (local_end := end.astimezone(zone)).date() == day
                         and _one_piece(local_start, local_end, windows)):
-        return [Piece(_hour_of(start), local_start.date(),
-                      _free_at(local_start, windows) if windows else False,
+        return [Piece(hour, day, _free_at(local_start, windows) if windows else False,
                       bytes_in, bytes_out)]
     return _split_at_cuts(start, end, bytes_in, bytes_out, zone, windows)
 
