@@ -302,3 +302,14 @@ async def test_company_id_narrows_and_settles_shared_addresses(
     unknown = await ingest(api, token, [record("r3", accountId=neighbour)],
                            companyId="Q29tcGFueTo5OTk5")  # Company:9999
     assert errors_of(unknown) == [("companyId", "NOT_FOUND")]
+
+
+async def test_a_malformed_id_refuses_the_call(api: Any, runtime: Any) -> None:
+    usage = await usage_setup(api)
+    body = await api.gql(INGEST, {"input": {"idempotencyKey": "k", "records": [
+        record("r1", accountId=usage.account), record("r2", accountId="%%%")]}},
+        usage.billing.token)
+    assert body["data"] is None
+    assert "GlobalID" in body["errors"][0]["message"]
+    assert "Internal error" not in body["errors"][0]["message"]
+    assert await count(runtime, UsageRecord) == 0

@@ -31,22 +31,25 @@ class UsageRecordInput:
     radius_username: str | None = UNSET
 
 
+def _global_id(value: Any) -> Any:
+    if value is UNSET or value is None:
+        return value
+    try:
+        return relay.GlobalID.from_id(value)
+    except GlobalIDValueError as error:
+        raise InvalidGlobalIDError(f'Value cannot represent a GlobalID: "{value}".') from error
+
+
 def _record_from_input(cls: type, value: Mapping[str, Any], _context: Any) -> Any:
-    """Builds a record straight from its coerced GraphQL value. Strawberry's generic
-    conversion resolves each field's annotation for every value (about 60 µs a record: most
-    of a 10,000-record call); the scalars are already parsed by graphql-core here."""
+    """Builds a record straight from its coerced GraphQL value (the scalars are parsed
+    already). Strawberry's generic conversion resolves each field's annotation for every
+    value: 60 µs a record, most of a 10,000-record call."""
     record = object.__new__(cls)
-    account = value.get("accountId", UNSET)
-    if account is not UNSET and account is not None:
-        try:
-            account = relay.GlobalID.from_id(account)
-        except GlobalIDValueError as error:
-            raise InvalidGlobalIDError(
-                f'Value cannot represent a GlobalID: "{account}".') from error
     record.__dict__.update(
         start=value["start"], end=value["end"], bytes_in=value["bytesIn"],
         bytes_out=value["bytesOut"], source_record_id=value["sourceRecordId"],
-        account_id=account, ip_address=value.get("ipAddress", UNSET),
+        account_id=_global_id(value.get("accountId", UNSET)),
+        ip_address=value.get("ipAddress", UNSET),
         radius_username=value.get("radiusUsername", UNSET))
     return record
 
@@ -72,3 +75,18 @@ class IngestUsagePayload:
         default=None, description="Records whose sourceRecordId was stored already (not "
                                   "counted again).")
     errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+def _ingest_from_input(cls: type, value: Mapping[str, Any], context: Any) -> Any:
+    """The call's input, its records built by :func:`_record_from_input` directly (not
+    dispatched one by one through strawberry's conversion)."""
+    data = object.__new__(cls)
+    data.__dict__.update(
+        idempotency_key=value["idempotencyKey"],
+        company_id=_global_id(value.get("companyId", UNSET)),
+        records=[_record_from_input(UsageRecordInput, item, context)
+                 for item in value["records"]])
+    return data
+
+
+IngestUsageInput.__strawberry_definition__.from_input = _ingest_from_input  # type: ignore[attr-defined]
