@@ -30,7 +30,8 @@ from ispcore.domain.usage.models import UsageRecord
 MAX_RECORDS = 10_000
 MAX_KEY_LENGTH: int = UsageRecord.__table__.c.source_key.type.length  # type: ignore[attr-defined]
 
-#: What :func:`problem` says, as the field at fault, the error code and the message.
+#: What :func:`problem` says, as the field at fault (None: the byte count at fault), the
+#: error code and the message.
 PROBLEMS = {
     "end_before_start": ("end", ErrorCode.END_BEFORE_START, "The record ends before it starts."),
     "negative_bytes": (None, ErrorCode.NEGATIVE_BYTES, "Byte counts cannot be negative."),
@@ -103,10 +104,10 @@ def _check(index: int, record: PushedRecord, now: datetime, errors: _Errors) -> 
     why = problem(record.start, record.end, record.bytes_in, record.bytes_out, now)
     if why is not None:
         field, code, message = PROBLEMS[why]
-        if field is None:  # a byte count: the negative one, or the larger one
-            field = ("bytes_in" if record.bytes_in < 0 or (
-                record.bytes_out >= 0 and record.bytes_in >= record.bytes_out)
-                else "bytes_out")
+        if why == "negative_bytes":
+            field = "bytes_in" if record.bytes_in < 0 else "bytes_out"
+        elif why == "absurd_bytes":
+            field = "bytes_in" if record.bytes_in >= record.bytes_out else "bytes_out"
         errors.add(index, field, code, message)
     return given[0] if len(given) == 1 else None
 
