@@ -37,6 +37,10 @@ PERMISSIONS: dict[str, str] = {
                      "credentials",
     "network:configure": "Manage network sites, supernets, subnets, IP pools, NAS clients, "
                          "RADIUS groups and network settings",
+    "usage:read": "See data usage, usage policies and their free periods",
+    "usage:write": "Push data usage",
+    "usage:configure": "Manage usage policies and free periods, NetFlow exporters and the "
+                       "Preseem connection",
 }
 
 ALL_PERMISSIONS: frozenset[str] = frozenset(PERMISSIONS)
