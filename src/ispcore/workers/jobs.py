@@ -59,4 +59,5 @@ import ispcore.workers.billing  # noqa: E402  (billing's jobs)
 import ispcore.workers.payments  # noqa: E402  (payments' jobs)
 
 # isort: split
-import ispcore.workers.network  # noqa: E402, F401  (network's jobs, cron last)
+import ispcore.workers.network  # noqa: E402  (network's jobs, cron last)
+import ispcore.workers.usage_throttles  # noqa: E402, F401  (usage's throttle reset)

@@ -45,6 +45,8 @@ from ispcore.domain.common.records import (
 )
 from ispcore.domain.common.unit_of_work import UnitOfWork
 from ispcore.domain.events.service import record_event
+from ispcore.domain.usage.models import UsagePolicy
+from ispcore.domain.usage.policies import MAX_GB
 
 
 class ServiceKind(StrEnum):
@@ -156,7 +158,8 @@ async def _clean_service(uow: UnitOfWork, company: Any, values: dict[str, Any], 
     await _gl_code(uow, company, out, v, required=True)
     merged = {c: getattr(current, c) for c in ("kind", "billing_frequency_months",
                                                "expires_after_cycles", "download_kbps",
-                                               "upload_kbps")} if current else {}
+                                               "upload_kbps", "usage_policy_id", "topup_gb")
+              } if current else {}
     merged.update(out)
     kind = merged.get("kind")
     months = merged.get("billing_frequency_months")
@@ -176,6 +179,7 @@ async def _clean_service(uow: UnitOfWork, company: Any, values: dict[str, Any], 
             v.add(key, "Only a data service has speeds.")
         elif merged.get(key) is not None and merged[key] < 1:
             v.add(key, "A speed is at least 1 kbps.")
+    await _usage_terms(uow, company, out, merged, v)
     if current is not None and "kind" in out and out["kind"] != current.kind:
         used = await uow.session.scalar(select(func.count()).select_from(AccountService)
                                         .where(AccountService.service_id == current.id))
@@ -184,6 +188,26 @@ async def _clean_service(uow: UnitOfWork, company: Any, values: dict[str, Any], 
     v.fit_columns(Service, out)
     v.raise_if_any()
     return out
+
+
+async def _usage_terms(uow: UnitOfWork, company: Any, out: dict[str, Any],
+                       merged: dict[str, Any], v: Validator) -> None:
+    """A data service's usage policy (one of the company's); a one-time service's top-up
+    size (GB added to the period's allowance when bought)."""
+    kind = merged.get("kind")
+    if merged.get("usage_policy_id") is not None and kind != ServiceKind.DATA:
+        v.add("usage_policy_id", "Only a data service has a usage policy.")
+    elif out.get("usage_policy_id") is not None:
+        try:
+            await load(uow, UsagePolicy, out["usage_policy_id"], field="usage_policy_id",
+                       what="usage policy", company_id=company.id)
+        except DomainError as exc:
+            v.errors.append(exc)
+    top_up = merged.get("topup_gb")
+    if top_up is not None and kind != ServiceKind.ONE_TIME:
+        v.add("topup_gb", "Only a one-time service is a data top-up.")
+    elif top_up is not None and not 1 <= top_up <= MAX_GB:
+        v.add("topup_gb", f"A top-up is 1 to {MAX_GB:,} GB.")
 
 
 async def _clean_package(uow: UnitOfWork, company: Any, values: dict[str, Any], current: Any
