@@ -7,7 +7,7 @@ autocommit connections: no ORM identity map and no transaction to open and roll 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from strawberry.dataloader import DataLoader
@@ -40,6 +40,15 @@ class Loaders:
                 return [found.get(i) for i in ids]
 
             loader = self._loaders[node_type] = DataLoader(load_fn=load)
+        return loader
+
+    def batch(self, name: str, load: Callable[[Sequence[Any]], Awaitable[list[Any]]]
+              ) -> DataLoader[Any, Any]:
+        """The request's loader called ``name`` (built with ``load`` the first time): for an
+        area's own batched reads, e.g. a value computed for every account of a page."""
+        loader = self._loaders.get(("batch", name))
+        if loader is None:
+            loader = self._loaders[("batch", name)] = DataLoader(load_fn=load)
         return loader
 
     def balances(self) -> DataLoader[int, int]:

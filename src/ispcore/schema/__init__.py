@@ -25,6 +25,7 @@ from ispcore.resolvers.payments import PaymentMutation, PaymentQuery
 from ispcore.resolvers.radius import RadiusMutation, RadiusQuery
 from ispcore.resolvers.records import RecordMutation, RecordQuery
 from ispcore.resolvers.search import SearchQuery
+from ispcore.resolvers.usage import UsageMutation, UsageQuery
 from ispcore.schema.guard import ApiGuard, limit_rules
 from ispcore.schema.nodes import Node, node_type_named
 from ispcore.schema.scalars import SCALAR_MAP
@@ -33,7 +34,7 @@ from ispcore.schema.scalars import SCALAR_MAP
 @strawberry.type
 class Query(CompanyQuery, IdentityQuery, AuditQuery, AccountQuery, AddressQuery, RecordQuery,
             SearchQuery, BillingQuery, PaymentQuery, DocumentQuery, CollectionsQuery, IpamQuery,
-            RadiusQuery):
+            RadiusQuery, UsageQuery):
     @strawberry.field(description="Any entity by its global id (its type's read permission "
                       "applies); null if there is none.")
     async def node(self, info: Info, id: relay.GlobalID) -> Node | None:
@@ -44,7 +45,7 @@ class Query(CompanyQuery, IdentityQuery, AuditQuery, AccountQuery, AddressQuery,
 @strawberry.type
 class Mutation(CompanyMutation, IdentityMutation, AccountMutation, AddressMutation,
                RecordMutation, BillingMutation, PaymentMutation, DocumentMutation,
-               CollectionsMutation, IpamMutation, RadiusMutation):
+               CollectionsMutation, IpamMutation, RadiusMutation, UsageMutation):
     pass
 
 
