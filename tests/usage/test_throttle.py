@@ -6,15 +6,12 @@ full speed, once; delinquency and suspension still win."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 from typing import Any
 
-import pytest
 from sqlalchemy import select
 
 from ispcore.domain.identity.actor import SYSTEM
-from ispcore.domain.network.coa import reason_for
 from ispcore.domain.usage import caps
 from ispcore.domain.usage.models import UsagePeriod, UsageTopUp
 from ispcore.network.radius.server import RadiusServer
@@ -25,7 +22,11 @@ from tests.accounts.factories import ok
 from tests.network.coa_listener import nas_at  # noqa: F401  (the NAS stand-in fixture)
 from tests.network.radius_support import ACCOUNT_RADIUS, Radius, credential, radius_setup
 from tests.peers.radius_support import SECRET
-from tests.peers.test_radius_end_to_end import answer, answered_after
+from tests.peers.test_radius_end_to_end import (  # noqa: F401  (server: a fixture)
+    answer,
+    answered_after,
+    server,
+)
 from tests.peers.test_radius_radclient import SIGNED, radclient
 from tests.usage.policy_support import new_policy, on_fibre, throttle_group
 from tests.usage.support import GB, Usage, feed, pk_of
@@ -39,15 +40,6 @@ CURRENT = """query($id: ID!) { account(id: $id) { currentDataUsage { throttled
 
 def utc(*args: int) -> datetime:
     return datetime(*args, tzinfo=UTC)
-
-
-@pytest.fixture
-async def server(runtime: Any) -> AsyncIterator[RadiusServer]:
-    server = RadiusServer(runtime, host="127.0.0.1", auth_port=0, acct_port=0,
-                          refresh_seconds=0.1)
-    await server.start()
-    yield server
-    await server.stop()
 
 
 async def capped(api: Any, **policy: Any) -> tuple[Radius, dict[str, Any]]:
@@ -155,8 +147,8 @@ async def test_late_usage_of_an_ended_period_throttles_no_one(
 
 
 async def test_with_a_live_session_the_nas_is_told_and_the_next_period_is_full_speed(
-        api: Any, runtime: Any, clock: Any, vault_key: str, server: RadiusServer,
-        nas_at: Any) -> None:  # noqa: F811
+        api: Any, runtime: Any, clock: Any, vault_key: str,
+        server: RadiusServer, nas_at: Any) -> None:  # noqa: F811  (both are fixtures)
     radius, _ = await capped(api)
     await answered_after(server, runtime)
     assert FULL_SPEED in await answer(server, *PAT)
@@ -225,12 +217,3 @@ async def test_delinquency_and_suspension_still_win(api: Any, runtime: Any,
              {"companyId": radius.company, "delinquentAction": "NONE"})
     await status(setup.delinquent)
     assert await state(api, radius) == ("ACCEPT", "DELINQUENT", "Over cap")
-
-
-def test_coa_reasons_name_the_usage_cap() -> None:
-    assert reason_for("ACTIVE", "OVER_CAP", "ACCEPT") == "USAGE_CAP"
-    assert reason_for("OVER_CAP", "ACTIVE", "ACCEPT") == "USAGE_CAP_RESET"
-    assert reason_for("DELINQUENT", "OVER_CAP", "ACCEPT") == "DELINQUENCY_CLEARED"
-    assert reason_for("SUSPENDED", "OVER_CAP", "ACCEPT") == "RESTORED"
-    assert reason_for("OVER_CAP", "DELINQUENT", "ACCEPT") == "DELINQUENT"
-    assert reason_for("OVER_CAP", "OVER_CAP", "ACCEPT") == "ATTRIBUTES_CHANGED"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry import UNSET, relay
@@ -174,6 +174,11 @@ FREE_PERIOD_LISTING = listing_inputs(
     order_by=["weekday", "start_minute", "created_at"])
 
 
+def stated_currency(default: object) -> Any:
+    return strawberry.field(default=default, description="The currency of the amounts, if "
+                            "stated: must be the company's (amounts are never converted).")
+
+
 @strawberry.input(description="Overage: both overageBlockGb and overageBlockPrice (and the "
                   "code it posts to), or neither.")
 class CreateUsagePolicyInput:
@@ -191,9 +196,7 @@ class CreateUsagePolicyInput:
                                                   description="1 to 1000, each once.")
     rollover_months: int = strawberry.field(default=0, description="0 to 12.")
     active: bool = True
-    currency: str | None = strawberry.field(
-        default=None, description="The currency of the amounts, if stated: must be the "
-        "company's (amounts are never converted).")
+    currency: str | None = stated_currency(None)
 
 
 @strawberry.input(description="Omitted fields stay; null removes the cap, the overage or the "
@@ -211,9 +214,7 @@ class UpdateUsagePolicyInput:
     notify_percents: list[int] | None = UNSET
     rollover_months: int | None = UNSET
     active: bool | None = UNSET
-    currency: str | None = strawberry.field(
-        default=UNSET, description="The currency of the amounts, if stated: must be the "
-        "company's (amounts are never converted).")
+    currency: str | None = stated_currency(UNSET)
 
 
 @strawberry.input(description="Free usage on one day of the week; 23:00 to 05:00 is two "

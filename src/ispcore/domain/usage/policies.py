@@ -16,10 +16,11 @@ from typing import Any
 from sqlalchemy import select
 
 from ispcore.domain.billing.models import AccountService, GlCode, Service
-from ispcore.domain.billing.money import same_currency, to_minor
+from ispcore.domain.billing.money import amount_to_minor, check_stated_currency
 from ispcore.domain.common.errors import DomainError, ErrorCode, Validator
 from ispcore.domain.common.models import ensure_name_free
 from ispcore.domain.common.records import (
+    check_owned,
     company_of,
     ensure_unused,
     load,
@@ -76,16 +77,6 @@ def _thresholds(v: Validator, values: dict[str, Any]) -> None:
     values["notify_percents"] = sorted(percents)
 
 
-async def _owned(uow: UnitOfWork, v: Validator, values: dict[str, Any], key: str,
-                 model: type, what: str, company_id: int) -> None:
-    """A row the policy names must exist and be the company's."""
-    if values.get(key) is not None:
-        try:
-            await load(uow, model, values[key], field=key, what=what, company_id=company_id)
-        except DomainError as exc:
-            v.errors.append(exc)
-
-
 def _coherent(v: Validator, merged: dict[str, Any]) -> None:
     """Rules between fields, on the policy as it will be."""
     capped = merged.get("cap_gb") is not None
@@ -116,29 +107,22 @@ async def _clean_policy(uow: UnitOfWork, company: Any, values: dict[str, Any],
                         current: UsagePolicy | None) -> dict[str, Any]:
     v = Validator()
     out = dict(values)
-    try:
-        same_currency(out.pop("currency", None), company.currency)
-    except DomainError as exc:
-        v.errors.append(exc)
+    check_stated_currency(out, company.currency, v)
     required_text(v, out, "name", "A usage policy needs a name.")
     if "description" in out:
         out["description"] = (out["description"] or "").strip()
-    if "overage_block_price" in out:
-        price = out.pop("overage_block_price")
-        try:
-            out["overage_block_price_minor"] = None if price is None else to_minor(
-                price, company.currency, field="overage_block_price")
-        except DomainError as exc:
-            v.errors.append(exc)
+    amount_to_minor(out, "overage_block_price", "overage_block_price_minor", company.currency,
+                    v)
     _gigabytes(v, out, "cap_gb")
     _gigabytes(v, out, "overage_block_gb")
     _thresholds(v, out)
     if out.get("rollover_months") is not None and not (
             0 <= out["rollover_months"] <= MAX_ROLLOVER_MONTHS):
         v.add("rollover_months", f"0 to {MAX_ROLLOVER_MONTHS} months.")
-    await _owned(uow, v, out, "overage_gl_code_id", GlCode, "general ledger code", company.id)
-    await _owned(uow, v, out, "throttle_radius_group_id", RadiusGroup, "RADIUS group",
-                 company.id)
+    await check_owned(uow, v, out, "overage_gl_code_id", GlCode, what="general ledger code",
+                      company_id=company.id)
+    await check_owned(uow, v, out, "throttle_radius_group_id", RadiusGroup,
+                      what="RADIUS group", company_id=company.id)
     merged = {c: getattr(current, c) for c in (
         "cap_gb", "overage_block_gb", "overage_block_price_minor", "overage_gl_code_id",
         "throttle_radius_group_id", "notify_percents", "rollover_months")} if current else {}
