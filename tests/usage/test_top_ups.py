@@ -68,7 +68,7 @@ async def test_a_top_up_is_billed_next_grows_the_allowance_and_lifts_the_throttl
     node = await api.data("query($id: ID!) { node(id: $id) { ... on UsageTopUp { gigabytes } } }",
                           {"id": bought["id"]}, usage.billing.token)
     assert node["node"] == {"gigabytes": 50}
-    assert len(await events_of(api, usage.billing.token, "usage.unthrottled")) == 1
+    assert len(await events_of(api, usage.billing.token, "usage.throttle_lifted")) == 1
     clock.set(at("2026-12-01"))
     await run_billing(api, runtime, usage.billing)
     december, *_ = await invoices(api, usage.billing, usage.account)
@@ -87,7 +87,7 @@ async def test_a_top_up_too_small_leaves_the_throttle_and_lowers_the_overage(
     await ok(api, usage.billing.token, "purchaseDataTopUp",
              {"accountId": usage.account, "serviceId": top_up})
     assert (await period(runtime, usage.account_pk, "2026-11-01")).throttled
-    assert await events_of(api, usage.billing.token, "usage.unthrottled") == []
+    assert await events_of(api, usage.billing.token, "usage.throttle_lifted") == []
     clock.set(at("2026-12-01"))
     await run_billing(api, runtime, usage.billing)
     december, *_ = await invoices(api, usage.billing, usage.account)

@@ -43,6 +43,15 @@ class Loaders:
             loader = self._loaders[node_type] = DataLoader(load_fn=load)
         return loader
 
+    def batch(self, name: str, load: Callable[[Sequence[Any]], Awaitable[list[Any]]]
+              ) -> DataLoader[Any, Any]:
+        """The request's loader called ``name`` (built with ``load`` the first time): for an
+        area's own batched reads, e.g. a value computed for every account of a page."""
+        loader = self._loaders.get(("batch", name))
+        if loader is None:
+            loader = self._loaders[("batch", name)] = DataLoader(load_fn=load)
+        return loader
+
     def balances(self) -> DataLoader[int, int]:
         """Accounts' balances (minor units, the sum of their ledger entries), by account id."""
         loader = self._loaders.get("balances")

@@ -26,6 +26,7 @@ from ispcore.resolvers.preseem import PreseemMutation, PreseemQuery
 from ispcore.resolvers.radius import RadiusMutation, RadiusQuery
 from ispcore.resolvers.records import RecordMutation, RecordQuery
 from ispcore.resolvers.search import SearchQuery
+from ispcore.resolvers.usage import UsageMutation, UsageQuery
 from ispcore.resolvers.usage_billing import UsageBillingMutation
 from ispcore.resolvers.usage_ingest import UsageIngestMutation
 from ispcore.schema.guard import ApiGuard, limit_rules
@@ -36,7 +37,7 @@ from ispcore.schema.scalars import SCALAR_MAP
 @strawberry.type
 class Query(CompanyQuery, IdentityQuery, AuditQuery, AccountQuery, AddressQuery, RecordQuery,
             SearchQuery, BillingQuery, PaymentQuery, DocumentQuery, CollectionsQuery, IpamQuery,
-            RadiusQuery, PreseemQuery):
+            RadiusQuery, PreseemQuery, UsageQuery):
     @strawberry.field(description="Any entity by its global id (its type's read permission "
                       "applies); null if there is none.")
     async def node(self, info: Info, id: relay.GlobalID) -> Node | None:
@@ -48,7 +49,7 @@ class Query(CompanyQuery, IdentityQuery, AuditQuery, AccountQuery, AddressQuery,
 class Mutation(CompanyMutation, IdentityMutation, AccountMutation, AddressMutation,
                RecordMutation, BillingMutation, PaymentMutation, DocumentMutation,
                CollectionsMutation, IpamMutation, RadiusMutation, UsageBillingMutation,
-               UsageIngestMutation, PreseemMutation):
+               UsageIngestMutation, PreseemMutation, UsageMutation):
     pass
 
 

@@ -43,10 +43,12 @@ from ispcore.schema.relations import Many, One, Rows, relation
 
 if TYPE_CHECKING:
     from ispcore.schema.payments import Payment, PaymentAllocation
+    from ispcore.schema.usage import UsagePolicy
     from ispcore.schema.usage_billing import InvoiceDataUsage
 
 READ = "billing:read"
 PAYMENTS = "ispcore.schema.payments"
+USAGE = "ispcore.schema.usage"
 USAGE_BILLING = "ispcore.schema.usage_billing"
 
 BillingMode = strawberry.enum(DomainBillingMode, description="ANNIVERSARY: billed on the day "
@@ -157,17 +159,24 @@ class Service(ModelNode):
     active: bool
     download_kbps: int | None
     upload_kbps: int | None
+    topup_gb: int | None = strawberry.field(description="ONE_TIME services: a data top-up "
+                                            "of this many GB, added to the period's "
+                                            "allowance when bought.")
     created_at: datetime
     updated_at: datetime
     company_id: strawberry.Private[int]
     price_minor: strawberry.Private[int]
     vacation_price_minor: strawberry.Private[int | None]
     gl_code_id: strawberry.Private[int]
+    usage_policy_id: strawberry.Private[int | None]
 
     price: Money = money("price_minor", description="Per billing frequency.")
     vacation_price: Money | None = optional_money("vacation_price_minor")
     gl_code: GlCode | None = relation(One("GlCode", "gl_code_id"))
     company: Company | None = relation(One("Company", "company_id"))
+    usage_policy: Annotated[UsagePolicy, strawberry.lazy(USAGE)] | None = relation(
+        One("UsagePolicy", "usage_policy_id"),
+        description="DATA services: the usage-based billing policy (null without usage:read).")
 
 
 @strawberry.type(description="A service in a package, with how many of it.")
@@ -675,6 +684,11 @@ class CreateServiceInput:
     vacation_price: Decimal | None = UNSET
     download_kbps: int | None = UNSET
     upload_kbps: int | None = UNSET
+    usage_policy_id: relay.GlobalID | None = strawberry.field(
+        default=UNSET, description="DATA services: a usage policy of the company.")
+    topup_gb: int | None = strawberry.field(
+        default=UNSET, description="ONE_TIME services: GB a purchase adds to the period's "
+        "allowance.")
     active: bool | None = UNSET
     currency: str | None = strawberry.field(
         default=None, description="The currency of the amounts, if stated: must be the "
@@ -695,6 +709,8 @@ class UpdateServiceInput:
     vacation_price: Decimal | None = UNSET
     download_kbps: int | None = UNSET
     upload_kbps: int | None = UNSET
+    usage_policy_id: relay.GlobalID | None = UNSET
+    topup_gb: int | None = UNSET
     active: bool | None = UNSET
     currency: str | None = strawberry.field(
         default=UNSET, description="The currency of the amounts, if stated: must be the "

@@ -92,7 +92,9 @@ class RadiusCredential(ModelNode):
     username: str
     access: str = strawberry.field(description="ACCEPT or REJECT, as RADIUS answers now.")
     access_state: str = strawberry.field(description="Why: ACTIVE, DELINQUENT, SUSPENDED, "
-                                         "NO_SERVICE (the service ended) or REMOVED.")
+                                         "OVER_CAP (over the usage allowance: the usage "
+                                         "policy's throttle group), NO_SERVICE (the service "
+                                         "ended) or REMOVED.")
     removed_at: datetime | None
     created_at: datetime
     updated_at: datetime
@@ -111,8 +113,8 @@ class RadiusCredential(ModelNode):
         description="Its own group; null: the company's default.")
     effective_group: RadiusGroup | None = relation(
         One("RadiusGroup", "effective_group_id"),
-        description="The group it answers with now (the delinquent or suspended group when "
-                    "that applies).")
+        description="The group it answers with now (the delinquent, suspended or usage "
+                    "throttle group when that applies).")
     replies: list[RadiusReplyItem] = relation(
         Rows(m.RadiusReply, "credential_id", order_by=("position",),
              build=lambda rows: [RadiusReplyItem(attribute=r.attribute, op=r.op,
@@ -165,7 +167,8 @@ class RadiusAction(ModelNode):
     kind: str = strawberry.field(description="COA or DISCONNECT.")
     reason: str = strawberry.field(description="DELINQUENT, DELINQUENCY_CLEARED, SUSPENDED, "
                                    "RESTORED, ATTRIBUTES_CHANGED (speeds), SERVICE_ENDED, "
-                                   "REMOVED.")
+                                   "REMOVED, USAGE_CAP (over the usage allowance), "
+                                   "USAGE_CAP_RESET (a new period or a larger allowance).")
     status: str = strawberry.field(description="PENDING, SENDING, ACK, NAK, TIMEOUT, ERROR, or "
                                    "SUPERSEDED (a newer change for the session went instead).")
     error_cause: int | None = strawberry.field(description="The NAK's Error-Cause (RFC 5176), "

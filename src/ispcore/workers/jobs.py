@@ -64,4 +64,5 @@ import ispcore.workers.preseem  # noqa: E402  (usage pulled from Preseem)
 import ispcore.workers.radacct  # noqa: E402  (usage from FreeRADIUS's radacct)
 
 # isort: split
-import ispcore.workers.network  # noqa: E402, F401  (network's jobs, cron last)
+import ispcore.workers.network  # noqa: E402  (network's jobs, cron last)
+import ispcore.workers.usage_throttles  # noqa: E402, F401  (usage's throttle reset)

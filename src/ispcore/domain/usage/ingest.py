@@ -111,6 +111,24 @@ class Credited:
     periods: list[UsagePeriod] = field(default_factory=list)
 
 
+async def policies_in_force(uow: UnitOfWork, account_ids: Iterable[int], today: date
+                            ) -> dict[int, int]:
+    """The usage policy id of each of ``account_ids`` that has one on ``today``: that of its
+    data service in force (the earliest started, if several)."""
+    session = uow.session
+    policies: dict[int, int] = {}
+    for account_id, policy_id in await session.execute(
+            select(AccountService.account_id, Service.usage_policy_id)
+            .join(Service, Service.id == AccountService.service_id)
+            .where(among(session, AccountService.account_id, sorted(set(account_ids))),
+                   Service.kind == ServiceKind.DATA, Service.usage_policy_id.is_not(None),
+                   AccountService.start_date <= today,
+                   or_(AccountService.end_date.is_(None), AccountService.end_date > today))
+            .order_by(AccountService.start_date.desc(), AccountService.id.desc())):
+        policies[account_id] = policy_id  # the last written is the earliest started
+    return policies
+
+
 async def account_terms(uow: UnitOfWork, company_id: int, account_ids: Iterable[int]
                         ) -> dict[int, Terms]:
     """The terms of those of ``account_ids`` that belong to the company. An account's policy
@@ -125,17 +143,7 @@ async def account_terms(uow: UnitOfWork, company_id: int, account_ids: Iterable[
     if not rows:
         return {}
     zone = ZoneInfo(rows[0].time_zone)
-    today = uow.clock.now().astimezone(zone).date()
-    policies: dict[int, int] = {}
-    for account_id, policy_id in await session.execute(
-            select(AccountService.account_id, Service.usage_policy_id)
-            .join(Service, Service.id == AccountService.service_id)
-            .where(among(session, AccountService.account_id, ids),
-                   Service.kind == ServiceKind.DATA, Service.usage_policy_id.is_not(None),
-                   AccountService.start_date <= today,
-                   or_(AccountService.end_date.is_(None), AccountService.end_date > today))
-            .order_by(AccountService.start_date.desc(), AccountService.id.desc())):
-        policies[account_id] = policy_id  # the last written is the earliest started
+    policies = await policies_in_force(uow, ids, uow.clock.now().astimezone(zone).date())
     windows: dict[int, list[FreeWindow]] = defaultdict(list)
     if policies:
         for policy_id, weekday, start, end in await session.execute(
