@@ -53,6 +53,10 @@ class Settings(BaseSettings):
     max_request_bytes: int = Field(
         default=1_048_576, description="Largest request body `/graphql` accepts"
     )
+    max_ingest_request_bytes: int = Field(
+        default=8_388_608, description="Largest request body `/graphql` accepts from callers "
+        "holding usage:write (an ingestUsage call carries up to 10,000 records)"
+    )
     max_page_size: int = Field(default=500, description="Largest `first:` a connection accepts")
     default_page_size: int = Field(default=50, description="Page size when `first:` is omitted")
     max_query_depth: int = Field(default=12, description="Deepest selection nesting accepted")
@@ -91,6 +95,10 @@ class Settings(BaseSettings):
     )
     processor_timeout_seconds: float = Field(
         default=20.0, description="How long a payment processor may take to answer"
+    )
+
+    preseem_timeout_seconds: float = Field(
+        default=20.0, description="How long Preseem's API may take to answer one request"
     )
 
     radius_host: str = Field(default="0.0.0.0", description="Address `ispcore radius` binds")

@@ -202,10 +202,12 @@ async def bulk_update(session: AsyncSession, model: Any, rows: list[dict[str, An
         f'AS v({names}) WHERE t.id = v.id', *[[row[c] for row in rows] for c in columns])
 
 
-def among(on: AsyncSession | AsyncConnection, column: Any, ids: Sequence[int]) -> Any:
+def among(on: AsyncSession | AsyncConnection, column: Any, ids: Sequence[Any], *,
+          item_type: Any = BigInteger) -> Any:
     """``column IN ids`` for a long list of ids, for statements run ``on`` a session or
     connection: one array parameter on PostgreSQL (``= ANY``) rather than a rendered
-    parameter per id; a plain ``IN`` on SQLite."""
+    parameter per id; a plain ``IN`` on SQLite. ``item_type`` is the array's element type
+    (``String`` for a list of texts)."""
     from sqlalchemy import any_, bindparam
     from sqlalchemy.dialects.postgresql import ARRAY
 
@@ -213,4 +215,4 @@ def among(on: AsyncSession | AsyncConnection, column: Any, ids: Sequence[int]) -
     dialect = on.dialect if isinstance(on, AsyncConnection) else on.bind.dialect
     if dialect.name == "sqlite":
         return column.in_(ids)
-    return column == any_(bindparam(None, ids, type_=ARRAY(BigInteger)))
+    return column == any_(bindparam(None, ids, type_=ARRAY(item_type)))

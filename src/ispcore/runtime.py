@@ -9,6 +9,7 @@ from arq.connections import ArqRedis, RedisSettings, create_pool
 import ispcore.domain.audit.recorder
 import ispcore.domain.models
 import ispcore.domain.network.hooks
+import ispcore.domain.usage.hooks
 import ispcore.workers.jobs  # noqa: F401  (registers the job functions)
 from ispcore.config import Settings
 from ispcore.db import Database

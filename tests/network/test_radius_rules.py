@@ -32,6 +32,12 @@ def test_coa_reasons():
     assert reason_for("ACTIVE", "ACTIVE", "ACCEPT") == "ATTRIBUTES_CHANGED"
     assert reason_for("ACTIVE", "NO_SERVICE", "REJECT") == "SERVICE_ENDED"
     assert reason_for("ACTIVE", "REMOVED", "REJECT") == "REMOVED"
+    # Over the usage cap and back (a new period, a larger allowance).
+    assert reason_for("ACTIVE", "OVER_CAP", "ACCEPT") == "USAGE_CAP"
+    assert reason_for("OVER_CAP", "ACTIVE", "ACCEPT") == "USAGE_CAP_RESET"
+    assert reason_for("DELINQUENT", "OVER_CAP", "ACCEPT") == "DELINQUENCY_CLEARED"
+    assert reason_for("SUSPENDED", "OVER_CAP", "ACCEPT") == "RESTORED"
+    assert reason_for("OVER_CAP", "DELINQUENT", "ACCEPT") == "DELINQUENT"
 
 
 def test_the_routeros_script_replaces_each_list():

@@ -1,4 +1,7 @@
-"""RADIUS fixtures: the built-in server on loopback with seeded rows, a NAS stand-in for CoA."""
+"""RADIUS fixtures: the built-in server on loopback with seeded rows, a NAS stand-in for CoA,
+FreeRADIUS on the test database, an account with a RADIUS login for usage."""
 
 from tests.network.coa_listener import nas_at  # noqa: F401
+from tests.peers.freeradius_support import freeradius  # noqa: F401
 from tests.peers.radius_support import radius, seeded  # noqa: F401
+from tests.usage.accounting_support import login, metered  # noqa: F401

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ispcore.domain.usage.split import FreeWindow, split
+from ispcore.domain.usage.split import FreeWindow, _split_at_cuts, split
 
 CHICAGO = ZoneInfo("America/Chicago")
 KOLKATA = ZoneInfo("Asia/Kolkata")
@@ -91,3 +91,21 @@ def test_pieces_add_up_to_the_record(start: datetime, seconds: int, bytes_in: in
     assert all(p.bytes_in >= 0 and p.bytes_out >= 0 for p in pieces)
     assert len({(p.hour, p.day, p.free) for p in pieces}) == len(pieces)
     assert all(start - timedelta(hours=1) < p.hour <= end for p in pieces)
+
+
+@settings(max_examples=500, deadline=None)
+@given(moments, st.integers(1, 3600), st.lists(st.tuples(st.integers(-90, 90),
+                                                         st.integers(0, 120)), max_size=3),
+       st.sampled_from([CHICAGO, KOLKATA, ZoneInfo("Australia/Lord_Howe")]))
+def test_short_records_take_the_quick_path_to_the_same_pieces(
+        start: datetime, seconds: int, near: list[tuple[int, int]], zone: ZoneInfo) -> None:
+    """Records within an hour skip the cutting when no boundary falls inside them; the
+    pieces are those the general path gives. Windows are placed around the record."""
+    local = start.astimezone(zone)
+    minute = local.hour * 60 + local.minute
+    free = [FreeWindow(local.isoweekday(), max(0, minute + offset),
+                       min(1440, max(0, minute + offset) + length))
+            for offset, length in near]
+    end = start + timedelta(seconds=seconds)
+    assert sorted(split(start, end, 10**9, 10**6, zone, free), key=repr) == sorted(
+        _split_at_cuts(start, end, 10**9, 10**6, zone, free), key=repr)

@@ -48,6 +48,7 @@ from ispcore.schema.money import Money
 from ispcore.schema.nodes import Connection, global_id
 from ispcore.schema.permissions import requires
 from ispcore.schema.records import ScheduledEvent
+from ispcore.schema.usage import UsagePolicy
 
 READ = "billing:read"
 WRITE = "billing:write"
@@ -56,7 +57,8 @@ RUN = "billing:run"
 
 IDS = {"company_id": Company, "gl_code_id": GlCode, "service_id": Service,
        "package_id": Package, "account_type_id": AccountType, "account_id": Account,
-       "discount_id": Discount, "tax_rate_id": TaxRate, "invoice_id": Invoice}
+       "discount_id": Discount, "tax_rate_id": TaxRate, "invoice_id": Invoice,
+       "usage_policy_id": UsagePolicy}
 
 
 # --- settings and terms ----------------------------------------------------------------------
@@ -130,7 +132,8 @@ def _catalogue_commands(kind: Kind, node: Any, create_input: Any, update_input: 
 _gl = _catalogue_commands(catalogue.GL_CODE, GlCode, s.CreateGlCodeInput, s.UpdateGlCodeInput)
 _services = _catalogue_commands(
     catalogue.SERVICE, Service, s.CreateServiceInput, s.UpdateServiceInput,
-    nullable=("expires_after_cycles", "vacation_price", "download_kbps", "upload_kbps"))
+    nullable=("expires_after_cycles", "vacation_price", "download_kbps", "upload_kbps",
+              "usage_policy_id", "topup_gb"))
 _packages = _catalogue_commands(catalogue.PACKAGE, Package, s.CreatePackageInput,
                                 s.UpdatePackageInput, nullable=("price", "gl_code_id"))
 _discounts = _catalogue_commands(catalogue.DISCOUNT, Discount, s.CreateDiscountInput,

@@ -7,9 +7,10 @@ autocommit connections: no ORM identity map and no transaction to open and roll 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy.ext.asyncio import AsyncConnection
 from strawberry.dataloader import DataLoader
 
 from ispcore.db import Database
@@ -42,6 +43,15 @@ class Loaders:
             loader = self._loaders[node_type] = DataLoader(load_fn=load)
         return loader
 
+    def batch(self, name: str, load: Callable[[Sequence[Any]], Awaitable[list[Any]]]
+              ) -> DataLoader[Any, Any]:
+        """The request's loader called ``name`` (built with ``load`` the first time): for an
+        area's own batched reads, e.g. a value computed for every account of a page."""
+        loader = self._loaders.get(("batch", name))
+        if loader is None:
+            loader = self._loaders[("batch", name)] = DataLoader(load_fn=load)
+        return loader
+
     def balances(self) -> DataLoader[int, int]:
         """Accounts' balances (minor units, the sum of their ledger entries), by account id."""
         loader = self._loaders.get("balances")
@@ -54,4 +64,18 @@ class Loaders:
                 return [found[i] for i in ids]
 
             loader = self._loaders["balances"] = DataLoader(load_fn=load)
+        return loader
+
+    def keyed(self, name: str,
+              load: Callable[[AsyncConnection, Sequence[Any]], Awaitable[list[Any]]]
+              ) -> DataLoader[Any, Any]:
+        """The request's loader ``name`` of values that are not nodes: ``load(conn, keys)``
+        answers a batch of keys, in key order, on a read connection."""
+        loader = self._loaders.get(name)
+        if loader is None:
+            async def batch(keys: Sequence[Any]) -> list[Any]:
+                async with self._db.read_rows() as conn:
+                    return await load(conn, keys)
+
+            loader = self._loaders[name] = DataLoader(load_fn=batch)
         return loader

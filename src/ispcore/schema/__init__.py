@@ -23,9 +23,13 @@ from ispcore.resolvers.identity import IdentityMutation, IdentityQuery
 from ispcore.resolvers.ipam import IpamMutation, IpamQuery
 from ispcore.resolvers.netflow import NetflowMutation, NetflowQuery
 from ispcore.resolvers.payments import PaymentMutation, PaymentQuery
+from ispcore.resolvers.preseem import PreseemMutation, PreseemQuery
 from ispcore.resolvers.radius import RadiusMutation, RadiusQuery
 from ispcore.resolvers.records import RecordMutation, RecordQuery
 from ispcore.resolvers.search import SearchQuery
+from ispcore.resolvers.usage import UsageMutation, UsageQuery
+from ispcore.resolvers.usage_billing import UsageBillingMutation
+from ispcore.resolvers.usage_ingest import UsageIngestMutation
 from ispcore.schema.guard import ApiGuard, limit_rules
 from ispcore.schema.nodes import Node, node_type_named
 from ispcore.schema.scalars import SCALAR_MAP
@@ -34,7 +38,7 @@ from ispcore.schema.scalars import SCALAR_MAP
 @strawberry.type
 class Query(CompanyQuery, IdentityQuery, AuditQuery, AccountQuery, AddressQuery, RecordQuery,
             SearchQuery, BillingQuery, PaymentQuery, DocumentQuery, CollectionsQuery, IpamQuery,
-            RadiusQuery, NetflowQuery):
+            RadiusQuery, PreseemQuery, UsageQuery, NetflowQuery):
     @strawberry.field(description="Any entity by its global id (its type's read permission "
                       "applies); null if there is none.")
     async def node(self, info: Info, id: relay.GlobalID) -> Node | None:
@@ -45,7 +49,8 @@ class Query(CompanyQuery, IdentityQuery, AuditQuery, AccountQuery, AddressQuery,
 @strawberry.type
 class Mutation(CompanyMutation, IdentityMutation, AccountMutation, AddressMutation,
                RecordMutation, BillingMutation, PaymentMutation, DocumentMutation,
-               CollectionsMutation, IpamMutation, RadiusMutation, NetflowMutation):
+               CollectionsMutation, IpamMutation, RadiusMutation, UsageBillingMutation,
+               UsageIngestMutation, PreseemMutation, UsageMutation, NetflowMutation):
     pass
 
 

@@ -35,6 +35,7 @@ from ispcore.schema.identity import User
 from ispcore.schema.money import Money, as_money
 from ispcore.schema.nodes import ModelNode, model_node, related
 from ispcore.schema.relations import Many, One, Rows, Via, relation
+from ispcore.schema.usage import CurrentDataUsage, DataUsage, UsageGranularity
 
 if TYPE_CHECKING:
     from ispcore.schema.addresses import AddressOccupancy, PostalAddress, ServiceableAddress
@@ -314,6 +315,25 @@ class Account(ModelNode):
             return None
         minor = await info.context.loaders.balances().load(self.pk)
         return await as_money(info, minor, self.company_id)
+
+    @strawberry.field(description="Null without usage:read. Usage in buckets of the "
+                      "granularity that overlap [from, to).")
+    async def data_usage(
+            self, info: Info,
+            start: Annotated[datetime, strawberry.argument(name="from")],
+            to: datetime,
+            granularity: UsageGranularity,
+    ) -> DataUsage | None:
+        from ispcore.resolvers.usage import data_usage
+
+        return await data_usage(info, self, start, to, granularity)
+
+    @strawberry.field(description="Null without usage:read. The billing period containing "
+                      "today against the allowance.")
+    async def current_data_usage(self, info: Info) -> CurrentDataUsage | None:
+        from ispcore.resolvers.usage import current_data_usage
+
+        return await current_data_usage(info, self)
 
 
 @strawberry.type(description="One move of an account from a status to another.")

@@ -43,9 +43,13 @@ from ispcore.schema.relations import Many, One, Rows, relation
 
 if TYPE_CHECKING:
     from ispcore.schema.payments import Payment, PaymentAllocation
+    from ispcore.schema.usage import UsagePolicy
+    from ispcore.schema.usage_billing import InvoiceDataUsage
 
 READ = "billing:read"
 PAYMENTS = "ispcore.schema.payments"
+USAGE = "ispcore.schema.usage"
+USAGE_BILLING = "ispcore.schema.usage_billing"
 
 BillingMode = strawberry.enum(DomainBillingMode, description="ANNIVERSARY: billed on the day "
                               "of activation each cycle; FIXED_DAY: on the bill day.")
@@ -63,7 +67,8 @@ DiscountTarget = strawberry.enum(c.DiscountTarget, description="What a discount 
 InvoiceStatus = strawberry.enum(DomainInvoiceStatus)
 LineKind = strawberry.enum(DomainLineKind, name="InvoiceLineKind", description=(
     "SERVICE: a whole cycle; PRORATED: part of one; VACATION: vacation days; ONE_TIME; "
-    "ADJUSTMENT: proration of a change; MANUAL: added by staff."))
+    "ADJUSTMENT: proration of a change; MANUAL: added by staff; USAGE: data overage, or a "
+    "correction of it for usage that arrived late."))
 EntryKind = strawberry.enum(DomainEntryKind, name="LedgerEntryKind")
 Direction = strawberry.enum(DomainDirection, name="TransactionDirection")
 RunStatus = strawberry.enum(DomainRunStatus, name="BillingRunStatus")
@@ -154,17 +159,24 @@ class Service(ModelNode):
     active: bool
     download_kbps: int | None
     upload_kbps: int | None
+    topup_gb: int | None = strawberry.field(description="ONE_TIME services: a data top-up "
+                                            "of this many GB, added to the period's "
+                                            "allowance when bought.")
     created_at: datetime
     updated_at: datetime
     company_id: strawberry.Private[int]
     price_minor: strawberry.Private[int]
     vacation_price_minor: strawberry.Private[int | None]
     gl_code_id: strawberry.Private[int]
+    usage_policy_id: strawberry.Private[int | None]
 
     price: Money = money("price_minor", description="Per billing frequency.")
     vacation_price: Money | None = optional_money("vacation_price_minor")
     gl_code: GlCode | None = relation(One("GlCode", "gl_code_id"))
     company: Company | None = relation(One("Company", "company_id"))
+    usage_policy: Annotated[UsagePolicy, strawberry.lazy(USAGE)] | None = relation(
+        One("UsagePolicy", "usage_policy_id"),
+        description="DATA services: the usage-based billing policy (null without usage:read).")
 
 
 @strawberry.type(description="A service in a package, with how many of it.")
@@ -490,6 +502,14 @@ class Invoice(ModelNode):
         Many("PaymentAllocation", "invoice_id"), description="What paid it, in order (negative "
         "rows: money taken back by a refund, reversal or void).")
 
+    @strawberry.field(description="Data usage of its account and of the accounts with lines "
+                      "on it, in the periods that ended on its bill date: billable and free.")
+    async def data_usage(self, info: Info
+                         ) -> list[Annotated[InvoiceDataUsage, strawberry.lazy(USAGE_BILLING)]]:
+        from ispcore.resolvers.usage_billing import invoice_data_usage
+
+        return await invoice_data_usage(info, self)
+
 
 @strawberry.type(description="An account a billing run could not bill, and why.")
 @model_node(m.BillingRunFailure, read_permission=READ)
@@ -664,6 +684,11 @@ class CreateServiceInput:
     vacation_price: Decimal | None = UNSET
     download_kbps: int | None = UNSET
     upload_kbps: int | None = UNSET
+    usage_policy_id: relay.GlobalID | None = strawberry.field(
+        default=UNSET, description="DATA services: a usage policy of the company.")
+    topup_gb: int | None = strawberry.field(
+        default=UNSET, description="ONE_TIME services: GB a purchase adds to the period's "
+        "allowance.")
     active: bool | None = UNSET
     currency: str | None = strawberry.field(
         default=None, description="The currency of the amounts, if stated: must be the "
@@ -684,6 +709,8 @@ class UpdateServiceInput:
     vacation_price: Decimal | None = UNSET
     download_kbps: int | None = UNSET
     upload_kbps: int | None = UNSET
+    usage_policy_id: relay.GlobalID | None = UNSET
+    topup_gb: int | None = UNSET
     active: bool | None = UNSET
     currency: str | None = strawberry.field(
         default=UNSET, description="The currency of the amounts, if stated: must be the "

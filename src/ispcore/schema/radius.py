@@ -24,6 +24,7 @@ from ispcore.schema.filtering import (
 )
 from ispcore.schema.nodes import ModelNode, model_node, related
 from ispcore.schema.relations import One, Rows, relation
+from ispcore.schema.scalars import BigInt
 
 READ = "network:read"
 
@@ -91,7 +92,9 @@ class RadiusCredential(ModelNode):
     username: str
     access: str = strawberry.field(description="ACCEPT or REJECT, as RADIUS answers now.")
     access_state: str = strawberry.field(description="Why: ACTIVE, DELINQUENT, SUSPENDED, "
-                                         "NO_SERVICE (the service ended) or REMOVED.")
+                                         "OVER_CAP (over the usage allowance: the usage "
+                                         "policy's throttle group), NO_SERVICE (the service "
+                                         "ended) or REMOVED.")
     removed_at: datetime | None
     created_at: datetime
     updated_at: datetime
@@ -110,8 +113,8 @@ class RadiusCredential(ModelNode):
         description="Its own group; null: the company's default.")
     effective_group: RadiusGroup | None = relation(
         One("RadiusGroup", "effective_group_id"),
-        description="The group it answers with now (the delinquent or suspended group when "
-                    "that applies).")
+        description="The group it answers with now (the delinquent, suspended or usage "
+                    "throttle group when that applies).")
     replies: list[RadiusReplyItem] = relation(
         Rows(m.RadiusReply, "credential_id", order_by=("position",),
              build=lambda rows: [RadiusReplyItem(attribute=r.attribute, op=r.op,
@@ -138,6 +141,14 @@ class RadiusSession(ModelNode):
     input_octets: str = strawberry.field(description="Bytes from the customer (a decimal "
                                          "string: counters pass 2^53).")
     output_octets: str = strawberry.field(description="Bytes to the customer.")
+    counted_in: BigInt = strawberry.field(
+        name="countedInputOctets", description="Of `inputOctets`, those counted as usage "
+        "(credited to the account as upload unless the session has none).")
+    counted_out: BigInt = strawberry.field(
+        name="countedOutputOctets", description="Of `outputOctets`, those counted as usage "
+        "(download).")
+    counted_at: datetime | None = strawberry.field(
+        description="When the last report was counted: the next one's usage runs from here.")
     terminate_cause: str | None
     company_id: strawberry.Private[int]
     nas_id: strawberry.Private[int]
@@ -156,7 +167,8 @@ class RadiusAction(ModelNode):
     kind: str = strawberry.field(description="COA or DISCONNECT.")
     reason: str = strawberry.field(description="DELINQUENT, DELINQUENCY_CLEARED, SUSPENDED, "
                                    "RESTORED, ATTRIBUTES_CHANGED (speeds), SERVICE_ENDED, "
-                                   "REMOVED.")
+                                   "REMOVED, USAGE_CAP (over the usage allowance), "
+                                   "USAGE_CAP_RESET (a new period or a larger allowance).")
     status: str = strawberry.field(description="PENDING, SENDING, ACK, NAK, TIMEOUT, ERROR, or "
                                    "SUPERSEDED (a newer change for the session went instead).")
     error_cause: int | None = strawberry.field(description="The NAK's Error-Cause (RFC 5176), "

@@ -19,6 +19,9 @@ from ispcore.runtime import Runtime
 from ispcore.schema.context import Context
 from ispcore.web.auth import principal_for
 
+#: Callers holding it may send bodies up to ``max_ingest_request_bytes`` (``ingestUsage``).
+INGEST_PERMISSION = "usage:write"
+
 
 def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None
            ) -> JSONResponse:
@@ -73,11 +76,6 @@ class GraphQLView(GraphQL):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             headers = dict(scope["headers"])
-            limit = self.runtime.settings.max_request_bytes
-            if int(headers.get(b"content-length", b"0") or 0) > limit:
-                await _too_large(limit)(scope, receive, send)
-                return
-            receive = _limited(receive, limit)  # chunked bodies have no length up front
             ip = scope["client"][0] if scope.get("client") else None
             raw = headers.get(b"authorization")
             try:
@@ -97,6 +95,11 @@ class GraphQLView(GraphQL):
             if not verdict.allowed:
                 await self._too_many(scope, receive, send, verdict.retry_after)
                 return
+            limit = self._body_limit(actor)
+            if int(headers.get(b"content-length", b"0") or 0) > limit:
+                await _too_large(limit)(scope, receive, send)
+                return
+            receive = _limited(receive, limit)  # chunked bodies have no length up front
             state = scope.setdefault("state", {})
             state["actor"] = actor
             state["user"] = principal.user if principal else None
@@ -106,6 +109,14 @@ class GraphQLView(GraphQL):
                 await _too_large(limit)(scope, receive, send)
             return
         await super().__call__(scope, receive, send)
+
+    def _body_limit(self, actor: Actor) -> int:
+        """Bodies are small, except the usage batches middleware pushes (the body is read
+        only after authentication, so the larger limit needs a token holding usage:write)."""
+        settings = self.runtime.settings
+        if actor.can(INGEST_PERMISSION):
+            return max(settings.max_request_bytes, settings.max_ingest_request_bytes)
+        return settings.max_request_bytes
 
     async def _too_many(self, scope: Scope, receive: Receive, send: Send,
                         retry_after: int) -> None:

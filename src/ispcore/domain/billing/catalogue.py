@@ -32,11 +32,12 @@ from ispcore.domain.billing.models import (
     TaxExemption,
     TaxRate,
 )
-from ispcore.domain.billing.money import same_currency, to_minor
+from ispcore.domain.billing.money import amount_to_minor, check_stated_currency
 from ispcore.domain.billing.taxes import MAX_RATE
 from ispcore.domain.common.errors import DomainError, ErrorCode, Validator
 from ispcore.domain.common.models import ensure_name_free
 from ispcore.domain.common.records import (
+    check_owned,
     company_of,
     ensure_unused,
     load,
@@ -45,6 +46,8 @@ from ispcore.domain.common.records import (
 )
 from ispcore.domain.common.unit_of_work import UnitOfWork
 from ispcore.domain.events.service import record_event
+from ispcore.domain.usage.models import UsagePolicy
+from ispcore.domain.usage.policies import MAX_GB
 
 
 class ServiceKind(StrEnum):
@@ -103,23 +106,10 @@ def scaled_percent(value: Decimal | None, field: str, *, allow_zero: bool) -> in
 
 async def _gl_code(uow: UnitOfWork, company: Any, values: dict[str, Any], v: Validator,
                    *, required: bool) -> None:
-    if values.get("gl_code_id") is not None:
-        try:
-            await load(uow, GlCode, values["gl_code_id"], field="gl_code_id",
-                       what="general ledger code", company_id=company.id)
-        except DomainError as exc:
-            v.errors.append(exc)
-    elif required and "gl_code_id" in values:
+    await check_owned(uow, v, values, "gl_code_id", GlCode, what="general ledger code",
+                      company_id=company.id)
+    if required and "gl_code_id" in values and values["gl_code_id"] is None:
         v.add("gl_code_id", "Name a general ledger code.", ErrorCode.REQUIRED)
-
-
-def _money(values: dict[str, Any], key: str, target: str, currency: str, v: Validator) -> None:
-    if key in values:
-        amount = values.pop(key)
-        try:
-            values[target] = None if amount is None else to_minor(amount, currency, field=key)
-        except DomainError as exc:
-            v.errors.append(exc)
 
 
 async def _clean_gl_code(uow: UnitOfWork, company: Any, values: dict[str, Any], current: Any
@@ -146,17 +136,15 @@ async def _clean_service(uow: UnitOfWork, company: Any, values: dict[str, Any], 
                          ) -> dict[str, Any]:
     v = Validator()
     out = dict(values)
-    try:
-        same_currency(out.pop("currency", None), company.currency)
-    except DomainError as exc:
-        v.errors.append(exc)
+    check_stated_currency(out, company.currency, v)
     required_text(v, out, "name", "A service needs a name.")
-    _money(out, "price", "price_minor", company.currency, v)
-    _money(out, "vacation_price", "vacation_price_minor", company.currency, v)
+    amount_to_minor(out, "price", "price_minor", company.currency, v)
+    amount_to_minor(out, "vacation_price", "vacation_price_minor", company.currency, v)
     await _gl_code(uow, company, out, v, required=True)
     merged = {c: getattr(current, c) for c in ("kind", "billing_frequency_months",
                                                "expires_after_cycles", "download_kbps",
-                                               "upload_kbps")} if current else {}
+                                               "upload_kbps", "usage_policy_id", "topup_gb")
+              } if current else {}
     merged.update(out)
     kind = merged.get("kind")
     months = merged.get("billing_frequency_months")
@@ -176,6 +164,7 @@ async def _clean_service(uow: UnitOfWork, company: Any, values: dict[str, Any], 
             v.add(key, "Only a data service has speeds.")
         elif merged.get(key) is not None and merged[key] < 1:
             v.add(key, "A speed is at least 1 kbps.")
+    await _usage_terms(uow, company, out, merged, v)
     if current is not None and "kind" in out and out["kind"] != current.kind:
         used = await uow.session.scalar(select(func.count()).select_from(AccountService)
                                         .where(AccountService.service_id == current.id))
@@ -186,12 +175,29 @@ async def _clean_service(uow: UnitOfWork, company: Any, values: dict[str, Any], 
     return out
 
 
+async def _usage_terms(uow: UnitOfWork, company: Any, out: dict[str, Any],
+                       merged: dict[str, Any], v: Validator) -> None:
+    """A data service's usage policy (one of the company's); a one-time service's top-up
+    size (GB added to the period's allowance when bought)."""
+    kind = merged.get("kind")
+    if merged.get("usage_policy_id") is not None and kind != ServiceKind.DATA:
+        v.add("usage_policy_id", "Only a data service has a usage policy.")
+    else:
+        await check_owned(uow, v, out, "usage_policy_id", UsagePolicy, what="usage policy",
+                          company_id=company.id)
+    top_up = merged.get("topup_gb")
+    if top_up is not None and kind != ServiceKind.ONE_TIME:
+        v.add("topup_gb", "Only a one-time service is a data top-up.")
+    elif top_up is not None and not 1 <= top_up <= MAX_GB:
+        v.add("topup_gb", f"A top-up is 1 to {MAX_GB:,} GB.")
+
+
 async def _clean_package(uow: UnitOfWork, company: Any, values: dict[str, Any], current: Any
                          ) -> dict[str, Any]:
     v = Validator()
     out = dict(values)
     required_text(v, out, "name", "A package needs a name.")
-    _money(out, "price", "price_minor", company.currency, v)
+    amount_to_minor(out, "price", "price_minor", company.currency, v)
     await _gl_code(uow, company, out, v, required=False)
     merged = {c: getattr(current, c) for c in ("pricing", "price_minor", "gl_code_id",
                                                "billing_frequency_months")} if current else {}
@@ -248,7 +254,7 @@ async def _clean_discount(uow: UnitOfWork, company: Any, values: dict[str, Any],
                                                    allow_zero=False)
     except DomainError as exc:
         v.errors.append(exc)
-    _money(out, "amount", "amount_minor", company.currency, v)
+    amount_to_minor(out, "amount", "amount_minor", company.currency, v)
     await _gl_code(uow, company, out, v, required=True)
     merged = {c: getattr(current, c) for c in ("kind", "percent_scaled", "amount_minor",
                                                "applies_to", "service_id", "package_id")

@@ -7,6 +7,7 @@ import base64
 from collections import defaultdict
 from datetime import date, timedelta
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import select
@@ -30,6 +31,8 @@ from ispcore.domain.billing.models import (
 )
 from ispcore.domain.billing.money import exponent
 from ispcore.domain.billing.taxes import RATE_SCALE
+from ispcore.domain.usage.invoice_usage import InvoiceUsage, usage_of_invoices
+from ispcore.domain.usage.overage import GB, format_gb
 
 #: Statuses printed with a watermark.
 MARKS = {"DRAFT": "DRAFT", "VOID": "VOID"}
@@ -120,8 +123,11 @@ async def invoice_contexts(session: Any, company: Any, invoices: list[Invoice]
             .order_by(InvoiceLineDiscount.id)):
         discounts[invoice_id][name] += minor
     account_ids = sorted({i.account_id for i in invoices})
+    usage = await usage_of_invoices(session, [(i.id, i.account_id, i.bill_date)
+                                              for i in invoices])
+    named = sorted(set(account_ids) | {u.account_id for found in usage.values() for u in found})
     accounts = {a.id: a for a in await session.scalars(select(Account).where(
-        among(session, Account.id, account_ids)))}
+        among(session, Account.id, named)))}
     addresses = await _billing_addresses(session, account_ids)
     balance = await balances(session, account_ids)
     shared = {"company": company_view(company), "logo": logo_uri(template),
@@ -161,11 +167,25 @@ async def invoice_contexts(session: Any, company: Any, invoices: list[Invoice]
                 "subtotal": money(invoice.subtotal_minor),
                 "discount_total": money(invoice.discount_minor),
                 "tax_total": money(invoice.tax_minor), "total": money(invoice.total_minor),
-                "amount_paid": money(invoice.paid_minor), "balance_due": money(owed)},
+                "amount_paid": money(invoice.paid_minor), "balance_due": money(owed),
+                "data_usage": [_usage_view(u, accounts[u.account_id])
+                               for u in usage[invoice.id]]},
             "account_balance": money(balance.get(account.id, 0)),
             "mark": MARKS.get(invoice.status),
         })
     return out
+
+
+def _usage_view(usage: InvoiceUsage, account: Any) -> dict[str, Any]:
+    """An account's usage period as a template prints it (volumes as "512.35 GB")."""
+    return {"account_name": account.name,
+            "account_number": account.account_number or str(account.id),
+            "period_start": usage.period_start, "period_end": _last_day(usage.period_end),
+            "billable": format_gb(usage.billable), "billable_in": format_gb(usage.billable_in),
+            "billable_out": format_gb(usage.billable_out), "free": format_gb(usage.free),
+            "free_in": format_gb(usage.free_in), "free_out": format_gb(usage.free_out),
+            "allowance": None if usage.allowance is None else format_gb(usage.allowance),
+            "overage_blocks": usage.overage_blocks}
 
 
 def sample_context(company: Any, template: InvoiceTemplate | None, today: date
@@ -196,6 +216,10 @@ def sample_context(company: Any, template: InvoiceTemplate | None, today: date
                     "discounts": [{"name": "Loyalty", "amount": money(Decimal(10))}],
                     "subtotal": money(Decimal(60)), "discount_total": money(Decimal(10)),
                     "tax_total": money(Decimal("3.75")), "total": money(Decimal("53.75")),
-                    "amount_paid": money(Decimal(0)), "balance_due": money(Decimal("53.75"))},
+                    "amount_paid": money(Decimal(0)), "balance_due": money(Decimal("53.75")),
+                    "data_usage": [_usage_view(InvoiceUsage(
+                        0, start, start + timedelta(days=30), 412 * GB, 38 * GB,
+                        25 * GB, 2 * GB, 500 * GB, 0), SimpleNamespace(
+                        name="Sample Customer", account_number="1001", id=0))]},
         "account_balance": money(Decimal("53.75")), "mark": None,
     }

@@ -43,6 +43,8 @@ class LineKind(StrEnum):
     ONE_TIME = "ONE_TIME"
     ADJUSTMENT = "ADJUSTMENT"
     MANUAL = "MANUAL"
+    #: Data usage over the allowance (or a late-usage correction of it).
+    USAGE = "USAGE"
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,14 @@ class Charge:
     item_id: int | None = None
     service_id: int | None = None
     package_id: int | None = None
+    #: The usage period a usage charge bills.
+    usage_period_id: int | None = None
+
+    @property
+    def kind(self) -> LineKind:
+        if self.usage_period_id is not None:
+            return LineKind.USAGE
+        return LineKind.ADJUSTMENT if self.item_id else LineKind.MANUAL
 
 
 @dataclass
@@ -418,8 +428,7 @@ def bill(plan: Plan) -> Bill:
         lines += item_lines_
         states[item.id] = state
     for charge in plan.charges:
-        lines.append(Line(charge.account_id, LineKind.ADJUSTMENT if charge.item_id else
-                          LineKind.MANUAL, charge.description, charge.quantity,
+        lines.append(Line(charge.account_id, charge.kind, charge.description, charge.quantity,
                           charge.unit_price, charge.amount, charge.gl_code_id, charge.taxable,
                           charge.period, item_id=None, charge_id=charge.id,
                           account_service_id=charge.item_id,

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal, InvalidOperation
 from enum import StrEnum
+from typing import Any
 
 import pycountry
 
-from ispcore.domain.common.errors import DomainError
+from ispcore.domain.common.errors import DomainError, Validator
 
 #: ISO 4217 currencies whose minor unit is not the cent (pycountry does not carry exponents).
 _EXPONENTS = {
@@ -79,3 +80,24 @@ def same_currency(given: str | None, currency: str, *, field: str = "currency") 
     if given is not None and given.strip().upper() != currency:
         raise DomainError(f"Amounts here are in {currency}, the company's currency; "
                           f"{given!r} was given.", field=field)
+
+
+def amount_to_minor(values: dict[str, Any], key: str, target: str, currency: str,
+                    v: Validator) -> None:
+    """Replace the amount ``values[key]`` (when given; null stays null) by its minor units
+    in ``values[target]``; a bad amount is an error on ``v``."""
+    if key in values:
+        amount = values.pop(key)
+        try:
+            values[target] = None if amount is None else to_minor(amount, currency, field=key)
+        except DomainError as exc:
+            v.errors.append(exc)
+
+
+def check_stated_currency(values: dict[str, Any], currency: str, v: Validator) -> None:
+    """Take the currency a caller stated with its amounts out of ``values``; one other than
+    the company's is an error on ``v``."""
+    try:
+        same_currency(values.pop("currency", None), currency)
+    except DomainError as exc:
+        v.errors.append(exc)

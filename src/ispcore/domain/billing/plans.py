@@ -152,12 +152,14 @@ async def _charges(uow: UnitOfWork, account_ids: list[int]) -> dict[int, list[Ch
     for r in await conn.execute(select(
             p.id, p.account_id, p.description, p.amount_minor, p.quantity, p.unit_price_minor,
             p.gl_code_id, p.taxable, p.period_start, p.period_end, p.account_service_id,
-            p.service_id, p.package_id).where(among(uow.session, p.account_id, account_ids),
-                                              p.invoice_id.is_(None)).order_by(p.id)):
+            p.service_id, p.package_id, p.usage_period_id).where(
+                among(uow.session, p.account_id, account_ids),
+                p.invoice_id.is_(None)).order_by(p.id)):
         period = Period(r.period_start, r.period_end) if r.period_start and r.period_end else None
         out[r.account_id].append(Charge(
             r.id, r.account_id, r.description, r.amount_minor, r.quantity, r.unit_price_minor,
-            r.gl_code_id, r.taxable, period, r.account_service_id, r.service_id, r.package_id))
+            r.gl_code_id, r.taxable, period, r.account_service_id, r.service_id, r.package_id,
+            r.usage_period_id))
     return out
 
 

@@ -27,6 +27,7 @@ from ispcore.domain.common.errors import DomainError
 from ispcore.domain.common.records import company_of, load, today_in
 from ispcore.domain.common.unit_of_work import UnitOfWork
 from ispcore.domain.events.service import record_event
+from ispcore.domain.usage import billing as usage_billing
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +91,9 @@ def compute(catalogue: Catalogue, payers: list[Payer]
 
 async def _bill_batch(uow: UnitOfWork, run: BillingRun, catalogue: Catalogue,
                       account_ids: list[int]) -> tuple[int, list[int]]:
-    """Bill ``account_ids`` in ``uow``; returns (accounts billed, accounts that failed)."""
+    """Bill ``account_ids`` in ``uow``; returns (accounts billed, accounts that failed).
+    Their usage is settled first, so the overage it charges is on these invoices."""
+    await usage_billing.settle(uow, catalogue, account_ids)
     payers = await load_plans(uow, catalogue, account_ids)
     bills, failures = compute(catalogue, payers)
     invoices = await write_bills(uow, catalogue, bills, run_id=run.id, on=run.run_on)

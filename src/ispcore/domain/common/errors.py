@@ -22,6 +22,14 @@ class ErrorCode(StrEnum):
     EXHAUSTED = "EXHAUSTED"
     #: A payment processor could not be asked (not configured, or not answering).
     PROCESSOR_UNAVAILABLE = "PROCESSOR_UNAVAILABLE"
+    #: A usage record refused (``ingestUsage``): why, so middleware can tell what to drop.
+    END_BEFORE_START = "END_BEFORE_START"
+    NEGATIVE_BYTES = "NEGATIVE_BYTES"
+    ABSURD_BYTES = "ABSURD_BYTES"
+    IN_FUTURE = "IN_FUTURE"
+    TOO_OLD = "TOO_OLD"
+    #: A name (an address, a username) that more than one account held at the time.
+    AMBIGUOUS = "AMBIGUOUS"
 
 
 class DomainError(Exception):

@@ -44,6 +44,17 @@ async def load(uow: UnitOfWork, model: type[T], pk: int | None, *, field: str, w
     return row
 
 
+async def check_owned(uow: UnitOfWork, v: Validator, values: dict[str, Any], key: str,
+                      model: type, *, what: str, company_id: int) -> None:
+    """The row ``values[key]`` names, when it names one, must exist and belong to the
+    company; if not, the error goes on ``v`` (so the caller reports every error at once)."""
+    if values.get(key) is not None:
+        try:
+            await load(uow, model, values[key], field=key, what=what, company_id=company_id)
+        except DomainError as exc:
+            v.errors.append(exc)
+
+
 async def ensure_unused(uow: UnitOfWork, pk: int, used_by: tuple[tuple[Any, str, str], ...],
                         *, what: str, instead: str = "") -> None:
     """``IN_USE`` (on field ``id``) if rows still point at ``pk``: ``used_by`` lists them as

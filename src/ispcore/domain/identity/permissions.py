@@ -37,9 +37,11 @@ PERMISSIONS: dict[str, str] = {
                      "credentials",
     "network:configure": "Manage network sites, supernets, subnets, IP pools, NAS clients, "
                          "RADIUS groups and network settings",
-    "usage:read": "See data usage, usage policies, NetFlow exporters and Preseem settings",
+    "usage:read": "See data usage, usage periods, usage policies and their free periods, "
+                  "unattributed traffic, NetFlow exporters and the Preseem connection",
     "usage:write": "Push usage records through the API",
-    "usage:configure": "Manage usage policies, NetFlow exporters and the Preseem connection",
+    "usage:configure": "Manage usage policies and free periods, NetFlow exporters and the "
+                       "Preseem connection",
 }
 
 ALL_PERMISSIONS: frozenset[str] = frozenset(PERMISSIONS)

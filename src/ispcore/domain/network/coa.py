@@ -39,8 +39,12 @@ def reason_for(before: str, after: str, access: str) -> str:
         return "REMOVED"
     if after == before:
         return "ATTRIBUTES_CHANGED"
-    if after == "ACTIVE":
-        return "DELINQUENCY_CLEARED" if before == "DELINQUENT" else "RESTORED"
+    if after in ("ACTIVE", "OVER_CAP"):
+        if before == "DELINQUENT":
+            return "DELINQUENCY_CLEARED"
+        if before in ("ACTIVE", "OVER_CAP"):  # over the usage cap, or a new allowance
+            return "USAGE_CAP" if after == "OVER_CAP" else "USAGE_CAP_RESET"
+        return "RESTORED"
     return after if access == "ACCEPT" or after != "NO_SERVICE" else "SERVICE_ENDED"
 
 

@@ -1,7 +1,8 @@
 """What the RADIUS servers answer for each credential, worked out whenever anything it comes
 from changes: the account's status and the company's settings (access), the credential's
-group or the company's (which group), the data service's speeds (templated attributes) and
-the account's held addresses (Framed-IP-Address, Delegated-IPv6-Prefix).
+group or the company's (which group), the usage cap (a throttled current period answers
+with the usage policy's throttle group), the data service's speeds (templated attributes)
+and the account's held addresses (Framed-IP-Address, Delegated-IPv6-Prefix).
 
 The result is kept on the credential and in ``radius_replies``: the built-in server's cache
 and FreeRADIUS's ``rlm_sql`` views read only that, so both answer the same. Each compile
@@ -37,6 +38,7 @@ from ispcore.domain.network.models import (
 )
 from ispcore.domain.network.replies import Item
 from ispcore.domain.network.settings import DEFAULTS, AccessAction
+from ispcore.domain.usage import caps
 
 RADIUS_CHANNEL = "radius"
 
@@ -45,6 +47,8 @@ class AccessState:
     ACTIVE = "ACTIVE"
     DELINQUENT = "DELINQUENT"
     SUSPENDED = "SUSPENDED"
+    #: Over the usage allowance of the current period: the usage policy's throttle group.
+    OVER_CAP = "OVER_CAP"
     #: The credential's data service has ended (or was removed).
     NO_SERVICE = "NO_SERVICE"
     REMOVED = "REMOVED"
@@ -90,6 +94,8 @@ class _Context:
     today: dict[int, date]
     addresses: dict[tuple[int, int | None], list[IpAssignment]]
     group_items: dict[int, list[RadiusGroupAttribute]]
+    #: Account id -> the throttle group of accounts over their usage allowance.
+    throttles: dict[int, int]
 
 
 def answer_for(c: RadiusCredential, ctx: _Context) -> Answer:
@@ -106,6 +112,7 @@ def answer_for(c: RadiusCredential, ctx: _Context) -> Answer:
         return getattr(settings, key) if settings else DEFAULTS[key]
 
     group_id = c.radius_group_id or value("default_radius_group_id")
+    throttle = ctx.throttles.get(c.account_id)
     if state in (AccessState.DELINQUENT, AccessState.SUSPENDED):
         kind = state.lower()
         action = value(f"{kind}_action")
@@ -113,8 +120,12 @@ def answer_for(c: RadiusCredential, ctx: _Context) -> Answer:
             return Answer("REJECT", state, None)
         if action != AccessAction.NONE:
             group_id = value(f"{kind}_radius_group_id")
+        elif throttle is not None:  # NONE: treated as paying, so the cap still applies
+            group_id = throttle
     elif state == AccessState.NO_SERVICE:
         return Answer("REJECT", state, None)
+    elif throttle is not None:
+        state, group_id = AccessState.OVER_CAP, throttle
     service = held[1] if held else None
     member = templates.Member(c.username, c.account_id,
                               service.download_kbps if service else None,
@@ -150,6 +161,8 @@ async def _context(uow: UnitOfWork, credentials: list[RadiusCredential]) -> _Con
         settings[row.company_id] = row
     today = {company.id: local_date(uow.clock.now(), company.time_zone)
              for company in await s.scalars(select(Company).where(Company.id.in_(company_ids)))}
+    throttles = await caps.throttle_groups(
+        uow, {a.id: today[a.company_id] for a in accounts.values()})
     addresses: dict[tuple[int, int | None], list[IpAssignment]] = defaultdict(list)
     for a in await s.scalars(select(IpAssignment).where(
             among(s, IpAssignment.account_id, account_ids), IpAssignment.released_at.is_(None))):
@@ -160,12 +173,14 @@ async def _context(uow: UnitOfWork, credentials: list[RadiusCredential]) -> _Con
         if row is not None:
             group_ids |= {row.default_radius_group_id, row.delinquent_radius_group_id,
                           row.suspended_radius_group_id} - {None}
+    group_ids |= set(throttles.values())
     group_items: dict[int, list[RadiusGroupAttribute]] = defaultdict(list)
     for item in await s.scalars(select(RadiusGroupAttribute).where(
             RadiusGroupAttribute.group_id.in_(group_ids))
             .order_by(RadiusGroupAttribute.group_id, RadiusGroupAttribute.position)):
         group_items[item.group_id].append(item)
-    return _Context(accounts, statuses, services, settings, today, addresses, group_items)
+    return _Context(accounts, statuses, services, settings, today, addresses, group_items,
+                    throttles)
 
 
 async def next_revision(uow: UnitOfWork) -> int:

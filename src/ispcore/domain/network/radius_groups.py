@@ -20,6 +20,7 @@ from ispcore.domain.network.models import (
     RadiusGroup,
     RadiusGroupAttribute,
 )
+from ispcore.domain.usage.models import UsagePolicy
 from ispcore.network.radius import codec
 
 ATTRIBUTE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,63}$")
@@ -108,7 +109,9 @@ async def update_group(uow: UnitOfWork, pk: int, values: dict[str, Any]) -> Radi
 
 async def delete_group(uow: UnitOfWork, pk: int) -> RadiusGroup:
     group = await load(uow, RadiusGroup, pk, field="id", what="RADIUS group")
-    await ensure_unused(uow, pk, ((RadiusCredential, "radius_group_id", "RADIUS credential"),),
+    await ensure_unused(uow, pk, ((RadiusCredential, "radius_group_id", "RADIUS credential"),
+                                  (UsagePolicy, "throttle_radius_group_id",
+                                   "usage policy (as its throttle group)")),
                         what="RADIUS group")
     in_settings = await uow.session.scalar(select(NetworkSettings.id).where(or_(
         NetworkSettings.default_radius_group_id == pk,

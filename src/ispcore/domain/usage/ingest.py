@@ -13,11 +13,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, select, tuple_
+from sqlalchemy import bindparam, func, or_, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from ispcore.db import among
 from ispcore.domain.accounts.models import Account
@@ -109,6 +111,24 @@ class Credited:
     periods: list[UsagePeriod] = field(default_factory=list)
 
 
+async def policies_in_force(uow: UnitOfWork, account_ids: Iterable[int], today: date
+                            ) -> dict[int, int]:
+    """The usage policy id of each of ``account_ids`` that has one on ``today``: that of its
+    data service in force (the earliest started, if several)."""
+    session = uow.session
+    policies: dict[int, int] = {}
+    for account_id, policy_id in await session.execute(
+            select(AccountService.account_id, Service.usage_policy_id)
+            .join(Service, Service.id == AccountService.service_id)
+            .where(among(session, AccountService.account_id, sorted(set(account_ids))),
+                   Service.kind == ServiceKind.DATA, Service.usage_policy_id.is_not(None),
+                   AccountService.start_date <= today,
+                   or_(AccountService.end_date.is_(None), AccountService.end_date > today))
+            .order_by(AccountService.start_date.desc(), AccountService.id.desc())):
+        policies[account_id] = policy_id  # the last written is the earliest started
+    return policies
+
+
 async def account_terms(uow: UnitOfWork, company_id: int, account_ids: Iterable[int]
                         ) -> dict[int, Terms]:
     """The terms of those of ``account_ids`` that belong to the company. An account's policy
@@ -123,17 +143,7 @@ async def account_terms(uow: UnitOfWork, company_id: int, account_ids: Iterable[
     if not rows:
         return {}
     zone = ZoneInfo(rows[0].time_zone)
-    today = uow.clock.now().astimezone(zone).date()
-    policies: dict[int, int] = {}
-    for account_id, policy_id in await session.execute(
-            select(AccountService.account_id, Service.usage_policy_id)
-            .join(Service, Service.id == AccountService.service_id)
-            .where(among(session, AccountService.account_id, ids),
-                   Service.kind == ServiceKind.DATA, Service.usage_policy_id.is_not(None),
-                   AccountService.start_date <= today,
-                   or_(AccountService.end_date.is_(None), AccountService.end_date > today))
-            .order_by(AccountService.start_date.desc(), AccountService.id.desc())):
-        policies[account_id] = policy_id  # the last written is the earliest started
+    policies = await policies_in_force(uow, ids, uow.clock.now().astimezone(zone).date())
     windows: dict[int, list[FreeWindow]] = defaultdict(list)
     if policies:
         for policy_id, weekday, start, end in await session.execute(
@@ -146,6 +156,7 @@ async def account_terms(uow: UnitOfWork, company_id: int, account_ids: Iterable[
             for r in rows}
 
 
+@lru_cache(maxsize=4096)
 def period_of(day: date, anchor_day: int) -> tuple[date, date]:
     cycle = cycle_containing(day, anchor_day)
     return cycle.start, cycle.end
@@ -194,12 +205,24 @@ async def _add(uow: UnitOfWork, model: Any, keys: tuple[str, ...],
     if not rows:
         return
     table = model.__table__
-    dialect = postgresql if uow.session.bind.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(table)
+    if uow.session.bind.dialect.name == "postgresql":
+        # One statement, one array parameter per column (an executemany costs a round of
+        # the protocol per row).
+        columns = list(rows[0])
+        values = func.unnest(*[bindparam(f"v_{c}", [r[c] for r in rows],
+                                         type_=ARRAY(table.c[c].type)) for c in columns]
+                             ).table_valued(*columns).render_derived()
+        statement = postgresql.insert(table).from_select(
+            columns, select(*[values.c[c] for c in columns]))
+    else:
+        statement = sqlite.insert(table)
     updates = {c: table.c[c] + statement.excluded[c] for c in _COUNTERS}
     statement = statement.on_conflict_do_update(index_elements=list(keys),
                                                 set_={**updates, **(extra or {})})
-    await uow.session.execute(statement, rows)
+    if uow.session.bind.dialect.name == "postgresql":
+        await uow.session.execute(statement)
+    else:
+        await uow.session.execute(statement, rows)
 
 
 async def credit(uow: UnitOfWork, company_id: int, source: Source | str,

@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 MINUTES_PER_DAY = 1440
+_HOUR = timedelta(hours=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,10 +49,32 @@ def _wall(day: date, minute: int, zone: ZoneInfo) -> datetime:
 
 
 def is_free(moment: datetime, zone: ZoneInfo, windows: Sequence[FreeWindow]) -> bool:
-    local = moment.astimezone(zone)
+    return _free_at(moment.astimezone(zone), windows)
+
+
+def _free_at(local: datetime, windows: Sequence[FreeWindow]) -> bool:
     weekday, minute = local.isoweekday(), local.hour * 60 + local.minute
     return any(w.weekday == weekday and w.start_minute <= minute < w.end_minute
                for w in windows)
+
+
+def _minute_of_day(local: datetime) -> float:
+    return local.hour * 60 + local.minute + (local.second + local.microsecond / 1e6) / 60
+
+
+def _one_piece(local_start: datetime, local_end: datetime,
+               windows: Sequence[FreeWindow]) -> bool:
+    """Whether a record within one UTC hour and one local day also stays on one side of
+    every free window's boundaries (the common case: short records)."""
+    if local_start.utcoffset() != local_end.utcoffset():
+        return False  # a clock change inside: let the general path place the cuts
+    if not windows:
+        return True
+    weekday = local_start.isoweekday()
+    first, last = _minute_of_day(local_start), _minute_of_day(local_end)
+    return not any(w.weekday == weekday and (first < w.start_minute < last
+                                             or first < w.end_minute < last)
+                   for w in windows)
 
 
 def _cuts(start: datetime, end: datetime, zone: ZoneInfo,
@@ -82,12 +105,18 @@ def split(start: datetime, end: datetime, bytes_in: int, bytes_out: int, zone: Z
           windows: Sequence[FreeWindow] = ()) -> list[Piece]:
     """The pieces of a record (``start`` and ``end`` timezone-aware, ``end >= start``), one
     per (hour, local day, free) it touches; a record with no duration is one piece."""
-    local_start = start.astimezone(zone)
-    if end <= start or (not windows and end <= _hour_of(start) + timedelta(hours=1)
-                        and end.astimezone(zone).date() == local_start.date()):
-        return [Piece(_hour_of(start), local_start.date(),
-                      is_free(start, zone, windows) if windows else False,
+    local_start, hour = start.astimezone(zone), _hour_of(start)
+    day = local_start.date()
+    if end <= start or (end <= hour + _HOUR and (local_end := end.astimezone(zone)).date() == day
+                        and _one_piece(local_start, local_end, windows)):
+        return [Piece(hour, day, _free_at(local_start, windows) if windows else False,
                       bytes_in, bytes_out)]
+    return _split_at_cuts(start, end, bytes_in, bytes_out, zone, windows)
+
+
+def _split_at_cuts(start: datetime, end: datetime, bytes_in: int, bytes_out: int,
+                   zone: ZoneInfo, windows: Sequence[FreeWindow]) -> list[Piece]:
+    """The general path: cut at every hour, local midnight and window boundary inside."""
     cuts = _cuts(start, end, zone, windows)
     micro = timedelta(microseconds=1)
     total = (end - start) // micro

@@ -1,13 +1,17 @@
-"""Accounting-Request records and their storage as ``radius_sessions`` rows.
+"""Accounting-Request records and their storage as ``radius_sessions`` rows, with the usage
+they report credited to the session's account in the same transaction.
 
 Packets are written in batches (whatever arrived while the previous batch was being
 committed); each is acknowledged only after its batch commits. Retransmissions do not
-duplicate rows: a session is one row per (NAS, Acct-Session-Id, User-Name)."""
+duplicate rows: a session is one row per (NAS, Acct-Session-Id, User-Name). The usage of a
+report is the difference between its cumulative counters and what the session had counted
+(:mod:`ispcore.domain.usage.radius_usage`), over the time since the session's last report."""
 
 from __future__ import annotations
 
 import ipaddress
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -15,7 +19,19 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from ispcore.domain.common.unit_of_work import UnitOfWork
 from ispcore.domain.network.models import RadiusSession
+from ispcore.domain.usage.ingest import Source
+from ispcore.domain.usage.radius_usage import (
+    Report,
+    Step,
+    Tally,
+    credit_reports,
+    credited_keys,
+    serialise,
+    session_key,
+    step,
+)
 from ispcore.network.radius import wire
 from ispcore.network.radius.codec import value_names
 
@@ -23,6 +39,8 @@ log = logging.getLogger(__name__)
 
 START, STOP, INTERIM = 1, 2, 3
 ACCOUNTING_ON, ACCOUNTING_OFF = 7, 8
+#: Accounting batches of every server are written one at a time.
+LOCK = "radius.accounting"
 
 _FRAMED_IP = 8
 _CALLING_STATION_ID = 31
@@ -110,30 +128,104 @@ def record(parsed: wire.Parsed, nas_id: int, company_id: int, user: Any) -> Reco
     )
 
 
-async def store(db: Any, records: list[Record], now: datetime) -> None:
-    """Apply ``records`` in order in one transaction. A unique violation (another server
-    created the same session meanwhile) retries the batch, which then finds the row."""
+async def store(open_uow: Callable[[], UnitOfWork], records: list[Record]) -> Tally:
+    """Apply ``records`` in order in one unit of work, crediting the usage they report in
+    the same transaction. A unique violation (another server created the same session
+    meanwhile) retries the batch, which then finds the row."""
     for attempt in range(3):
         try:
-            async with db.session() as session, session.begin():
-                found = (await session.scalars(select(RadiusSession).where(
-                    RadiusSession.nas_id.in_({r.nas_id for r in records}),
-                    RadiusSession.acct_session_id.in_({r.session_id for r in records})))).all()
-                rows = {(s.nas_id, s.acct_session_id, s.username): s for s in found}
-                for r in records:
-                    if r.status in (ACCOUNTING_ON, ACCOUNTING_OFF):
-                        await _close_all(session, r.nas_id, now)
-                        continue
-                    row = rows.get(r.key)
-                    if row is None:
-                        rows[r.key] = row = _new(r, now)
-                        session.add(row)
-                    _update(row, r, now)
-            return
+            async with open_uow() as uow:
+                return await _store(uow, records)
         except IntegrityError:
             if attempt == 2:
                 raise
             log.info("accounting batch met a session created meanwhile; retrying")
+    raise AssertionError("unreachable")
+
+
+async def _store(uow: UnitOfWork, records: list[Record]) -> Tally:
+    session, now = uow.session, uow.clock.now()
+    await serialise(uow, LOCK)
+    found = (await session.scalars(select(RadiusSession).where(
+        RadiusSession.nas_id.in_({r.nas_id for r in records}),
+        RadiusSession.acct_session_id.in_({r.session_id for r in records})))).all()
+    rows = {(s.nas_id, s.acct_session_id, s.username): s for s in found}
+    counting = _Counting(await credited_keys(uow, Source.RADIUS, _reported_keys(records, rows)))
+    for r in records:
+        if r.status in (ACCOUNTING_ON, ACCOUNTING_OFF):
+            await _close_all(session, r.nas_id, now)
+            continue
+        row = rows.get(r.key)
+        if row is None:
+            rows[r.key] = row = _new(r, now)
+            session.add(row)
+        # A late packet of an ended session, or a Start seen again, changes nothing.
+        if row.stopped_at is None and r.status != START:
+            counting.apply(row, r, now)
+    await session.flush()
+    await credit_reports(uow, Source.RADIUS, counting.reports(), counting.tally)
+    return counting.tally
+
+
+def _reported(row: RadiusSession, r: Record) -> tuple[int, int]:
+    """The session's cumulative (input, output) octets after ``r`` (a counter the packet
+    does not carry keeps its value)."""
+    return (row.input_octets if r.input_octets is None else r.input_octets,
+            row.output_octets if r.output_octets is None else r.output_octets)
+
+
+def _reported_keys(records: list[Record], rows: dict[tuple[int, str, str], RadiusSession]
+                   ) -> dict[int, list[str]]:
+    """Per company, the usage keys the records of stored sessions would have."""
+    keys: dict[int, list[str]] = {}
+    for r in records:
+        row = rows.get(r.key)
+        if row is not None and r.status in (INTERIM, STOP):
+            keys.setdefault(r.company_id, []).append(session_key(row.id, *_reported(row, r)))
+    return keys
+
+
+class _Counting:
+    """The usage of a batch's records, session by session, in order: each record's
+    counters against what the session had counted (``counted_in``, ``counted_out``,
+    ``counted_at``), which then moves to the record's."""
+
+    def __init__(self, credited: set[str]) -> None:
+        self.credited = credited
+        self.tally = Tally()
+        self._seen: set[tuple[int, tuple[int, int]]] = set()
+        self._pending: list[tuple[RadiusSession, tuple[int, int], datetime, datetime, Step]] = []
+
+    def apply(self, row: RadiusSession, r: Record, now: datetime) -> None:
+        reported = _reported(row, r)
+        replayed = (id(row), reported) in self._seen or (
+            row.id is not None and session_key(row.id, *reported) in self.credited)
+        older = r.session_time is not None and r.session_time < row.session_time
+        found = step((row.counted_in, row.counted_out), reported, replayed=replayed,
+                     older=older)
+        if found.ignored is not None:
+            self.tally.not_credited[found.ignored] += 1
+            if r.status == STOP:  # its counters are an old copy; the session is over
+                _stop(row, r, now)
+            return
+        _update(row, r, now)
+        self._seen.add((id(row), reported))
+        self.tally.resets += found.reset
+        if found.input_octets or found.output_octets:
+            if row.account_id is None:
+                self.tally.not_credited["unknown_user"] += 1
+            else:
+                self._pending.append((row, reported, row.counted_at or row.started_at, now,
+                                      found))
+        row.counted_in, row.counted_out = reported
+        row.counted_at = now
+
+    def reports(self) -> list[Report]:
+        """The usage found, once the new sessions have their ids."""
+        return [Report(row.company_id, row.account_id, session_key(row.id, *reported), start,
+                       end, found.input_octets, found.output_octets)
+                for row, reported, start, end, found in self._pending
+                if row.account_id is not None]
 
 
 async def _close_all(session: Any, nas_id: int, now: datetime) -> None:
@@ -155,12 +247,10 @@ def _new(r: Record, now: datetime) -> RadiusSession:
         framed_ip_address=r.framed_ip, nas_port_id=r.nas_port_id,
         calling_station_id=r.calling_station_id, started_at=started, updated_at=now,
         session_time=0, input_octets=0, output_octets=0, input_packets=0, output_packets=0,
-        interim_count=0)
+        interim_count=0, counted_in=0, counted_out=0)
 
 
 def _update(row: RadiusSession, r: Record, now: datetime) -> None:
-    if row.stopped_at is not None or r.status == START:
-        return  # a late packet of an ended session, or a Start seen again
     for column in _COUNTERS:
         value = getattr(r, column)
         if value is not None:
@@ -170,5 +260,10 @@ def _update(row: RadiusSession, r: Record, now: datetime) -> None:
     if r.status == INTERIM:
         row.interim_count += 1
     else:
-        row.stopped_at = now
-        row.terminate_cause = r.terminate_cause
+        _stop(row, r, now)
+
+
+def _stop(row: RadiusSession, r: Record, now: datetime) -> None:
+    row.updated_at = now
+    row.stopped_at = now
+    row.terminate_cause = r.terminate_cause

@@ -19,7 +19,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ispcore.domain.identity.actor import SYSTEM
 from ispcore.domain.network.compile import RADIUS_CHANNEL
+from ispcore.domain.usage.radius_usage import Tally
 from ispcore.network.radius import accounting, wire
 from ispcore.network.radius.cache import Nas, RadiusCache, User
 
@@ -43,6 +45,8 @@ class Counters:
     accounting_stored: int = 0
     accounting_acknowledged: int = 0
     dropped: Counter[str] = field(default_factory=Counter)
+    #: What became of the usage the accounting reported (credited, not credited and why).
+    usage: Tally = field(default_factory=Tally)
 
 
 class _Endpoint(asyncio.DatagramProtocol):
@@ -258,8 +262,8 @@ class RadiusServer:
             while len(batch) < BATCH and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
             try:
-                await accounting.store(self.runtime.db, [item[0] for item in batch],
-                                       self.runtime.clock.now())
+                usage = await accounting.store(self._accounting_uow,
+                                               [item[0] for item in batch])
             except Exception:
                 log.exception("RADIUS: storing %d accounting records failed", len(batch))
                 for _record, key, _addr, _answer in batch:
@@ -267,6 +271,7 @@ class RadiusServer:
                     self._seen_before.pop(key, None)
                     self._drop("accounting_failed")
             else:
+                self.counters.usage.add(usage)
                 self.counters.accounting_stored += len(batch)
                 self.counters.accounting_acknowledged += len(batch)
                 for _record, key, addr, answer in batch:
@@ -274,6 +279,9 @@ class RadiusServer:
                     self._acct.sendto(answer, addr)
             for _ in batch:
                 self._queue.task_done()
+
+    def _accounting_uow(self) -> Any:
+        return self.runtime.unit_of_work(SYSTEM, action="radius.accounting")
 
     async def _refresh_loop(self) -> None:
         ticks = 0
@@ -309,8 +317,8 @@ class RadiusServer:
     def _log_counters(self) -> None:
         c = self.counters
         log.info("RADIUS: received %d, accepted %d, rejected %d, duplicates %d, accounting "
-                 "stored %d, dropped %s", c.received, c.accepted, c.rejected, c.duplicates,
-                 c.accounting_stored, dict(c.dropped))
+                 "stored %d, dropped %s, usage %s", c.received, c.accepted, c.rejected,
+                 c.duplicates, c.accounting_stored, dict(c.dropped), c.usage.as_dict())
 
 
 def _proxy_states(packet: wire.Parsed) -> bytes:
