@@ -11,7 +11,7 @@ from strawberry.types import Info
 from ispcore.domain.common.errors import DomainError
 from ispcore.domain.common.unit_of_work import UnitOfWork
 from ispcore.domain.usage import exporters
-from ispcore.domain.usage.netflow_unattributed import unattributed_totals
+from ispcore.domain.usage.unattributed import unattributed_totals
 from ispcore.resolvers.commands import command, payload_type, pk, values_of
 from ispcore.resolvers.connections import fetch_node
 from ispcore.resolvers.listing import bad_input, paginate

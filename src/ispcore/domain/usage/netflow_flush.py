@@ -19,7 +19,7 @@ from ispcore.db import among
 from ispcore.domain.common.unit_of_work import UnitOfWork
 from ispcore.domain.usage.ingest import Sample, Source, credit, problem
 from ispcore.domain.usage.models import NetflowExporter
-from ispcore.domain.usage.netflow_unattributed import Unattributed, add_unattributed
+from ispcore.domain.usage.unattributed import Unattributed, add_unattributed
 
 
 @dataclass(frozen=True, slots=True)

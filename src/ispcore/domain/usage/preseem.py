@@ -21,7 +21,6 @@ from typing import Any
 
 import httpx
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from ispcore.db import among
 from ispcore.domain.accounts.models import Account
@@ -31,7 +30,8 @@ from ispcore.domain.common.records import company_of, lock_row
 from ispcore.domain.common.unit_of_work import UnitOfWork
 from ispcore.domain.events.service import record_event
 from ispcore.domain.usage.ingest import MAX_AGE, Sample, Source, credit, problem
-from ispcore.domain.usage.models import PreseemSettings, UnattributedUsage
+from ispcore.domain.usage.models import PreseemSettings
+from ispcore.domain.usage.unattributed import Unattributed, add_unattributed
 from ispcore.integrations.preseem import (
     DEFAULT_BASE_URL,
     PreseemClient,
@@ -242,22 +242,7 @@ async def _store(uow: UnitOfWork, settings_id: int,
             outcome.unattributed += 1
     credited = await credit(uow, row.company_id, Source.PRESEEM, samples)
     outcome.new, outcome.duplicates = credited.new, credited.duplicates
-    await _count_unattributed(uow, row.company_id, unattributed)
+    await add_unattributed(uow, row.company_id, Source.PRESEEM.value, [
+        Unattributed(address, hour, down, up, count)
+        for (address, hour), (down, up, count) in unattributed.items()])
     row.pulled_until = read[-1][0] + SLOT
-
-
-async def _count_unattributed(uow: UnitOfWork, company_id: int,
-                              sums: dict[tuple[str, datetime], list[int]]) -> None:
-    if not sums:
-        return
-    table = UnattributedUsage.__table__
-    dialect = postgresql if uow.session.bind.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(table)
-    statement = statement.on_conflict_do_update(
-        index_elements=["company_id", "source", "address", "hour"],
-        set_={c: table.c[c] + statement.excluded[c] for c in ("bytes_in", "bytes_out",
-                                                              "records")})
-    await uow.session.execute(statement, [
-        {"company_id": company_id, "source": Source.PRESEEM.value, "address": address,
-         "hour": hour, "bytes_in": down, "bytes_out": up, "records": count}
-        for (address, hour), (down, up, count) in sorted(sums.items())])

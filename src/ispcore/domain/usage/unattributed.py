@@ -1,6 +1,6 @@
 """Traffic no account could be credited with (``usage_unattributed``): added per company,
 source, address and hour, and summed over a time range for the ``unattributedUsage`` query.
-The NetFlow collector writes it; the table and the query serve any source."""
+The NetFlow collector and the Preseem pull write it."""
 
 from __future__ import annotations
 
