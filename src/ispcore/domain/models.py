@@ -68,6 +68,7 @@ from ispcore.domain.custom_fields.models import CustomField, CustomFieldValue
 from ispcore.domain.events.models import Event, EventHandlerRun
 from ispcore.domain.idempotency.models import IdempotencyKey
 from ispcore.domain.identity.models import PersonalAccessToken, Role, User, UserSession
+from ispcore.domain.messaging.models import MessageAttachment, OutboundMessage
 from ispcore.domain.network.models import (
     FreeradiusAccounting,
     IpAssignment,
@@ -151,11 +152,13 @@ __all__ = [
     "IpPool",
     "LateFee",
     "LedgerEntry",
+    "MessageAttachment",
     "NasClient",
     "NetflowExporter",
     "NetworkSettings",
     "NetworkSite",
     "Note",
+    "OutboundMessage",
     "Package",
     "PackageService",
     "Payment",
