@@ -191,3 +191,35 @@ async def test_losing_the_permission_stops_the_subscription(api, live_server, mo
         assert changed["updateRole"]["errors"] == []
         messages = await _until_done(ws)
     assert _error_codes(messages) == ["FORBIDDEN"]
+
+
+async def test_company_id_narrows_the_stream_to_that_companys_events(api, live_server):
+    token = await api.admin_token()
+    first = (await api.data(CREATE, {"name": "First"}, token))["createCompany"]["company"]["id"]
+    second = (await api.data(CREATE, {"name": "Second"}, token))["createCompany"]["company"]["id"]
+    rename = ("mutation($id: ID!, $name: String!) { updateCompany(input: {id: $id, name: $name})"
+              " { errors { message } } }")
+    query = ('subscription($c: ID!) { events(types: ["company.updated"], companyId: $c) '
+             "{ type companyId payload entity { id ... on Company { name } } } }")
+    async with await _connect(live_server) as ws:
+        await _init(ws, {"Authorization": f"Bearer {token}"})
+        await ws.send(json.dumps({"id": "1", "type": "subscribe",
+                                  "payload": {"query": query, "variables": {"c": second}}}))
+        await asyncio.sleep(0.3)
+        await api.data(rename, {"id": first, "name": "First renamed"}, token)
+        await api.data(rename, {"id": second, "name": "Second renamed"}, token)
+        event = (await _recv(ws))["payload"]["data"]["events"]
+        assert event["companyId"] == second
+        assert event["entity"] == {"id": second, "name": "Second renamed"}
+        with pytest.raises(TimeoutError):  # the first company's update never came
+            await asyncio.wait_for(ws.recv(), 0.5)
+
+
+async def test_an_unknown_company_is_refused(api, live_server):
+    token = await api.admin_token()
+    query = 'subscription { events(companyId: "Q29tcGFueTo5OTk5OTk=") { type } }'
+    async with await _connect(live_server) as ws:
+        await _init(ws, {"Authorization": f"Bearer {token}"})
+        await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": query}}))
+        messages = await _until_done(ws)
+    assert _error_codes(messages) == ["NOT_FOUND"]

@@ -6,16 +6,18 @@ from collections.abc import AsyncGenerator
 
 import strawberry
 from graphql import GraphQLError
+from strawberry import relay
 from strawberry.types import Info
 
 from ispcore.domain.audit.models import AuditLogEntry as AuditModel
+from ispcore.domain.companies.models import Company as CompanyModel
 from ispcore.domain.events.feed import EventFeed
 from ispcore.domain.events.models import Event as EventModel
 from ispcore.domain.events.service import EVENTS_CHANNEL
 from ispcore.domain.identity.auth import AuthenticationError, current_permissions
 from ispcore.resolvers.connections import list_nodes
 from ispcore.schema.audit import AUDIT_LISTING, EVENT_LISTING, AuditLogEntry, Event
-from ispcore.schema.nodes import Connection
+from ispcore.schema.nodes import Connection, decode_pk
 from ispcore.schema.permissions import denied, requires
 
 AuditFilter, AuditOrder = AUDIT_LISTING.filter, AUDIT_LISTING.order
@@ -46,14 +48,26 @@ class AuditQuery:
                                 filter=filter, order_by=order_by, search=(EventModel.type,))
 
 
+async def _company_pk(info: Info, company_id: relay.GlobalID) -> int:
+    """The company's primary key; an error if it does not exist (or cannot be seen)."""
+    pk = decode_pk("Company", company_id.node_id) if company_id.type_name == "Company" else None
+    if pk is not None:
+        async with info.context.read() as session:
+            if await session.get(CompanyModel, pk) is not None:
+                return pk
+    raise GraphQLError("No such company.", extensions={"code": "NOT_FOUND", "field": "companyId"})
+
+
 @strawberry.type
 class EventSubscription:
     @strawberry.subscription(extensions=requires("events:read"),
                              description="New events as they are committed.")
-    async def events(self, info: Info, types: list[str] | None = None
+    async def events(self, info: Info, types: list[str] | None = None,
+                     company_id: relay.GlobalID | None = None
                      ) -> AsyncGenerator[Event, None]:
         context, clock = info.context, info.context.runtime.clock
         wanted = set(types) if types else None
+        company = None if company_id is None else await _company_pk(info, company_id)
         wake = asyncio.Event()
 
         async def listen() -> None:
@@ -68,7 +82,8 @@ class EventSubscription:
                 async with context.read() as session:
                     rows = await feed.next_batch(session, clock.now(), BATCH)
                 for row in rows:
-                    if wanted is None or row.type in wanted:
+                    if (wanted is None or row.type in wanted) and (
+                            company is None or row.company_id == company):
                         yield Event.from_model(row)
                 if len(rows) == BATCH:
                     continue

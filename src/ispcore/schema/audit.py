@@ -7,12 +7,13 @@ from datetime import datetime
 import strawberry
 from strawberry import relay
 from strawberry.scalars import JSON
+from strawberry.types import Info
 
 from ispcore.domain.audit.models import AuditLogEntry as AuditModel
 from ispcore.domain.events.models import Event as EventModel
 from ispcore.schema.filtering import DateTimeFilter, IdOf, StringFilter, listing_inputs
 from ispcore.schema.identity import User
-from ispcore.schema.nodes import ModelNode, model_node
+from ispcore.schema.nodes import ModelNode, Node, model_node, node_type_named, related
 from ispcore.schema.relations import One, relation
 
 
@@ -85,6 +86,14 @@ class Event(ModelNode):
     @strawberry.field(name="companyId")
     def company_global_id(self) -> relay.GlobalID | None:
         return _company_id(self.company_id)
+
+    @strawberry.field(description="The entity as it is now (not as it was when the event "
+                      "happened); null once deleted, or without its read permission.")
+    async def entity(self, info: Info) -> Node | None:
+        node_type = node_type_named(self.entity_type) if self.entity_type else None
+        if node_type is None:
+            return None
+        return await related(info, node_type, self.entity_id)
 
 
 EVENT_LISTING = listing_inputs(
