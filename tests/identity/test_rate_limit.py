@@ -22,10 +22,9 @@ from ispcore.app import create_app
 from ispcore.infra import rate_limit
 from ispcore.infra.rate_limit import WINDOW_SECONDS, MemoryRateLimiter, RedisRateLimiter
 from ispcore.runtime import build_runtime
-from tests.conftest import test_settings
+from tests.conftest import REDIS_URL, test_settings
 from tests.support import PASSWORD, Api
 
-REDIS_URL = "redis://127.0.0.1:6379/15"
 PINNED = 978_307_200 + 5  # 2001-01-01T00:00:05Z: 55 s left in its window
 WINDOW = int(PINNED // WINDOW_SECONDS)
 ME = "{ me { email } }"
