@@ -14,6 +14,7 @@ from ispcore.domain.messaging import sending
 from ispcore.domain.messaging.models import OutboundMessage
 from ispcore.domain.messaging.outbox import Attachment
 from ispcore.domain.messaging.transport_models import EmailSettings
+from ispcore.schema.nodes import encode_global_id
 from ispcore.workers.registry import run_job
 from tests.accounts.factories import company_setup, ok, refused
 from tests.billing.test_documents import invoiced
@@ -69,16 +70,14 @@ async def test_an_invoice_email_arrives_with_both_parts_and_the_invoice_pdf(
     assert pdf.get_content().startswith(b"%PDF")
 
     [logged] = await sent_log(api, token)
-    assert logged["id"] == _gid(message_id)
+    assert logged["id"] == encode_global_id("OutboundMessage", message_id)
     assert (logged["status"], logged["attempts"], logged["lastError"]) == ("SENT", 1, None)
     assert logged["providerId"] == received["Message-ID"]
     assert logged["account"] == {"id": invoice["account"]["id"]}
-
-
-def _gid(pk: int) -> str:
-    from ispcore.schema.nodes import encode_global_id
-
-    return encode_global_id("OutboundMessage", pk)
+    account = (await api.data(
+        """query($id: ID!) { node(id: $id) { ... on Account { outboundMessages { id status }
+        } } }""", {"id": invoice["account"]["id"]}, token))["node"]
+    assert account["outboundMessages"] == [{"id": logged["id"], "status": "SENT"}]
 
 
 async def test_smtp_down_retries_with_backoff_then_fails_and_a_retry_delivers_once(
