@@ -11,8 +11,8 @@ from typing import Any
 from sqlalchemy import select
 
 from ispcore.domain.messaging import sending
-from ispcore.domain.messaging.models import OutboundMessage
-from ispcore.domain.messaging.outbox import Attachment
+from ispcore.domain.messaging.models import Channel, OutboundMessage
+from ispcore.domain.messaging.outbox import Attachment, queue_message
 from ispcore.domain.messaging.transport_models import EmailSettings
 from ispcore.schema.nodes import encode_global_id
 from ispcore.workers.registry import run_job
@@ -201,3 +201,33 @@ async def test_send_test_email_goes_through_the_settings(api: Any, runtime: Any)
     [received] = inbox.messages
     assert received["To"] == "ops@example.net"
     assert received["Subject"] == "Test email from Acme Fibre"
+
+
+async def test_messages_a_dead_worker_claimed_are_sent_when_its_lease_ends(
+        api: Any, runtime: Any, clock: Any, system_uow: Any) -> None:
+    """At least once: a worker that claimed messages and died (here: claimed, then nothing)
+    holds them for ``LEASE``; then the next run sends them, and the dead worker's late
+    outcome, were it to come, is not written over the newer attempt."""
+    setup = await company_setup(api)
+    with smtp_server() as (inbox, port):
+        await configure(api, setup.token, setup.company, port)
+        async with system_uow() as uow:
+            message_id = (await queue_message(
+                uow, company_id=pk_of(setup.company), channel=Channel.EMAIL,
+                recipient="pat@example.net", origin="manual", origin_key="orphan",
+                subject="Hello orphan")).id
+            # the worker that dies claims it before anyone else can see it
+            assert await sending.claim(uow) == [(message_id, 1)]
+        await runtime.jobs.drain()
+        assert inbox.messages == []  # leased to the dead worker
+        clock.advance(sending.LEASE)
+        assert await run_job(runtime, SEND_JOB) == {"sent": 1}
+    assert [m["Subject"] for m in inbox.messages] == ["Hello orphan"]
+    [message] = await sent_log(api, setup.token)
+    assert (message["status"], message["attempts"]) == ("SENT", 2)
+    async with system_uow() as uow:
+        row = await uow.session.get(OutboundMessage, message_id)
+    late = sending.Outcome(error="the dead worker's timeout", transient=True)
+    assert await sending._record(system_uow, row, 1, late) == "superseded"
+    [message] = await sent_log(api, setup.token)
+    assert (message["status"], message["lastError"]) == ("SENT", None)

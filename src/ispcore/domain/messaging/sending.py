@@ -47,6 +47,7 @@ from ispcore.domain.messaging.settings import PASSWORDS, TOKENS, email_settings,
 from ispcore.domain.messaging.sms import LogOnlySmsProvider, SmsFailed, SmsProvider
 from ispcore.domain.messaging.transport_models import SmsProviderKind, SmtpSecurity
 from ispcore.integrations.smtp import SmtpConnection, SmtpFailed, SmtpServer
+from ispcore.integrations.twilio import DEFAULT_BASE_URL as TWILIO_BASE_URL
 from ispcore.integrations.twilio import TwilioSmsProvider
 
 log = logging.getLogger(__name__)
@@ -69,7 +70,7 @@ class Transport:
     """How the job reaches the outside: timeouts and the Twilio API's address."""
 
     smtp_timeout: float = 30.0
-    twilio_base_url: str = "https://api.twilio.com"
+    twilio_base_url: str = TWILIO_BASE_URL
     sms_timeout: float = 20.0
 
 
@@ -180,6 +181,10 @@ async def _prepare_email(uow: UnitOfWork, transport: Transport, company_id: int,
             continue
         except DomainError as exc:
             ready.append((message, Outcome(error=exc.message)))
+            continue
+        except Exception as exc:  # the PDF renderer failed: this message fails, not the batch
+            log.exception("message %s: its attachments could not be made", message.id)
+            ready.append((message, Outcome(error=f"Its attachments could not be made: {exc}")))
             continue
         ready.append((message, compose(message, settings, files, now)))
     domain = settings.domain
