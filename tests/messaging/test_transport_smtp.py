@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from ispcore.domain.messaging import sending
@@ -23,6 +25,7 @@ from tests.messaging.transport_support import (
     SEND_JOB,
     pk_of,
     queue,
+    self_signed,
     sent_log,
     smtp_server,
 )
@@ -231,3 +234,30 @@ async def test_messages_a_dead_worker_claimed_are_sent_when_its_lease_ends(
     assert await sending._record(system_uow, row, 1, late) == "superseded"
     [message] = await sent_log(api, setup.token)
     assert (message["status"], message["lastError"]) == ("SENT", None)
+
+
+@pytest.mark.parametrize("security", ["STARTTLS", "TLS"])
+async def test_tls_as_set_with_the_servers_certificate_checked(
+        api: Any, runtime: Any, vault_key: str, tmp_path: Path, security: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The server's self-signed certificate is refused until it is trusted (here through
+    SSL_CERT_FILE, as an operator would add a private CA); then the login and the email go
+    over TLS."""
+    setup = await company_setup(api)
+    certificate = self_signed(tmp_path)
+    with smtp_server(login=("mailer", "pw"), tls=security.lower(),
+                     certificate=certificate) as (inbox, port):
+        await configure(api, setup.token, setup.company, port, security=security,
+                        username="mailer", password="pw")
+        await queue(runtime, setup.company, "untrusted")
+        await runtime.jobs.drain()
+        [message] = await sent_log(api, setup.token)
+        assert message["status"] == "QUEUED"
+        assert "CERTIFICATE_VERIFY_FAILED" in message["lastError"]
+
+        monkeypatch.setenv("SSL_CERT_FILE", str(certificate[0]))
+        runtime.clock.advance(sending.BACKOFF[0])
+        assert await run_job(runtime, SEND_JOB) == {"sent": 1}
+    assert inbox.logins == [("mailer", "pw")]
+    assert inbox.encrypted == [True]
+    assert [m["Subject"] for m in inbox.messages] == ["Hello untrusted"]
