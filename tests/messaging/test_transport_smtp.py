@@ -119,20 +119,27 @@ async def test_smtp_down_retries_with_backoff_then_fails_and_a_retry_delivers_on
     assert errors[0]["field"] == "id" and "Only failed" in errors[0]["message"]
 
 
-async def test_a_refused_recipient_fails_at_once_and_the_others_still_go(
-        api: Any, runtime: Any) -> None:
+async def test_a_refused_recipient_fails_at_once_a_busy_one_is_retried_the_others_go(
+        api: Any, runtime: Any, system_uow: Any) -> None:
     setup = await company_setup(api)
     with smtp_server() as (inbox, port):
         inbox.unknown.add("nobody@example.net")
+        inbox.busy.add("busy@example.net")
         await configure(api, setup.token, setup.company, port)
-        await queue(runtime, setup.company, "a", to="nobody@example.net")
-        await queue(runtime, setup.company, "b", to="pat@example.net")
+        async with system_uow() as uow:  # one batch, so one connection for all three
+            for key, to in (("a", "nobody@example.net"), ("b", "busy@example.net"),
+                            ("c", "pat@example.net")):
+                await queue_message(uow, company_id=pk_of(setup.company),
+                                    channel=Channel.EMAIL, recipient=to, origin="manual",
+                                    origin_key=key, subject=key)
         await runtime.jobs.drain()
     by_recipient = {m["recipient"]: m for m in await sent_log(api, setup.token)}
-    bad, good = by_recipient["nobody@example.net"], by_recipient["pat@example.net"]
+    bad, busy = by_recipient["nobody@example.net"], by_recipient["busy@example.net"]
     assert (bad["status"], bad["attempts"]) == ("FAILED", 1)
     assert "550 5.1.1 No such user here" in bad["lastError"]
-    assert good["status"] == "SENT"
+    assert (busy["status"], busy["attempts"]) == ("QUEUED", 1)
+    assert "451 4.3.0 Mailbox busy" in busy["lastError"]
+    assert by_recipient["pat@example.net"]["status"] == "SENT"
     assert [envelope[1] for envelope in inbox.envelopes] == [["pat@example.net"]]
 
 

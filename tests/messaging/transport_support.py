@@ -61,11 +61,15 @@ class Inbox:
     encrypted: list[bool] = field(default_factory=list)
     #: Recipients answered ``550 5.1.1`` at RCPT.
     unknown: set[str] = field(default_factory=set)
+    #: Recipients answered ``451 4.3.0`` at RCPT.
+    busy: set[str] = field(default_factory=set)
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
                           options: list[str]) -> str:
         if address in self.unknown:
             return "550 5.1.1 No such user here"
+        if address in self.busy:
+            return "451 4.3.0 Mailbox busy, try again later"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 

@@ -206,7 +206,8 @@ async def _prepare_email(uow: UnitOfWork, transport: Transport, company_id: int,
                     try:
                         await smtp.send(email)
                     except SmtpFailed as exc:
-                        broken = exc if exc.broken else None
+                        if exc.broken:
+                            broken = exc
                         yield message, Outcome(error=exc.message, transient=exc.transient)
                     else:
                         yield message, Outcome(provider_id=message_id(message, domain))
