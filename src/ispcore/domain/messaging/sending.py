@@ -171,11 +171,16 @@ async def _prepare_email(uow: UnitOfWork, transport: Transport, company_id: int,
                         SmtpSecurity(settings.security), settings.username, password,
                         transport.smtp_timeout)
     now = uow.clock.now()
+    attachments: dict[int, list[MessageAttachment]] = defaultdict(list)
+    for attachment in await uow.session.scalars(
+            select(MessageAttachment).where(MessageAttachment.message_id.in_(
+                [message.id for message in group])).order_by(MessageAttachment.id)):
+        attachments[attachment.message_id].append(attachment)
     ready: list[tuple[OutboundMessage, EmailMessage | Outcome]] = []
     for message in group:
         try:
             validate_email(message.recipient, check_deliverability=False)
-            files = await _files(uow, message)
+            files = await _files(uow, message, attachments[message.id])
         except EmailNotValidError as exc:
             ready.append((message, Outcome(error=f"Not an email address: {exc}")))
             continue
@@ -219,12 +224,12 @@ async def _prepare_email(uow: UnitOfWork, transport: Transport, company_id: int,
     return send
 
 
-async def _files(uow: UnitOfWork, message: OutboundMessage) -> list[File]:
-    """The message's attachments; an invoice's PDF is rendered now, as the invoice is."""
+async def _files(uow: UnitOfWork, message: OutboundMessage,
+                 attachments: list[MessageAttachment]) -> list[File]:
+    """The message's attachments as files; an invoice's PDF is rendered now, as the invoice
+    is."""
     files = []
-    for attachment in await uow.session.scalars(
-            select(MessageAttachment).where(MessageAttachment.message_id == message.id)
-            .order_by(MessageAttachment.id)):
+    for attachment in attachments:
         if attachment.invoice_id is None:
             files.append(File(attachment.filename, attachment.content_type,
                               attachment.content or b""))
