@@ -101,6 +101,17 @@ class Settings(BaseSettings):
         default=20.0, description="How long Preseem's API may take to answer one request"
     )
 
+    smtp_timeout_seconds: float = Field(
+        default=30.0, description="How long a mail server may take to answer one command"
+    )
+    sms_timeout_seconds: float = Field(
+        default=20.0, description="How long the SMS provider's API may take to answer"
+    )
+    twilio_api_base: str = Field(
+        default="https://api.twilio.com", description="Twilio's API address (or that of a "
+        "Twilio-compatible provider)"
+    )
+
     radius_host: str = Field(default="0.0.0.0", description="Address `ispcore radius` binds")
     radius_auth_port: int = Field(default=1812, description="RADIUS authentication port (UDP)")
     radius_acct_port: int = Field(default=1813, description="RADIUS accounting port (UDP)")

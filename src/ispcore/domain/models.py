@@ -69,6 +69,7 @@ from ispcore.domain.events.models import Event, EventHandlerRun
 from ispcore.domain.idempotency.models import IdempotencyKey
 from ispcore.domain.identity.models import PersonalAccessToken, Role, User, UserSession
 from ispcore.domain.messaging.models import MessageAttachment, OutboundMessage
+from ispcore.domain.messaging.transport_models import EmailSettings, SmsSettings
 from ispcore.domain.network.models import (
     FreeradiusAccounting,
     IpAssignment,
@@ -137,6 +138,7 @@ __all__ = [
     "DocumentBatch",
     "DocumentBatchFile",
     "DocumentBatchItem",
+    "EmailSettings",
     "Event",
     "EventHandlerRun",
     "FreeradiusAccounting",
@@ -184,6 +186,7 @@ __all__ = [
     "SearchDocument",
     "Service",
     "ServiceableAddress",
+    "SmsSettings",
     "Subnet",
     "Supernet",
     "Task",

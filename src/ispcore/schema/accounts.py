@@ -52,6 +52,7 @@ if TYPE_CHECKING:
     )
     from ispcore.schema.collections import AccountDelinquency
     from ispcore.schema.ipam import IpAssignment
+    from ispcore.schema.messaging_transport import OutboundMessage
     from ispcore.schema.payments import PaymentMethod
     from ispcore.schema.radius import RadiusAction, RadiusCredential, RadiusSession
     from ispcore.schema.records import CallLog, Note, ScheduledEvent, Task
@@ -60,6 +61,7 @@ ADDRESSES = "ispcore.schema.addresses"
 BILLING = "ispcore.schema.billing"
 COLLECTIONS = "ispcore.schema.collections"
 IPAM = "ispcore.schema.ipam"
+MESSAGING = "ispcore.schema.messaging_transport"
 RECORDS = "ispcore.schema.records"
 PAYMENTS = "ispcore.schema.payments"
 RADIUS = "ispcore.schema.radius"
@@ -307,6 +309,10 @@ class Account(ModelNode):
         Many("IpAssignment", "account_id", order_by=("assigned_at", "id")),
         description="Null without network:read. Addresses and prefixes, held and released, "
         "oldest first.")
+    outbound_messages: list[Annotated[OutboundMessage, strawberry.lazy(MESSAGING)]] | None = (
+        relation(Many("OutboundMessage", "account_id", arrange=newest_first),
+                 description="Null without messaging:read. Emails and texts sent (or being "
+                 "sent) to the account, newest first; outboundMessages filters the whole log."))
 
     @strawberry.field(description="What the account owes (negative: credit): the sum of its "
                       "ledger. Null without billing:read.")

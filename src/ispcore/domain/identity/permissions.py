@@ -42,6 +42,9 @@ PERMISSIONS: dict[str, str] = {
     "usage:write": "Push usage records through the API",
     "usage:configure": "Manage usage policies and free periods, NetFlow exporters and the "
                        "Preseem connection",
+    "messaging:read": "See the sent log of emails and texts, and the email and SMS settings",
+    "messaging:write": "Send test emails and retry failed messages",
+    "messaging:configure": "Manage the email (SMTP) and SMS settings",
 }
 
 ALL_PERMISSIONS: frozenset[str] = frozenset(PERMISSIONS)
