@@ -27,6 +27,7 @@ from typing import Any
 from ispcore.network.netflow.flowlist import FlowList
 from ispcore.network.netflow.plan import FULL, NONE, TRANSIT, Key, Membership
 from ispcore.network.netflow.templates import Template
+from ispcore.network.netflow.v5 import RECORD as V5_RECORD
 
 #: One record, in a counter's high bits (bytes are the low 64).
 RECORD = 1 << 64
@@ -183,7 +184,7 @@ class Tally:
         #: Flows (ends of flows) dropped because the bound was reached.
         self.dropped = 0
 
-    def _room(self, units: int) -> bool:
+    def room(self, units: int) -> bool:
         bound = self.bound
         if bound.used + units > bound.limit:
             return False
@@ -196,10 +197,10 @@ class Tally:
         takes :meth:`slow`)."""
         kind = self.plan.kind24(prefix)
         if kind == NONE:
-            if self._room(1):
+            if self.room(1):
                 table[prefix] = False
             return False
-        if kind == FULL and self._room(BLOCK):
+        if kind == FULL and self.room(BLOCK):
             new = table[prefix] = _EMPTY.copy()
             return new
         return None
@@ -230,7 +231,7 @@ class Tally:
             key = ("m", prefix)
             found = table.get(key)
             if found is None:
-                if not self._room(BLOCK):
+                if not self.room(BLOCK):
                     self.dropped += 1
                     return
                 found = table[key] = _EMPTY.copy()
@@ -238,7 +239,7 @@ class Tally:
 
     def entry(self, table: Table, key: bytes) -> list[int] | None:
         """A new IPv6 address's ``[in, out]`` (None, and counted, when there is no room)."""
-        if not self._room(1):
+        if not self.room(1):
             self.dropped += 1
             return None
         new = table[key] = [0, 0]
@@ -246,24 +247,26 @@ class Tally:
 
     # --- the sink the decoder feeds ------------------------------------------------------
 
-    def v5(self, rows: Iterable[tuple], base: int, rate: int) -> None:
+    def v5(self, records: memoryview, base: int, rate: int) -> None:
         plain, scaled = _V5  # type: ignore[misc]
         rate = self.override or rate
+        rows = V5_RECORD.iter_unpack(records)
         if rate == 1:
             plain(self, rows, base, 1, 1)
         else:
             scaled(self, rows, base, rate, 1)
 
-    def data(self, tpl: Template, rows: Iterable[tuple], base: int, export_ms: int,
-             rate: int) -> None:
+    def data(self, tpl: Template, records: memoryview | list[tuple], base: int,
+             export_ms: int, rate: int) -> None:
         rate = self.override or rate
+        rows: Iterable[tuple] = tpl.unpack(records)
         loops = tpl.folds
         if loops is None and tpl.fast is not None:  # fixed length, every flow field present
             src, dst, octets, _, _, last = tpl.want
             loops = tpl.folds = folds(tpl.family, src, dst, octets, last, len(tpl.pos))
         if loops is None:
             flows = FlowList()
-            flows.data(tpl, rows, base, export_ms, rate)
+            flows.data(tpl, records, base, export_ms, rate)
             loops, rows, base, rate, mult = _FLOWS[tpl.family], flows.flows, 0, 1, 1
         else:
             mult = tpl.mult
@@ -285,8 +288,11 @@ class Tally:
     def _totals(self, table: Table) -> dict[Key, list[int]]:
         out: dict[Key, list[int]] = {}
         released = 0
+        batched = []
         for key, value in table.items():
-            if value is False:
+            if type(value) is not list and value is not False:
+                batched.append(value)  # a batch path's totals (vector.py): added last
+            elif value is False:
                 released += 1
             elif key == TRANSIT:
                 if value[0]:
@@ -302,5 +308,7 @@ class Tally:
                     if got_in or got_out:
                         out[first | i] = [got_in & LOW, got_out & LOW,
                                           (got_in >> 64) + (got_out >> 64)]
+        for totals in batched:
+            released += totals.totals_into(out)
         self.bound.used -= released
         return out
