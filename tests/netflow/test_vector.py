@@ -193,3 +193,15 @@ async def test_a_batch_through_the_collector_is_written_as_single_datagrams_woul
         {plan.alice_pk: (10 * 10 * 100 * rate, 10 * 10 * 7 * rate)}, {"replayed": 1})
     assert await unattributed(runtime) == {("", utc(2026, 11, 2, 14)): (100 * rate, 0, 100)}
     assert await per_account(runtime) == {plan.alice_pk: (10_000 * rate, 700 * rate)}
+
+
+def test_sums_past_64_bits_stay_whole_on_both_paths() -> None:
+    """Two records of 2**64 - 1 octets to one address: 2**65 - 2 bytes and 2 records (for
+    the validity check to refuse), not bytes wrapped into the record count."""
+    rows = b"".join(b.IPFIX_RECORD.pack(a4("8.8.8.8"), a4("100.64.0.7"), 2**64 - 1, 1, 0,
+                                        SECS * 1000, 1, 2, 6) for _ in range(2))
+    datagrams = [b.ipfix([b.flow_set(2, b.template_record(256, IPFIX_MS)),
+                          b.flow_set(256, rows)], export=SECS)]
+    expected = [(SECS * 1000 // INTERVAL_MS, {a4("100.64.0.7"): [2**65 - 2, 0, 2]})]
+    assert contents(per_record(datagrams, None)) == expected
+    assert contents(batched(datagrams, None, [1])) == expected

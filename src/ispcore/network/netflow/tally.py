@@ -13,8 +13,10 @@ The work per flow is what the collector's speed is made of, so the layout is cho
   dict per address (65,000 addresses in the bench) does not, and each lookup then waits on
   memory. A /24 only partly in the plan (a /26 subnet, say) takes a slower path per flow.
 * IPv6 totals are kept per address (16-byte keys), and transit per interval.
-* A counter holds the bytes plus the number of records times 2**64 (``RECORD``), so one
-  addition counts both.
+* A counter holds the bytes plus the number of records times 2**128 (``RECORD``), so one
+  addition counts both. (A record's bytes reach 2**96 at most, a 64-bit counter times a
+  32-bit sampling rate: absurd sums still come out whole, for the validity check to
+  refuse.)
 
 The loops are generated per row layout (like the decoder's): each row is unpacked straight
 into names and no Flow object is made."""
@@ -29,8 +31,9 @@ from ispcore.network.netflow.plan import FULL, NONE, TRANSIT, Key, Membership
 from ispcore.network.netflow.templates import Template
 from ispcore.network.netflow.v5 import RECORD as V5_RECORD
 
-#: One record, in a counter's high bits (bytes are the low 64).
-RECORD = 1 << 64
+#: One record, in a counter's high bits (bytes are the low 128).
+SHIFT = 128
+RECORD = 1 << SHIFT
 LOW = RECORD - 1
 #: Units of the memory bound a /24 block takes (it can hold 256 addresses' totals).
 BLOCK = 256
@@ -296,10 +299,11 @@ class Tally:
                 released += 1
             elif key == TRANSIT:
                 if value[0]:
-                    out[TRANSIT] = [value[0] & LOW, 0, value[0] >> 64]
+                    out[TRANSIT] = [value[0] & LOW, 0, value[0] >> SHIFT]
             elif type(key) is bytes:
                 released += 1
-                out[key] = [value[0] & LOW, value[1] & LOW, (value[0] >> 64) + (value[1] >> 64)]
+                out[key] = [value[0] & LOW, value[1] & LOW, (value[0] >> SHIFT)
+                            + (value[1] >> SHIFT)]
             else:
                 released += BLOCK
                 first = (key[1] if type(key) is tuple else key) << 8
@@ -307,7 +311,7 @@ class Tally:
                     got_in, got_out = value[i], value[256 + i]
                     if got_in or got_out:
                         out[first | i] = [got_in & LOW, got_out & LOW,
-                                          (got_in >> 64) + (got_out >> 64)]
+                                          (got_in >> SHIFT) + (got_out >> SHIFT)]
         for totals in batched:
             released += totals.totals_into(out)
         self.bound.used -= released
