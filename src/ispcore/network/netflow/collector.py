@@ -1,9 +1,13 @@
 """``ispcore netflow``: NetFlow v5/v9 and IPFIX over UDP, summed per address and interval in
 memory and written in batches.
 
-Per datagram (in the datagram callback, no task, no database): the exporter by source
-address (others are dropped and counted ``unknown_exporter``), a replay check, then the
-decoder feeds the exporter's :class:`~ispcore.network.netflow.tally.Tally`. Every
+When the socket is readable, the datagrams waiting on it are read at once (up to
+``MAX_BATCH``; no task, no database, no timer: nothing is held back between reads). Per
+datagram: the exporter by source address (others are dropped and counted
+``unknown_exporter``) and a replay check; then each exporter's datagrams are decoded into a
+:class:`~ispcore.network.netflow.vector.BatchSink`, which folds them into the exporter's
+:class:`~ispcore.network.netflow.tally.Tally` (with numpy when the batch is large enough,
+see :mod:`~ispcore.network.netflow.vector`). Every
 ``flush_seconds`` the intervals that are due (ended more than ``grace`` ago, or so far in the
 future that they would be refused anyway) are cut into batches per company; each batch is
 written in its own transaction (:mod:`ispcore.domain.usage.netflow_flush`), mapping each
@@ -46,6 +50,7 @@ from ispcore.network.netflow.decoder import Decoder
 from ispcore.network.netflow.metrics import NetflowMetrics
 from ispcore.network.netflow.plan import TRANSIT, Holdings, Key, Membership, key_text
 from ispcore.network.netflow.tally import Bound, Tally
+from ispcore.network.netflow.vector import BatchSink
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +69,11 @@ NOT_REJECTED = frozenset({"datagrams", "flows", "templates", "withdrawn"})
 UNKNOWN_SHOWN = 20
 #: Attempts at writing what is left when the collector stops.
 FINAL_ATTEMPTS = 3
+#: Datagrams read from the socket per wake-up, at most (what a busy exporter sends in a few
+#: milliseconds): decoded and folded as one batch.
+MAX_BATCH = 256
+#: The largest UDP payload.
+RECV_SIZE = 65535
 
 
 class Exporter:
@@ -78,6 +88,7 @@ class Exporter:
         self.active = row.active
         self.decoder = Decoder()
         self.tally = tally
+        self.sink = BatchSink(tally)
         self.received = 0
         self.replayed = 0
         self.errors = 0
@@ -87,6 +98,27 @@ class Exporter:
         self.cut: Counter[str] = Counter()
         #: Everything since the process started, for /metrics.
         self.rejected_total: Counter[str] = Counter()
+
+    def fold(self, datagrams: list[bytes]) -> Exception | None:
+        """Decode a batch of this exporter's datagrams into its tally; returns the last
+        unexpected error (each is counted in ``errors``; a malformed datagram is counted by
+        the decoder under its reason and dropped alone)."""
+        feed, address, sink = self.decoder.feed, self.address, self.sink
+        failed = None
+        for data in datagrams:
+            try:
+                feed(data, address, sink)
+            except Malformed:
+                pass
+            except Exception as exc:
+                self.errors += 1
+                failed = exc
+        try:
+            sink.fold()
+        except Exception as exc:
+            self.errors += 1
+            failed = exc
+        return failed
 
     def update(self, row: netflow_state.ExporterRow) -> None:
         self.name, self.address, self.active = row.name, row.address, row.active
@@ -135,14 +167,6 @@ class Totals:
     unknown_addresses: Counter[str] = field(default_factory=Counter)
 
 
-class _Endpoint(asyncio.DatagramProtocol):
-    def __init__(self, collector: NetflowCollector) -> None:
-        self.datagram_received = collector.take  # type: ignore[method-assign]
-
-    def error_received(self, exc: Exception) -> None:
-        log.debug("NetFlow socket error: %s", exc)
-
-
 class NetflowCollector:
     def __init__(self, runtime: Any, *, host: str | None = None, port: int | None = None,
                  interval_seconds: int | None = None, grace_seconds: int | None = None,
@@ -175,7 +199,7 @@ class NetflowCollector:
         self._plans_at = -PLAN_SECONDS
         self._replay_at = 0.0
         self._error_logged = False
-        self._transport: asyncio.DatagramTransport | None = None
+        self._sock: socket.socket | None = None
         self._task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
 
@@ -189,13 +213,20 @@ class NetflowCollector:
         except Exception:
             log.exception("NetFlow: loading the exporters failed; retrying at each flush")
         loop = asyncio.get_running_loop()
-        transport, _ = await loop.create_datagram_endpoint(
-            lambda: _Endpoint(self), local_addr=(self.host, self.port))
-        sock = transport.get_extra_info("socket")
-        with contextlib.suppress(OSError):
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
-        self._transport = transport
-        self.port = transport.get_extra_info("sockname")[1]
+        family, _, _, _, address = (await loop.getaddrinfo(
+            self.host, self.port, type=socket.SOCK_DGRAM))[0]
+        sock = socket.socket(family, socket.SOCK_DGRAM)
+        try:
+            sock.setblocking(False)
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
+            sock.bind(address)
+        except OSError:
+            sock.close()
+            raise
+        self._sock = sock
+        self.port = sock.getsockname()[1]
+        loop.add_reader(sock.fileno(), self._read_ready)
         if self.metrics_port:
             self.metrics.serve(self.host, self.metrics_port)
         self._task = asyncio.create_task(self._flush_loop())
@@ -205,8 +236,11 @@ class NetflowCollector:
 
     async def stop(self) -> None:
         """Stop listening, then write everything held, intervals not over yet included."""
-        if self._transport is not None:
-            self._transport.close()
+        if self._sock is not None:
+            self._read_ready()  # what is already waiting in the socket
+            asyncio.get_running_loop().remove_reader(self._sock.fileno())
+            self._sock.close()
+            self._sock = None
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
@@ -236,26 +270,47 @@ class NetflowCollector:
 
     # --- per datagram -------------------------------------------------------------------
 
+    def _read_ready(self) -> None:
+        """Read the datagrams waiting on the socket (up to MAX_BATCH) and take them."""
+        assert self._sock is not None
+        receive = self._sock.recvfrom
+        waiting = []
+        for _ in range(MAX_BATCH):
+            try:
+                waiting.append(receive(RECV_SIZE))
+            except (BlockingIOError, InterruptedError):
+                break
+            except OSError as exc:
+                log.debug("NetFlow socket error: %s", exc)
+                break
+        self.take_many(waiting)
+
     def take(self, data: bytes, addr: Any) -> None:
-        exporter = self.by_address.get(addr[0])
-        if exporter is None:
-            self._unknown(addr[0])
-            return
-        exporter.received += 1
-        try:
+        """Take one datagram (a batch of one)."""
+        self.take_many([(data, addr)])
+
+    def take_many(self, datagrams: list[tuple[bytes, Any]]) -> None:
+        """Take a batch of (datagram, source address): each exporter's are decoded and folded
+        together, once the replays are dropped."""
+        batches: dict[Exporter, list[bytes]] = {}
+        for data, addr in datagrams:
+            exporter = self.by_address.get(addr[0])
+            if exporter is None:
+                self._unknown(addr[0])
+                continue
+            exporter.received += 1
             identity = data[:IDENTITY]
             if identity in exporter.seen or identity in exporter.seen_before:
                 exporter.replayed += 1
-                return
+                continue
             exporter.seen.add(identity)
-            exporter.decoder.feed(data, exporter.address, exporter.tally)
-        except Malformed:
-            pass  # counted by the decoder under its reason
-        except Exception:
-            exporter.errors += 1
-            if not self._error_logged:  # one traceback per flush at most
+            batches.setdefault(exporter, []).append(data)
+        for exporter, batch in batches.items():
+            failed = exporter.fold(batch)
+            if failed is not None and not self._error_logged:  # one traceback per flush
                 self._error_logged = True
-                log.exception("NetFlow: a datagram from %s failed", addr[0])
+                log.error("NetFlow: a datagram from %s failed", exporter.address,
+                          exc_info=failed)
 
     def _unknown(self, address: str) -> None:
         totals = self.totals

@@ -6,7 +6,6 @@ collector's per-address tally), without building a Flow per record."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
 from typing import Protocol
 
 from ispcore.network.netflow import ipfix, v5, v9
@@ -18,18 +17,23 @@ from ispcore.network.netflow.templates import UPTIME, Template
 #: ids are dropped (counted ``template_limit``) so garbage cannot grow memory without bound.
 MAX_TEMPLATES = 1024
 
-#: A data set decoded but not yet given to the sink: (template, rows, how many, base,
+#: A data set decoded but not yet given to the sink: (template, records, how many, base,
 #: export ms, sampling rate).
-Pending = tuple[Template, Iterable[tuple], int, int, int, int]
+Pending = tuple[Template, "Records", int, int, int, int]
+#: A data set's records: raw (a memoryview of whole records, ``tpl.struct`` unpacks them)
+#: when the template has a fixed length, else the rows decoded one by one.
+Records = memoryview | list[tuple]
 
 
 class Sink(Protocol):
-    """Where decoded rows go: v5 records, and the data sets of v9/IPFIX templates (see
-    :class:`~ispcore.network.netflow.flowlist.FlowList` for what the arguments mean)."""
+    """Where decoded records go: v5 records (raw, ``v5.RECORD`` unpacks them), and the data
+    sets of v9/IPFIX templates (see :class:`~ispcore.network.netflow.flowlist.FlowList` for
+    what the arguments mean). Records stay raw so that a sink may unpack them its own way
+    (the collector's batches: :mod:`ispcore.network.netflow.vector`)."""
 
-    def v5(self, rows: Iterable[tuple], base: int, rate: int) -> None: ...
+    def v5(self, records: memoryview, base: int, rate: int) -> None: ...
 
-    def data(self, tpl: Template, rows: Iterable[tuple], base: int, export_ms: int,
+    def data(self, tpl: Template, records: Records, base: int, export_ms: int,
              rate: int) -> None: ...
 
 
@@ -89,8 +93,8 @@ class Decoder:
                 else:
                     raise Malformed("unknown_version")
                 count = 0
-                for tpl, rows, n, base, export_ms, rate in pending:
-                    sink.data(tpl, rows, base, export_ms, rate)
+                for tpl, records, n, base, export_ms, rate in pending:
+                    sink.data(tpl, records, base, export_ms, rate)
                     count += n
         except Malformed as exc:
             self.events[exc.reason] += 1
@@ -134,11 +138,13 @@ class Decoder:
             self.events["no_address"] += 1
         else:
             fixed = tpl.struct
-            if fixed is not None:  # inline of tpl.rows for the common case
+            records: Records
+            if fixed is not None:  # whole records, raw; what is left is padding
                 size = fixed.size
                 count = (end - pos) // size
-                rows: Iterable[tuple] = fixed.iter_unpack(data[pos:pos + count * size])
+                records = data[pos:pos + count * size]
             else:
-                rows, count = tpl.rows(data, pos, end)
-            pending.append((tpl, rows, count, uptime_base if tpl.time == UPTIME else 0, export_ms,
-                            self.sampling.get(key, 1)))
+                records = tpl.variable_rows(data, pos, end)
+                count = len(records)
+            pending.append((tpl, records, count, uptime_base if tpl.time == UPTIME else 0,
+                            export_ms, self.sampling.get(key, 1)))

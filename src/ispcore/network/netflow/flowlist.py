@@ -4,10 +4,9 @@ the same rows into per-address totals without making a Flow per record."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from ispcore.network.netflow.common import Flow, new
 from ispcore.network.netflow.templates import SKIP, Template
+from ispcore.network.netflow.v5 import RECORD
 
 _from_bytes = int.from_bytes
 
@@ -20,9 +19,10 @@ class FlowList:
     def __init__(self) -> None:
         self.flows: list[Flow] = []
 
-    def v5(self, rows: Iterable[tuple], base: int, rate: int) -> None:
-        """v5 records as ``(src, dst, packets, octets, first, last)``; ``base`` + a sysUptime
-        is Unix ms."""
+    def v5(self, records: memoryview, base: int, rate: int) -> None:
+        """v5 records, unpacked as ``(src, dst, packets, octets, first, last)``; ``base`` + a
+        sysUptime is Unix ms."""
+        rows = RECORD.iter_unpack(records)
         if rate == 1:
             self.flows += [new(Flow, (4, s, d, o, p, base + f, base + la, 1))
                            for s, d, p, o, f, la in rows]
@@ -30,10 +30,12 @@ class FlowList:
             self.flows += [new(Flow, (4, s, d, o * rate, p * rate, base + f, base + la, rate))
                            for s, d, p, o, f, la in rows]
 
-    def data(self, tpl: Template, rows: Iterable[tuple], base: int, export_ms: int,
-             rate: int) -> None:
-        """The rows of one v9/IPFIX data set. ``base`` + a template time (times its
-        multiplier) is Unix ms; records without times get the export time."""
+    def data(self, tpl: Template, records: memoryview | list[tuple], base: int,
+             export_ms: int, rate: int) -> None:
+        """The records of one v9/IPFIX data set (raw when ``tpl.struct`` unpacks them).
+        ``base`` + a template time (times its multiplier) is Unix ms; records without times
+        get the export time."""
+        rows = tpl.unpack(records)
         out = self.flows
         mult = tpl.mult
         if tpl.fast is not None:

@@ -11,6 +11,7 @@ import math
 from bisect import bisect_right
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 Key = int | bytes | str
 TRANSIT = ""
@@ -57,6 +58,12 @@ class Membership:
                 lasts.append(last)
         self.member: dict[Key, bool] = {}
         self._kinds: dict[int, int] = {}
+        #: The IPv4 ranges as numpy arrays, made on first use (:mod:`.vector`).
+        self.vector: Any = None
+
+    def ranges(self, family: int) -> tuple[list[int], list[int]]:
+        """The first and last addresses of the plan's ranges (merged, in order)."""
+        return self._firsts[family], self._lasts[family]
 
     def kind24(self, prefix: int) -> int:
         """NONE, FULL or PART: how much of the IPv4 /24 ``prefix`` (address >> 8) the plan

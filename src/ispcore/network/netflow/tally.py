@@ -13,8 +13,10 @@ The work per flow is what the collector's speed is made of, so the layout is cho
   dict per address (65,000 addresses in the bench) does not, and each lookup then waits on
   memory. A /24 only partly in the plan (a /26 subnet, say) takes a slower path per flow.
 * IPv6 totals are kept per address (16-byte keys), and transit per interval.
-* A counter holds the bytes plus the number of records times 2**64 (``RECORD``), so one
-  addition counts both.
+* A counter holds the bytes plus the number of records times 2**128 (``RECORD``), so one
+  addition counts both. (A record's bytes reach 2**96 at most, a 64-bit counter times a
+  32-bit sampling rate: absurd sums still come out whole, for the validity check to
+  refuse.)
 
 The loops are generated per row layout (like the decoder's): each row is unpacked straight
 into names and no Flow object is made."""
@@ -27,9 +29,11 @@ from typing import Any
 from ispcore.network.netflow.flowlist import FlowList
 from ispcore.network.netflow.plan import FULL, NONE, TRANSIT, Key, Membership
 from ispcore.network.netflow.templates import Template
+from ispcore.network.netflow.v5 import RECORD as V5_RECORD
 
-#: One record, in a counter's high bits (bytes are the low 64).
-RECORD = 1 << 64
+#: One record, in a counter's high bits (bytes are the low 128).
+SHIFT = 128
+RECORD = 1 << SHIFT
 LOW = RECORD - 1
 #: Units of the memory bound a /24 block takes (it can hold 256 addresses' totals).
 BLOCK = 256
@@ -183,7 +187,7 @@ class Tally:
         #: Flows (ends of flows) dropped because the bound was reached.
         self.dropped = 0
 
-    def _room(self, units: int) -> bool:
+    def room(self, units: int) -> bool:
         bound = self.bound
         if bound.used + units > bound.limit:
             return False
@@ -196,10 +200,10 @@ class Tally:
         takes :meth:`slow`)."""
         kind = self.plan.kind24(prefix)
         if kind == NONE:
-            if self._room(1):
+            if self.room(1):
                 table[prefix] = False
             return False
-        if kind == FULL and self._room(BLOCK):
+        if kind == FULL and self.room(BLOCK):
             new = table[prefix] = _EMPTY.copy()
             return new
         return None
@@ -230,7 +234,7 @@ class Tally:
             key = ("m", prefix)
             found = table.get(key)
             if found is None:
-                if not self._room(BLOCK):
+                if not self.room(BLOCK):
                     self.dropped += 1
                     return
                 found = table[key] = _EMPTY.copy()
@@ -238,7 +242,7 @@ class Tally:
 
     def entry(self, table: Table, key: bytes) -> list[int] | None:
         """A new IPv6 address's ``[in, out]`` (None, and counted, when there is no room)."""
-        if not self._room(1):
+        if not self.room(1):
             self.dropped += 1
             return None
         new = table[key] = [0, 0]
@@ -246,24 +250,26 @@ class Tally:
 
     # --- the sink the decoder feeds ------------------------------------------------------
 
-    def v5(self, rows: Iterable[tuple], base: int, rate: int) -> None:
+    def v5(self, records: memoryview, base: int, rate: int) -> None:
         plain, scaled = _V5  # type: ignore[misc]
         rate = self.override or rate
+        rows = V5_RECORD.iter_unpack(records)
         if rate == 1:
             plain(self, rows, base, 1, 1)
         else:
             scaled(self, rows, base, rate, 1)
 
-    def data(self, tpl: Template, rows: Iterable[tuple], base: int, export_ms: int,
-             rate: int) -> None:
+    def data(self, tpl: Template, records: memoryview | list[tuple], base: int,
+             export_ms: int, rate: int) -> None:
         rate = self.override or rate
+        rows: Iterable[tuple] = tpl.unpack(records)
         loops = tpl.folds
         if loops is None and tpl.fast is not None:  # fixed length, every flow field present
             src, dst, octets, _, _, last = tpl.want
             loops = tpl.folds = folds(tpl.family, src, dst, octets, last, len(tpl.pos))
         if loops is None:
             flows = FlowList()
-            flows.data(tpl, rows, base, export_ms, rate)
+            flows.data(tpl, records, base, export_ms, rate)
             loops, rows, base, rate, mult = _FLOWS[tpl.family], flows.flows, 0, 1, 1
         else:
             mult = tpl.mult
@@ -285,15 +291,19 @@ class Tally:
     def _totals(self, table: Table) -> dict[Key, list[int]]:
         out: dict[Key, list[int]] = {}
         released = 0
+        batched = []
         for key, value in table.items():
-            if value is False:
+            if type(value) is not list and value is not False:
+                batched.append(value)  # a batch path's totals (vector.py): added last
+            elif value is False:
                 released += 1
             elif key == TRANSIT:
                 if value[0]:
-                    out[TRANSIT] = [value[0] & LOW, 0, value[0] >> 64]
+                    out[TRANSIT] = [value[0] & LOW, 0, value[0] >> SHIFT]
             elif type(key) is bytes:
                 released += 1
-                out[key] = [value[0] & LOW, value[1] & LOW, (value[0] >> 64) + (value[1] >> 64)]
+                out[key] = [value[0] & LOW, value[1] & LOW, (value[0] >> SHIFT)
+                            + (value[1] >> SHIFT)]
             else:
                 released += BLOCK
                 first = (key[1] if type(key) is tuple else key) << 8
@@ -301,6 +311,8 @@ class Tally:
                     got_in, got_out = value[i], value[256 + i]
                     if got_in or got_out:
                         out[first | i] = [got_in & LOW, got_out & LOW,
-                                          (got_in >> 64) + (got_out >> 64)]
+                                          (got_in >> SHIFT) + (got_out >> SHIFT)]
+        for totals in batched:
+            released += totals.totals_into(out)
         self.bound.used -= released
         return out

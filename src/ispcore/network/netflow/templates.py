@@ -67,7 +67,7 @@ class Template:
     """A compiled template. ``pos`` maps each needed IE to its index in a decoded row."""
 
     __slots__ = ("family", "fast", "fields", "folds", "length", "mult", "options", "pos",
-                 "steps", "struct", "tid", "time", "want")
+                 "steps", "struct", "tid", "time", "vector", "want")
 
     def __init__(self, tid: int, fields: list[tuple[int, int]], options: bool = False,
                  uptime: bool = True) -> None:
@@ -126,6 +126,14 @@ class Template:
                      else None)
         #: The collector's tally loops for this layout, found on first use.
         self.folds: Any = None
+        #: How numpy reads the records (:func:`~ispcore.network.netflow.vector.reading`),
+        #: found on first use.
+        self.vector: Any = None
+
+    def unpack(self, records: memoryview | list[tuple]) -> Iterable[tuple]:
+        """The rows of a data set's records as the decoder hands them over: raw whole
+        records (a fixed template) are unpacked, decoded rows are returned as they are."""
+        return records if self.struct is None else self.struct.iter_unpack(records)  # type: ignore[arg-type]
 
     def rows(self, data: memoryview, pos: int, end: int) -> tuple[Iterable[tuple], int]:
         """The decoded rows of the records in ``data[pos:end]`` (a data set's body) and how
@@ -135,10 +143,10 @@ class Template:
             size = self.struct.size
             count = (end - pos) // size
             return self.struct.iter_unpack(data[pos:pos + count * size]), count
-        rows = self._variable_rows(data, pos, end)
+        rows = self.variable_rows(data, pos, end)
         return rows, len(rows)
 
-    def _variable_rows(self, data: memoryview, pos: int, end: int) -> list[tuple]:
+    def variable_rows(self, data: memoryview, pos: int, end: int) -> list[tuple]:
         out = []
         steps = self.steps
         shortest = self.length

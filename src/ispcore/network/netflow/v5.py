@@ -24,8 +24,9 @@ def sampling_rate(field: int) -> int:
 
 
 def decode(data: bytes, sink: Sink) -> int:
-    """Give the records to ``sink`` as (src, dst, packets, octets, first, last) rows, with
-    the base that makes a sysUptime Unix ms; returns their count."""
+    """Give the records to ``sink`` (raw: :data:`RECORD` unpacks each into (src, dst,
+    packets, octets, first, last)), with the base that makes a sysUptime Unix ms; returns
+    their count."""
     if len(data) < HEADER_SIZE:
         raise Malformed("short")
     _, count, uptime, secs, nsecs, _, _, _, sampling = HEADER.unpack_from(data)
@@ -34,6 +35,5 @@ def decode(data: bytes, sink: Sink) -> int:
         raise Malformed("count_overrun")
     # First/Last are sysUptime in ms: base + first is Unix ms.
     base = secs * 1000 + nsecs // 1_000_000 - uptime
-    sink.v5(RECORD.iter_unpack(memoryview(data)[HEADER_SIZE:end]), base,
-            sampling_rate(sampling))
+    sink.v5(memoryview(data)[HEADER_SIZE:end], base, sampling_rate(sampling))
     return count
