@@ -230,6 +230,10 @@ async def test_a_batch_needs_invoices_and_billing_run(api: Any, runtime: Any) ->
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
 
 
+OUTBOX = """query($a: ID!) { account(id: $a) { outboundMessages {
+  recipient subject origin bodyText status lastError } } }"""
+
+
 async def test_an_email_batch_records_recipients_or_why_not(api: Any, runtime: Any) -> None:
     billing, [emailed, paper] = await invoiced(api, runtime, count=2)
     emailed_account = emailed["account"]["id"]
@@ -250,6 +254,13 @@ async def test_an_email_batch_records_recipients_or_why_not(api: Any, runtime: A
     assert sent["subject"] == f"Invoice {emailed['number']} from Acme Fibre"
     assert (skipped["status"], skipped["recipient"]) == ("SKIPPED", None)
     assert "no email address" in skipped["reason"]
+    outbox = (await api.data(OUTBOX, {"a": emailed_account}, billing.token))["account"]
+    [message] = outbox["outboundMessages"]
+    assert (message["recipient"], message["subject"], message["origin"]) == (
+        "pat@example.com", sent["subject"], "document_batch")
+    assert emailed["number"] in message["bodyText"] and "is attached" in message["bodyText"]
+    # The company has no email settings yet: the sent log says so instead of losing it.
+    assert message["status"] == "FAILED" and "no active email settings" in message["lastError"]
 
     paper_only = await ok(api, billing.token, "createInvoicePrintBatch",
                           {"companyId": billing.company, "onlyPaperAccounts": True})

@@ -1,5 +1,6 @@
 """Batches of invoice documents: PRINT renders the invoices into one PDF; EMAIL works out who
-each invoice goes to (sending is the messaging area's part). A batch is requested, then
+each invoice goes to and queues one email per address in the message outbox, with the
+invoice's PDF attached (the messaging job sends them). A batch is requested, then
 carried out by a job that is safe to run again: a finished batch is left alone, and a batch
 a dead worker left RUNNING is simply done again."""
 
@@ -21,13 +22,15 @@ from ispcore.domain.billing.documents_models import (
     DocumentBatchFile,
     DocumentBatchItem,
 )
-from ispcore.domain.billing.documents_render import PDF_MEDIA_TYPE
+from ispcore.domain.billing.documents_render import PDF_MEDIA_TYPE, format_money
 from ispcore.domain.billing.invoices import InvoiceStatus
 from ispcore.domain.billing.models import AccountBilling, Invoice
 from ispcore.domain.common.errors import DomainError, ErrorCode
 from ispcore.domain.common.records import company_of, load, today_in
 from ispcore.domain.common.unit_of_work import UnitOfWork
 from ispcore.domain.events.service import record_event
+from ispcore.domain.messaging.models import Channel
+from ispcore.domain.messaging.outbox import Attachment, queue_message
 
 log = logging.getLogger(__name__)
 
@@ -177,8 +180,25 @@ async def _email(uow: UnitOfWork, batch: DocumentBatch, company: Any) -> None:
         else:
             row.update(status=ItemStatus.QUEUED, recipient=", ".join(emails)[:1000],
                        subject=f"Invoice {invoice.number} from {company.name}"[:300])
+            await _queue_invoice_emails(uow, batch, company, invoice, emails, row["subject"])
         rows.append(row)
     await bulk_update(uow.session, DocumentBatchItem, rows)
+
+
+async def _queue_invoice_emails(uow: UnitOfWork, batch: DocumentBatch, company: Any,
+                                invoice: Invoice, emails: list[str], subject: str) -> None:
+    """One email per address; a batch carried out again finds them queued already."""
+    total = format_money(invoice.total_minor, invoice.currency)
+    body = (f"Invoice {invoice.number} from {company.name} for {total}, due on "
+            f"{invoice.due_on.isoformat()}, is attached.\n")
+    pdf = Attachment(filename=f"invoice-{invoice.number}.pdf", content_type=PDF_MEDIA_TYPE,
+                     invoice_id=invoice.id)
+    for email in emails:
+        await queue_message(
+            uow, company_id=batch.company_id, channel=Channel.EMAIL, recipient=email,
+            origin="document_batch", origin_key=f"document_batch:{batch.id}:{invoice.id}:{email}",
+            subject=subject, body_text=body, account_id=invoice.account_id,
+            attachments=(pdf,))
 
 
 async def execute(open_uow: Callable[[], UnitOfWork], batch_id: int) -> None:
