@@ -101,6 +101,14 @@ class Settings(BaseSettings):
         default=20.0, description="How long Preseem's API may take to answer one request"
     )
 
+    webhooks_allow_private: bool = Field(
+        default=False, description="Let webhook URLs reach loopback, private, link-local and "
+        "other non-public addresses (on-premise partners; tests); cloud metadata included"
+    )
+    webhooks_concurrency: int = Field(
+        default=100, description="Webhook requests one delivery job has in flight at once"
+    )
+
     radius_host: str = Field(default="0.0.0.0", description="Address `ispcore radius` binds")
     radius_auth_port: int = Field(default=1812, description="RADIUS authentication port (UDP)")
     radius_acct_port: int = Field(default=1813, description="RADIUS accounting port (UDP)")

@@ -30,6 +30,7 @@ from ispcore.resolvers.search import SearchQuery
 from ispcore.resolvers.usage import UsageMutation, UsageQuery
 from ispcore.resolvers.usage_billing import UsageBillingMutation
 from ispcore.resolvers.usage_ingest import UsageIngestMutation
+from ispcore.resolvers.webhooks import WebhookMutation, WebhookQuery
 from ispcore.schema.guard import ApiGuard, limit_rules
 from ispcore.schema.nodes import Node, node_type_named
 from ispcore.schema.scalars import SCALAR_MAP
@@ -38,7 +39,7 @@ from ispcore.schema.scalars import SCALAR_MAP
 @strawberry.type
 class Query(CompanyQuery, IdentityQuery, AuditQuery, AccountQuery, AddressQuery, RecordQuery,
             SearchQuery, BillingQuery, PaymentQuery, DocumentQuery, CollectionsQuery, IpamQuery,
-            RadiusQuery, PreseemQuery, UsageQuery, NetflowQuery):
+            RadiusQuery, PreseemQuery, UsageQuery, NetflowQuery, WebhookQuery):
     @strawberry.field(description="Any entity by its global id (its type's read permission "
                       "applies); null if there is none.")
     async def node(self, info: Info, id: relay.GlobalID) -> Node | None:
@@ -50,7 +51,8 @@ class Query(CompanyQuery, IdentityQuery, AuditQuery, AccountQuery, AddressQuery,
 class Mutation(CompanyMutation, IdentityMutation, AccountMutation, AddressMutation,
                RecordMutation, BillingMutation, PaymentMutation, DocumentMutation,
                CollectionsMutation, IpamMutation, RadiusMutation, UsageBillingMutation,
-               UsageIngestMutation, PreseemMutation, UsageMutation, NetflowMutation):
+               UsageIngestMutation, PreseemMutation, UsageMutation, NetflowMutation,
+               WebhookMutation):
     pass
 
 

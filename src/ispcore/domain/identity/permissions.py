@@ -42,6 +42,9 @@ PERMISSIONS: dict[str, str] = {
     "usage:write": "Push usage records through the API",
     "usage:configure": "Manage usage policies and free periods, NetFlow exporters and the "
                        "Preseem connection",
+    "webhooks:read": "See webhook endpoints and their delivery log",
+    "webhooks:write": "Create, change, delete and test webhook endpoints, rotate their secrets "
+                      "and redeliver",
 }
 
 ALL_PERMISSIONS: frozenset[str] = frozenset(PERMISSIONS)
