@@ -59,9 +59,10 @@ def _feed(state: WebhookFanOut) -> EventFeed:
 
 
 async def _one_batch(uow: UnitOfWork, render: Render, batch: int) -> tuple[int, int]:
-    state = await lock_row(uow, WebhookFanOut, 1)
-    if state is None:  # no endpoint was ever created
+    if await uow.session.get(WebhookFanOut, 1) is None:  # no endpoint was ever created
         return 0, 0
+    state = await lock_row(uow, WebhookFanOut, 1)
+    assert state is not None
     now = uow.clock.now()
     feed = _feed(state)
     events = await feed.next_batch(uow.session, now, batch)
