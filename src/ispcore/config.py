@@ -106,7 +106,7 @@ class Settings(BaseSettings):
         "other non-public addresses (on-premise partners; tests); cloud metadata included"
     )
     webhooks_concurrency: int = Field(
-        default=100, description="Webhook requests one delivery job has in flight at once"
+        default=32, description="Webhook requests one delivery job has in flight at once"
     )
 
     radius_host: str = Field(default="0.0.0.0", description="Address `ispcore radius` binds")

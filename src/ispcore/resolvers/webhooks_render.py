@@ -47,13 +47,16 @@ class EntityRenderer:
         return self._selections[type_name]
 
     async def __call__(self, events: list[Event]) -> dict[int, dict[str, Any] | None]:
-        fields = []
+        """Each event's entity, read once however many of the events name it."""
+        wanted: dict[str, str] = {}
         for event in events:
             type_name = self.type_names.get(event.entity_type or "")
             if type_name is not None and event.entity_id is not None:
-                gid = relay.to_base64(type_name, event.entity_id)
-                fields.append(f'e{event.id}: node(id: "{gid}") {{ {self._selection(type_name)} }}')
-        found: dict[int, dict[str, Any] | None] = {}
+                wanted.setdefault(relay.to_base64(type_name, event.entity_id), type_name)
+        fields = [f'e{n}: node(id: "{gid}") {{ {self._selection(type_name)} }}'
+                  for n, (gid, type_name) in enumerate(wanted.items())]
+        gids = list(wanted)
+        entities: dict[str, dict[str, Any] | None] = {}
         for start in range(0, len(fields), CHUNK):
             query = "query WebhookEntities { " + " ".join(fields[start:start + CHUNK]) + " }"
             context = Context(runtime=self.runtime, actor=SYSTEM, request_id="webhooks")
@@ -61,5 +64,7 @@ class EntityRenderer:
             if result.errors:
                 log.warning("rendering webhook entities: %s", result.errors)
             for alias, value in (result.data or {}).items():
-                found[int(alias[1:])] = value
-        return found
+                entities[gids[int(alias[1:])]] = value
+        return {event.id: entities.get(relay.to_base64(
+            self.type_names.get(event.entity_type or "", ""), event.entity_id or 0))
+            for event in events}

@@ -229,7 +229,7 @@ async def _record(open_uow: Callable[[], UnitOfWork], sent: list[tuple[_Job, _Ou
 
 
 async def deliver_due(open_uow: Callable[[], UnitOfWork], client: httpx.AsyncClient, *,
-                      concurrency: int = 100, batch: int = BATCH,
+                      concurrency: int = 32, batch: int = BATCH,
                       rng: random.Random | None = None, wall_clock: Clock | None = None
                       ) -> int:
     """Send every due delivery; returns how many attempts were made."""

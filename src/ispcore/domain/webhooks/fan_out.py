@@ -7,6 +7,8 @@ one does the batch again."""
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -88,13 +90,22 @@ async def _one_batch(uow: UnitOfWork, render: Render, batch: int) -> tuple[int, 
     return len(events), sum(len(endpoints) for _, endpoints in matched)
 
 
+#: One fan-out at a time per process (and event loop), waiting without a database connection:
+#: a run holding the progress row needs connections of its own to render, which waiters
+#: queued on the row lock would otherwise take. Across processes the row lock serialises.
+_running: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+    weakref.WeakKeyDictionary())
+
+
 async def fan_out(open_uow: Callable[[], UnitOfWork], render: Render, *, batch: int = BATCH
                   ) -> int:
     """Fan out every event committed so far; returns how many deliveries were created."""
+    lock = _running.setdefault(asyncio.get_running_loop(), asyncio.Lock())
     created = 0
-    while True:
-        async with open_uow() as uow:
-            read, made = await _one_batch(uow, render, batch)
-        created += made
-        if read < batch:
-            return created
+    async with lock:
+        while True:
+            async with open_uow() as uow:
+                read, made = await _one_batch(uow, render, batch)
+            created += made
+            if read < batch:
+                return created
