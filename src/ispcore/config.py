@@ -111,6 +111,13 @@ class Settings(BaseSettings):
         default="https://api.twilio.com", description="Twilio's API address (or that of a "
         "Twilio-compatible provider)"
     )
+    webhooks_allow_private: bool = Field(
+        default=False, description="Let webhook URLs reach loopback, private, link-local and "
+        "other non-public addresses (on-premise partners; tests); cloud metadata included"
+    )
+    webhooks_concurrency: int = Field(
+        default=32, description="Webhook requests one delivery job has in flight at once"
+    )
 
     radius_host: str = Field(default="0.0.0.0", description="Address `ispcore radius` binds")
     radius_auth_port: int = Field(default=1812, description="RADIUS authentication port (UDP)")

@@ -121,7 +121,8 @@ async def test_arq_worker_runs_the_dispatch_job(scaled_runtime, redis):
             handle_signals=False,
         )
         await worker.main()
-        assert (worker.jobs_complete, worker.jobs_failed) == (1, 0)
+        # The dispatch job, and the webhook fan-out it enqueues.
+        assert (worker.jobs_complete, worker.jobs_failed) == (2, 0)
         assert handled == ["company.created"]
     finally:
         events.unregister_handler("test.arq")
@@ -134,7 +135,8 @@ def test_worker_settings_declare_cron_and_msgpack():
         "cron:accounts.scheduled_events", "cron:billing.daily", "cron:billing.delinquency",
         "cron:messaging.send", "cron:payments.reconcile", "cron:payments.autopay",
         "cron:usage.pull_preseem",
-        "cron:usage.collect_radacct", "cron:network.send_radius_actions",
+        "cron:usage.collect_radacct", "cron:webhooks.fan_out", "cron:webhooks.deliver",
+        "cron:network.send_radius_actions",
         "cron:network.release_addresses", "cron:usage.reset_throttles"]
     packed = WorkerSettings.job_serializer({"f": "x", "a": [], "k": {"n": 1}})
     assert WorkerSettings.job_deserializer(packed) == {"f": "x", "a": [], "k": {"n": 1}}
@@ -186,7 +188,7 @@ async def test_housekeeping_forgets_old_idempotency_answers_and_ended_sessions(
             return (await s.scalar(select(func.count()).select_from(IdempotencyKey)),
                     await s.scalar(select(func.count()).select_from(UserSession)))
 
-    quiet = {"idempotency_keys": 0, "sessions": 0, "usage_records": 0}
+    quiet = {"idempotency_keys": 0, "sessions": 0, "usage_records": 0, "webhook_deliveries": 0}
     assert await registry.run_job(runtime, HOUSEKEEPING_JOB) == quiet
     clock.advance(timedelta(hours=25))
     assert await registry.run_job(runtime, HOUSEKEEPING_JOB) == {**quiet, "idempotency_keys": 1}

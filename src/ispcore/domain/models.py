@@ -104,6 +104,13 @@ from ispcore.domain.usage.models import (
     UsageRollover,
     UsageTopUp,
 )
+from ispcore.domain.webhooks.models import (
+    Webhook,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookFanOut,
+    WebhookMessage,
+)
 
 __all__ = [
     "Account",
@@ -203,4 +210,9 @@ __all__ = [
     "UsageTopUp",
     "User",
     "UserSession",
+    "Webhook",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookFanOut",
+    "WebhookMessage",
 ]

@@ -24,12 +24,14 @@ async def list_nodes(
     filter: Any,
     order_by: list[Any] | None,
     search: Sequence[Any] = (),
+    where: Any = None,
 ) -> Connection[Any]:
-    """A page of the ``node_type`` rows the caller may see."""
+    """A page of the ``node_type`` rows the caller may see (and that match ``where``)."""
     settings = info.context.runtime.settings
+    readable = node_type.readable(info.context.actor)
     page = await paginate(
         info.context.rows,
-        node_type.readable(info.context.actor),
+        readable if where is None else readable.where(where),
         node_type=node_type,
         inputs=inputs,
         first=first,

@@ -34,6 +34,7 @@ from ispcore.resolvers.search import SearchQuery
 from ispcore.resolvers.usage import UsageMutation, UsageQuery
 from ispcore.resolvers.usage_billing import UsageBillingMutation
 from ispcore.resolvers.usage_ingest import UsageIngestMutation
+from ispcore.resolvers.webhooks import WebhookMutation, WebhookQuery
 from ispcore.schema.guard import ApiGuard, limit_rules
 from ispcore.schema.nodes import Node, node_type_named
 from ispcore.schema.scalars import SCALAR_MAP
@@ -42,7 +43,8 @@ from ispcore.schema.scalars import SCALAR_MAP
 @strawberry.type
 class Query(CompanyQuery, IdentityQuery, AuditQuery, AccountQuery, AddressQuery, RecordQuery,
             SearchQuery, BillingQuery, PaymentQuery, DocumentQuery, CollectionsQuery, IpamQuery,
-            RadiusQuery, PreseemQuery, UsageQuery, NetflowQuery, MessagingTransportQuery):
+            RadiusQuery, PreseemQuery, UsageQuery, NetflowQuery, MessagingTransportQuery,
+            WebhookQuery):
     @strawberry.field(description="Any entity by its global id (its type's read permission "
                       "applies); null if there is none.")
     async def node(self, info: Info, id: relay.GlobalID) -> Node | None:
@@ -55,7 +57,7 @@ class Mutation(CompanyMutation, IdentityMutation, AccountMutation, AddressMutati
                RecordMutation, BillingMutation, PaymentMutation, DocumentMutation,
                CollectionsMutation, IpamMutation, RadiusMutation, UsageBillingMutation,
                UsageIngestMutation, PreseemMutation, UsageMutation, NetflowMutation,
-               MessagingTransportMutation):
+               MessagingTransportMutation, WebhookMutation):
     pass
 
 

@@ -11,6 +11,8 @@ from ispcore.domain.identity import users
 from ispcore.domain.identity.actor import SYSTEM
 from ispcore.domain.scheduling import service as scheduling
 from ispcore.domain.usage import retention as usage_retention
+from ispcore.domain.webhooks import retention as webhook_retention
+from ispcore.domain.webhooks.fan_out import FAN_OUT_JOB
 from ispcore.workers.registry import CRON, CronEntry, job
 
 if TYPE_CHECKING:
@@ -21,6 +23,8 @@ if TYPE_CHECKING:
 async def dispatch_events(runtime: Runtime) -> int:
     """Hand new outbox events to their handlers; enqueued after each commit that wrote events,
     and run every minute in case a notification was lost."""
+    second = int(runtime.clock.now().timestamp())
+    await runtime.jobs.enqueue(FAN_OUT_JOB, job_id=f"{FAN_OUT_JOB}:{second}")  # webhooks
     return await dispatch_pending(lambda: runtime.unit_of_work(SYSTEM, action=DISPATCH_JOB))
 
 
@@ -33,12 +37,13 @@ ENDED_SESSIONS_KEPT = timedelta(days=30)
 
 @job(HOUSEKEEPING_JOB)
 async def housekeeping(runtime: Runtime) -> dict[str, int]:
-    """Hourly: forget expired idempotency answers, long-ended login sessions and raw usage
-    records past their retention."""
+    """Hourly: forget expired idempotency answers, long-ended login sessions, raw usage
+    records and webhook deliveries past their retention."""
     async with runtime.unit_of_work(SYSTEM, action=HOUSEKEEPING_JOB) as uow:
         return {"idempotency_keys": await idempotency.purge(uow, IDEMPOTENCY_WINDOW),
                 "sessions": await users.purge_sessions(uow, ENDED_SESSIONS_KEPT),
-                "usage_records": await usage_retention.prune_records(uow)}
+                "usage_records": await usage_retention.prune_records(uow),
+                "webhook_deliveries": await webhook_retention.prune(uow)}
 
 
 CRON.append(CronEntry(DISPATCH_JOB, second=0))
@@ -63,6 +68,7 @@ import ispcore.workers.messaging  # noqa: E402  (sending emails and texts)
 import ispcore.workers.payments  # noqa: E402  (payments' jobs)
 import ispcore.workers.preseem  # noqa: E402  (usage pulled from Preseem)
 import ispcore.workers.radacct  # noqa: E402  (usage from FreeRADIUS's radacct)
+import ispcore.workers.webhooks  # noqa: E402  (webhook fan-out and delivery)
 
 # isort: split
 import ispcore.workers.network  # noqa: E402  (network's jobs, cron last)

@@ -45,6 +45,9 @@ PERMISSIONS: dict[str, str] = {
     "messaging:read": "See the sent log of emails and texts, and the email and SMS settings",
     "messaging:write": "Send test emails and retry failed messages",
     "messaging:configure": "Manage the email (SMTP) and SMS settings",
+    "webhooks:read": "See webhook endpoints and their delivery log",
+    "webhooks:write": "Create, change, delete and test webhook endpoints, rotate their secrets "
+                      "and redeliver",
 }
 
 ALL_PERMISSIONS: frozenset[str] = frozenset(PERMISSIONS)

@@ -1,0 +1,254 @@
+"""Sending due deliveries: claim a batch (PENDING and due, or SENDING past its lease), send
+them concurrently over one pooled HTTP client, then record every attempt and its consequence
+in one transaction. A 2xx succeeds; 410 disables the endpoint; anything else (other codes,
+redirects, which are not followed, timeouts, refused addresses) is retried on the schedule of
+:mod:`retries`, honouring ``Retry-After``. An endpoint failing for days is disabled and a
+``webhook.disabled`` event tells its owner.
+
+The ``webhook-timestamp`` is the wall-clock time of the attempt (receivers compare it with
+their own clocks); due times come from the unit of work's clock."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import httpx
+from sqlalchemy import or_, select, update
+
+from ispcore.db import bulk_insert, bulk_update
+from ispcore.domain.common.clock import Clock, SystemClock
+from ispcore.domain.common.errors import DomainError
+from ispcore.domain.common.unit_of_work import UnitOfWork
+from ispcore.domain.events.service import record_event
+from ispcore.domain.webhooks import addresses, retries, signing
+from ispcore.domain.webhooks.endpoints import secrets_in_force
+from ispcore.domain.webhooks.models import (
+    Webhook,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookMessage,
+)
+
+log = logging.getLogger(__name__)
+
+TIMEOUT_SECONDS = 15.0
+#: A claimed delivery whose sender died is taken again after this.
+LEASE = timedelta(seconds=60)
+#: An endpoint failing without a success for this long is disabled.
+DISABLE_AFTER = timedelta(days=5)
+EXCERPT_BYTES = 1000
+BATCH = 500
+
+
+def http_client(concurrency: int) -> httpx.AsyncClient:
+    """The one client a delivery run shares: pooled, redirects not followed, 15 s timeout."""
+    return httpx.AsyncClient(
+        follow_redirects=False, timeout=httpx.Timeout(TIMEOUT_SECONDS),
+        limits=httpx.Limits(max_connections=concurrency,
+                            max_keepalive_connections=concurrency), trust_env=False)
+
+
+@dataclass
+class _Job:
+    delivery_id: int
+    endpoint_id: int
+    msg_id: str
+    body: bytes
+    attempts_made: int
+
+
+@dataclass
+class _Outcome:
+    status_code: int | None
+    error: str | None
+    excerpt: str
+    duration_ms: int
+    retry_after: str | None = None
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+
+@dataclass
+class _Endpoint:
+    """What sending to one endpoint needs, read once per batch."""
+
+    url: str
+    secrets: list[str] | None
+    target: addresses.Target | None
+    refusal: str | None
+
+
+async def _claim(open_uow: Callable[[], UnitOfWork], limit: int) -> list[_Job]:
+    async with open_uow() as uow:
+        now = uow.clock.now()
+        due = or_((WebhookDelivery.status == "PENDING") & (WebhookDelivery.next_attempt_at <= now),
+                  (WebhookDelivery.status == "SENDING") & (WebhookDelivery.claimed_until < now))
+        ids = list(await uow.session.scalars(
+            select(WebhookDelivery.id).join(Webhook).where(due, Webhook.active)
+            .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id).limit(limit)
+            .with_for_update(skip_locked=True, of=WebhookDelivery)))
+        if not ids:
+            return []
+        # The condition again: a concurrent claimer (SQLite has no SKIP LOCKED) loses the race.
+        claimed = set(await uow.session.scalars(
+            update(WebhookDelivery).where(WebhookDelivery.id.in_(ids), due)
+            .values(status="SENDING", claimed_until=now + LEASE)
+            .returning(WebhookDelivery.id)))
+        rows = await uow.session.execute(
+            select(WebhookDelivery.id, WebhookDelivery.endpoint_id, WebhookDelivery.event_id,
+                   WebhookDelivery.attempt_count, WebhookMessage.body)
+            .join(WebhookMessage, WebhookMessage.event_id == WebhookDelivery.event_id)
+            .where(WebhookDelivery.id.in_(claimed)).order_by(WebhookDelivery.id))
+        return [_Job(pk, endpoint_id, signing.message_id(event_id), body.encode(), attempts)
+                for pk, endpoint_id, event_id, attempts, body in rows]
+
+
+async def _endpoints(open_uow: Callable[[], UnitOfWork], ids: set[int]) -> dict[int, _Endpoint]:
+    """Each endpoint's secrets and checked address (resolved now: DNS may have changed)."""
+    async with open_uow() as uow:
+        rows = list(await uow.session.scalars(
+            select(Webhook).where(Webhook.id.in_(ids))))
+        allow_private, key, now = (uow.settings.webhooks_allow_private,
+                                   uow.settings.vault_key, uow.clock.now())
+    found = {}
+    for row in rows:
+        endpoint = _Endpoint(row.url, None, None, None)
+        try:
+            endpoint.secrets = secrets_in_force(key, row, now)
+            endpoint.target = await addresses.check(row.url, allow_private=allow_private)
+        except DomainError as exc:
+            endpoint.refusal = exc.message
+        found[row.id] = endpoint
+    return found
+
+
+def _pinned(url: str, target: addresses.Target) -> tuple[str, dict[str, str], dict[str, str]]:
+    """The URL with its host replaced by the checked address, the Host header, and (HTTPS)
+    the name the TLS certificate must carry."""
+    parsed = httpx.URL(url)
+    host_header = parsed.netloc.decode()
+    pinned = parsed.copy_with(host=target.address)
+    extensions = {"sni_hostname": target.host} if target.scheme == "https" else {}
+    return str(pinned), {"host": host_header}, extensions
+
+
+async def _send(client: httpx.AsyncClient, job: _Job, endpoint: _Endpoint,
+                wall_clock: Clock) -> _Outcome:
+    if endpoint.refusal is not None or endpoint.target is None or endpoint.secrets is None:
+        return _Outcome(None, f"refused: {endpoint.refusal}"[:500], "", 0)
+    url, host, extensions = _pinned(endpoint.url, endpoint.target)
+    headers = {**host, **signing.headers(endpoint.secrets, job.msg_id, wall_clock.now(),
+                                         job.body)}
+    started = time.perf_counter()
+
+    def took() -> int:
+        return int((time.perf_counter() - started) * 1000)
+
+    try:
+        async with asyncio.timeout(TIMEOUT_SECONDS):
+            request = client.build_request("POST", url, content=job.body, headers=headers,
+                                           extensions=extensions)
+            response = await client.send(request, stream=True)
+            try:
+                excerpt = b""
+                async for chunk in response.aiter_bytes():
+                    excerpt += chunk
+                    if len(excerpt) >= EXCERPT_BYTES:
+                        break
+            finally:
+                await response.aclose()
+    except (TimeoutError, httpx.TimeoutException):
+        return _Outcome(None, f"timed out after {TIMEOUT_SECONDS:g} s", "", took())
+    except httpx.HTTPError as exc:
+        return _Outcome(None, f"{type(exc).__name__}: {exc}"[:500], "", took())
+    text = excerpt[:EXCERPT_BYTES].decode("utf-8", "replace")
+    error = (f"redirect to {response.headers.get('location', '?')} not followed"[:500]
+             if response.is_redirect else None)
+    return _Outcome(response.status_code, error, text, took(),
+                    response.headers.get("retry-after"))
+
+
+def _disable(uow: UnitOfWork, endpoint: Webhook, reason: str, now: datetime) -> None:
+    endpoint.active, endpoint.disabled_at, endpoint.disabled_reason = False, now, reason
+    endpoint.updated_at = now
+    record_event(uow, "webhook.disabled", company_id=endpoint.company_id, entity=endpoint,
+                 payload={"url": endpoint.url, "reason": reason,
+                          "created_by_id": endpoint.created_by_id})
+
+
+async def _record(open_uow: Callable[[], UnitOfWork], sent: list[tuple[_Job, _Outcome]],
+                  rng: random.Random) -> None:
+    async with open_uow() as uow:
+        now = uow.clock.now()
+        # A delivery whose endpoint was deleted meanwhile went with it.
+        alive = set(await uow.session.scalars(select(WebhookDelivery.id).where(
+            WebhookDelivery.id.in_([job.delivery_id for job, _ in sent]))))
+        sent = [(job, outcome) for job, outcome in sent if job.delivery_id in alive]
+        endpoints = {e.id: e for e in await uow.session.scalars(
+            select(Webhook).where(Webhook.id.in_({j.endpoint_id
+                                                                   for j, _ in sent})))}
+        await bulk_insert(uow.session, WebhookAttempt, [
+            {"delivery_id": job.delivery_id, "attempted_at": now, "status_code": o.status_code,
+             "error": o.error, "response_excerpt": o.excerpt, "duration_ms": o.duration_ms}
+            for job, o in sent])
+        changes = []
+        for job, outcome in sent:
+            endpoint = endpoints.get(job.endpoint_id)
+            made = job.attempts_made + 1
+            change = {"id": job.delivery_id, "status": "FAILED", "attempt_count": made,
+                      "next_attempt_at": None, "claimed_until": None,
+                      "last_status_code": outcome.status_code, "completed_at": now}
+            if outcome.succeeded:
+                change["status"] = "SUCCEEDED"
+                if endpoint is not None:
+                    endpoint.failing_since = None
+            elif outcome.status_code == 410:
+                if endpoint is not None and endpoint.active:
+                    _disable(uow, endpoint, "The endpoint answered 410 Gone.", now)
+            else:
+                delay = retries.next_delay(made, retries.parse_retry_after(
+                    outcome.retry_after, now), rng)
+                if delay is not None:
+                    change.update(status="PENDING", next_attempt_at=now + delay,
+                                  completed_at=None)
+                if endpoint is not None and endpoint.active:
+                    endpoint.failing_since = endpoint.failing_since or now
+                    if now - endpoint.failing_since >= DISABLE_AFTER:
+                        _disable(uow, endpoint, "No delivery succeeded since "
+                                 f"{endpoint.failing_since.isoformat()}.", now)
+            changes.append(change)
+        await bulk_update(uow.session, WebhookDelivery, changes)
+
+
+async def deliver_due(open_uow: Callable[[], UnitOfWork], client: httpx.AsyncClient, *,
+                      concurrency: int = 32, batch: int = BATCH,
+                      rng: random.Random | None = None, wall_clock: Clock | None = None
+                      ) -> int:
+    """Send every due delivery; returns how many attempts were made."""
+    rng = rng or random.Random()
+    wall_clock = wall_clock or SystemClock()
+    gate = asyncio.Semaphore(concurrency)
+    attempts = 0
+
+    async def send(job: _Job, endpoint: _Endpoint) -> _Outcome:
+        async with gate:
+            return await _send(client, job, endpoint, wall_clock)
+
+    while jobs := await _claim(open_uow, batch):
+        endpoints = await _endpoints(open_uow, {j.endpoint_id for j in jobs})
+        gone = _Endpoint("", None, None, "the webhook was deleted")
+        outcomes = await asyncio.gather(*(send(j, endpoints.get(j.endpoint_id, gone))
+                                          for j in jobs))
+        await _record(open_uow, list(zip(jobs, outcomes, strict=True)), rng)
+        attempts += len(jobs)
+        if len(jobs) < batch:
+            break
+    return attempts
