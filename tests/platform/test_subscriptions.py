@@ -223,3 +223,20 @@ async def test_an_unknown_company_is_refused(api, live_server):
         await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": query}}))
         messages = await _until_done(ws)
     assert _error_codes(messages) == ["NOT_FOUND"]
+
+
+async def test_unknown_event_types_are_refused_and_wildcards_match(api, live_server):
+    token = await api.admin_token()
+    async with await _connect(live_server) as ws:
+        await _init(ws, {"Authorization": f"Bearer {token}"})
+        await ws.send(json.dumps({"id": "bad", "type": "subscribe", "payload": {
+            "query": 'subscription { events(types: ["invoice.isued"]) { type } }'}}))
+        messages = await _until_done(ws)
+        assert _error_codes(messages) == ["BAD_USER_INPUT"]
+        assert "invoice.isued" in json.dumps(messages)
+        await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {
+            "query": 'subscription { events(types: ["company.*"]) { type } }'}}))
+        await asyncio.sleep(0.3)
+        await api.data(CREATE, {"name": "Wild"}, token)
+        message = await _recv(ws)
+        assert message["payload"]["data"]["events"]["type"] == "company.created"

@@ -11,6 +11,7 @@ from strawberry.types import Info
 
 from ispcore.domain.audit.models import AuditLogEntry as AuditModel
 from ispcore.domain.companies.models import Company as CompanyModel
+from ispcore.domain.events.catalogue import matches, unknown_patterns
 from ispcore.domain.events.feed import EventFeed
 from ispcore.domain.events.models import Event as EventModel
 from ispcore.domain.events.service import EVENTS_CHANNEL
@@ -61,12 +62,18 @@ async def _company_pk(info: Info, company_id: relay.GlobalID) -> int:
 @strawberry.type
 class EventSubscription:
     @strawberry.subscription(extensions=requires("events:read"),
-                             description="New events as they are committed.")
+                             description="New events as they are committed: `types` takes "
+                             "names from `eventTypes` or wildcards (`invoice.*`, `*`).")
     async def events(self, info: Info, types: list[str] | None = None,
                      company_id: relay.GlobalID | None = None
                      ) -> AsyncGenerator[Event, None]:
         context, clock = info.context, info.context.runtime.clock
-        wanted = set(types) if types else None
+        unknown = unknown_patterns(types or [])
+        if unknown:
+            raise GraphQLError(f"Unknown event types: {', '.join(unknown)}. The eventTypes "
+                               "query lists them.", extensions={"code": "BAD_USER_INPUT",
+                                                                 "field": "types"})
+        patterns = list(types) if types else None
         company = None if company_id is None else await _company_pk(info, company_id)
         wake = asyncio.Event()
 
@@ -82,7 +89,7 @@ class EventSubscription:
                 async with context.read() as session:
                     rows = await feed.next_batch(session, clock.now(), BATCH)
                 for row in rows:
-                    if (wanted is None or row.type in wanted) and (
+                    if (patterns is None or matches(patterns, row.type)) and (
                             company is None or row.company_id == company):
                         yield Event.from_model(row)
                 if len(rows) == BATCH:
