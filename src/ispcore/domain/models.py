@@ -68,6 +68,15 @@ from ispcore.domain.custom_fields.models import CustomField, CustomFieldValue
 from ispcore.domain.events.models import Event, EventHandlerRun
 from ispcore.domain.idempotency.models import IdempotencyKey
 from ispcore.domain.identity.models import PersonalAccessToken, Role, User, UserSession
+from ispcore.domain.messaging.content_models import (
+    ContactMessageOptOut,
+    MassMessage,
+    MassMessageAccount,
+    MessageCategory,
+    MessageTemplate,
+    MessageTrigger,
+    SavedMessage,
+)
 from ispcore.domain.messaging.models import MessageAttachment, OutboundMessage
 from ispcore.domain.network.models import (
     FreeradiusAccounting,
@@ -105,6 +114,13 @@ from ispcore.domain.usage.models import (
 )
 
 __all__ = [
+    "ContactMessageOptOut",
+    "MassMessage",
+    "MassMessageAccount",
+    "MessageCategory",
+    "MessageTemplate",
+    "MessageTrigger",
+    "SavedMessage",
     "Account",
     "AccountBilling",
     "AccountDelinquency",
