@@ -134,7 +134,8 @@ def test_worker_settings_declare_cron_and_msgpack():
         "cron:accounts.scheduled_events", "cron:billing.daily", "cron:billing.delinquency",
         "cron:payments.reconcile", "cron:payments.autopay", "cron:usage.pull_preseem",
         "cron:usage.collect_radacct", "cron:network.send_radius_actions",
-        "cron:network.release_addresses", "cron:usage.reset_throttles"]
+        "cron:network.release_addresses", "cron:usage.reset_throttles",
+        "cron:messaging.due_reminders"]
     packed = WorkerSettings.job_serializer({"f": "x", "a": [], "k": {"n": 1}})
     assert WorkerSettings.job_deserializer(packed) == {"f": "x", "a": [], "k": {"n": 1}}
 

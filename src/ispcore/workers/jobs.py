@@ -65,4 +65,5 @@ import ispcore.workers.radacct  # noqa: E402  (usage from FreeRADIUS's radacct)
 
 # isort: split
 import ispcore.workers.network  # noqa: E402  (network's jobs, cron last)
-import ispcore.workers.usage_throttles  # noqa: E402, F401  (usage's throttle reset)
+import ispcore.workers.usage_throttles  # noqa: E402  (usage's throttle reset)
+import ispcore.workers.messaging_content  # noqa: E402, F401  (triggers, reminders, mass messages)
