@@ -132,10 +132,10 @@ def test_worker_settings_declare_cron_and_msgpack():
     assert [c.name for c in WorkerSettings.cron_jobs] == [
         f"cron:{events.DISPATCH_JOB}", "cron:platform.housekeeping",
         "cron:accounts.scheduled_events", "cron:billing.daily", "cron:billing.delinquency",
+        "cron:messaging.due_reminders",
         "cron:payments.reconcile", "cron:payments.autopay", "cron:usage.pull_preseem",
         "cron:usage.collect_radacct", "cron:network.send_radius_actions",
-        "cron:network.release_addresses", "cron:usage.reset_throttles",
-        "cron:messaging.due_reminders"]
+        "cron:network.release_addresses", "cron:usage.reset_throttles"]
     packed = WorkerSettings.job_serializer({"f": "x", "a": [], "k": {"n": 1}})
     assert WorkerSettings.job_deserializer(packed) == {"f": "x", "a": [], "k": {"n": 1}}
 

@@ -21,6 +21,7 @@ from ispcore.resolvers.connections import fetch_node
 from ispcore.resolvers.documents import DocumentMutation, DocumentQuery
 from ispcore.resolvers.identity import IdentityMutation, IdentityQuery
 from ispcore.resolvers.ipam import IpamMutation, IpamQuery
+from ispcore.resolvers.messaging_content import MessagingContentMutation, MessagingContentQuery
 from ispcore.resolvers.netflow import NetflowMutation, NetflowQuery
 from ispcore.resolvers.payments import PaymentMutation, PaymentQuery
 from ispcore.resolvers.preseem import PreseemMutation, PreseemQuery
@@ -38,7 +39,7 @@ from ispcore.schema.scalars import SCALAR_MAP
 @strawberry.type
 class Query(CompanyQuery, IdentityQuery, AuditQuery, AccountQuery, AddressQuery, RecordQuery,
             SearchQuery, BillingQuery, PaymentQuery, DocumentQuery, CollectionsQuery, IpamQuery,
-            RadiusQuery, PreseemQuery, UsageQuery, NetflowQuery):
+            RadiusQuery, PreseemQuery, UsageQuery, NetflowQuery, MessagingContentQuery):
     @strawberry.field(description="Any entity by its global id (its type's read permission "
                       "applies); null if there is none.")
     async def node(self, info: Info, id: relay.GlobalID) -> Node | None:
@@ -50,7 +51,8 @@ class Query(CompanyQuery, IdentityQuery, AuditQuery, AccountQuery, AddressQuery,
 class Mutation(CompanyMutation, IdentityMutation, AccountMutation, AddressMutation,
                RecordMutation, BillingMutation, PaymentMutation, DocumentMutation,
                CollectionsMutation, IpamMutation, RadiusMutation, UsageBillingMutation,
-               UsageIngestMutation, PreseemMutation, UsageMutation, NetflowMutation):
+               UsageIngestMutation, PreseemMutation, UsageMutation, NetflowMutation,
+               MessagingContentMutation):
     pass
 
 

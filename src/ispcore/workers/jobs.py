@@ -59,11 +59,11 @@ CRON.append(CronEntry(SCHEDULED_EVENTS_JOB, second=15))
 
 
 import ispcore.workers.billing  # noqa: E402  (billing's jobs)
+import ispcore.workers.messaging_content  # noqa: E402  (triggers, reminders, mass messages)
 import ispcore.workers.payments  # noqa: E402  (payments' jobs)
 import ispcore.workers.preseem  # noqa: E402  (usage pulled from Preseem)
 import ispcore.workers.radacct  # noqa: E402  (usage from FreeRADIUS's radacct)
 
 # isort: split
 import ispcore.workers.network  # noqa: E402  (network's jobs, cron last)
-import ispcore.workers.usage_throttles  # noqa: E402  (usage's throttle reset)
-import ispcore.workers.messaging_content  # noqa: E402, F401  (triggers, reminders, mass messages)
+import ispcore.workers.usage_throttles  # noqa: E402, F401  (usage's throttle reset)

@@ -42,6 +42,11 @@ PERMISSIONS: dict[str, str] = {
     "usage:write": "Push usage records through the API",
     "usage:configure": "Manage usage policies and free periods, NetFlow exporters and the "
                        "Preseem connection",
+    "messaging:read": "See message templates, triggers, categories, saved and mass messages "
+                      "and the messages sent",
+    "messaging:write": "Send mass messages and manage saved messages",
+    "messaging:configure": "Manage message templates, triggers and categories, and email and "
+                           "SMS settings",
 }
 
 ALL_PERMISSIONS: frozenset[str] = frozenset(PERMISSIONS)
