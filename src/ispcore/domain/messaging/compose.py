@@ -7,9 +7,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import String, select
+
+from ispcore.db import among
 from ispcore.domain.common.unit_of_work import UnitOfWork
 from ispcore.domain.messaging.content_models import MessageCategory, Recipients
-from ispcore.domain.messaging.models import Channel
+from ispcore.domain.messaging.models import Channel, OutboundMessage
 from ispcore.domain.messaging.outbox import Attachment, queue_message
 from ispcore.domain.messaging.preferences import choose_recipients
 from ispcore.domain.messaging.templates import Content, render
@@ -32,6 +35,7 @@ class Send:
 
 @dataclass
 class Tally:
+    #: Messages queued now (not those an earlier run queued).
     queued: int = 0
     skipped: int = 0
 
@@ -47,17 +51,21 @@ async def send_to_accounts(uow: UnitOfWork, company: Any, send: Send,
     chosen, tally.skipped = await choose_recipients(uow, ids, send.recipients, send.channel,
                                                     send.category)
     values = await account_values(uow, company, ids)
+    keys = {f"{send.key}:{r.contact_id}" for pk in ids for r in chosen[pk]}
+    done = set(await uow.session.scalars(select(OutboundMessage.origin_key).where(
+        OutboundMessage.company_id == company.id,
+        among(uow.session, OutboundMessage.origin_key, sorted(keys), item_type=String))))
+    email = send.channel is Channel.EMAIL
     for account_id in ids:
-        if account_id not in values:
-            continue
-        for recipient in chosen[account_id]:
+        for recipient in chosen[account_id] if account_id in values else ():
+            key = f"{send.key}:{recipient.contact_id}"
+            if key in done:  # queued by an earlier run: queue_message would return it
+                continue
             message = render(send.content, context(
                 {**values[account_id], **accounts[account_id]}, recipient.name))
-            email = send.channel is Channel.EMAIL
             await queue_message(
                 uow, company_id=company.id, channel=send.channel,
-                recipient=recipient.address, origin=send.origin,
-                origin_key=f"{send.key}:{recipient.contact_id}",
+                recipient=recipient.address, origin=send.origin, origin_key=key,
                 subject=message.subject if email else "", body_text=message.body_text,
                 body_html=message.body_html if email else None, account_id=account_id,
                 contact_id=recipient.contact_id,

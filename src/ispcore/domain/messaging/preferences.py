@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import delete, select
 
-from ispcore.db import bulk_insert
+from ispcore.db import among, bulk_insert
 from ispcore.domain.accounts.models import (
     Contact,
     ContactEmail,
@@ -51,7 +51,7 @@ async def preferences_of(uow: UnitOfWork, contact_ids: list[int]) -> dict[int, P
     rows = await uow.session.execute(select(
         ContactMessageOptOut.contact_id, ContactMessageOptOut.channel,
         ContactMessageOptOut.category_id).where(
-            ContactMessageOptOut.contact_id.in_(contact_ids)))
+            among(uow.session, ContactMessageOptOut.contact_id, contact_ids)))
     for contact_id, channel, category_id in rows:
         if channel is not None:
             channels[contact_id].add(channel)
@@ -112,13 +112,13 @@ async def _addresses(uow: UnitOfWork, contact_ids: list[int], channel: Channel
     """Each contact's first email address, or first phone number that can take SMS."""
     if channel is Channel.EMAIL:
         statement = (select(ContactEmail.contact_id, ContactEmail.email)
-                     .where(ContactEmail.contact_id.in_(contact_ids))
+                     .where(among(uow.session, ContactEmail.contact_id, contact_ids))
                      .order_by(ContactEmail.contact_id, ContactEmail.position))
     else:
         statement = (select(ContactPhoneNumber.contact_id, ContactPhoneNumber.number)
                      .join(PhoneNumberType,
                            PhoneNumberType.id == ContactPhoneNumber.phone_number_type_id)
-                     .where(ContactPhoneNumber.contact_id.in_(contact_ids),
+                     .where(among(uow.session, ContactPhoneNumber.contact_id, contact_ids),
                             PhoneNumberType.can_receive_sms)
                      .order_by(ContactPhoneNumber.contact_id, ContactPhoneNumber.position))
     first: dict[int, str] = {}
@@ -134,7 +134,7 @@ async def choose_recipients(uow: UnitOfWork, account_ids: list[int], who: Recipi
     (opted out, or no address for the channel)."""
     by_account: dict[int, list[Contact]] = defaultdict(list)
     for contact in await uow.session.scalars(select(Contact).where(
-            Contact.account_id.in_(account_ids)).order_by(Contact.id)):
+            among(uow.session, Contact.account_id, account_ids)).order_by(Contact.id)):
         by_account[contact.account_id].append(contact)
     chosen = {pk: _wanted(by_account[pk], who) for pk in account_ids}
     contact_ids = [c.id for contacts in chosen.values() for c in contacts]

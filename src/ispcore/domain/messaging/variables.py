@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from ispcore.db import among
 from ispcore.domain.accounts.models import Account
 from ispcore.domain.billing.documents_render import amount
 from ispcore.domain.billing.ledger import balances
@@ -123,7 +124,7 @@ async def account_values(uow: UnitOfWork, company: Any, account_ids: list[int]
     """The account variables of many accounts at once (no contact)."""
     owed = await balances(uow.session, account_ids)
     rows = await uow.session.execute(select(Account.id, Account.name, Account.account_number)
-                                     .where(Account.id.in_(account_ids)))
+                                     .where(among(uow.session, Account.id, account_ids)))
     today = today_in(uow, company)
     return {pk: {"account.name": name, "account.number": number or "",
                  "account.balance": amount(owed[pk], company.currency),
