@@ -8,6 +8,7 @@ from typing import Any
 import strawberry
 from sqlalchemy.sql.elements import ColumnElement
 from strawberry import UNSET
+from strawberry.utils.str_converters import to_camel_case
 
 from ispcore.domain.accounts.models import Account as AccountModel
 from ispcore.domain.common.unit_of_work import UnitOfWork
@@ -88,6 +89,15 @@ def _is_empty(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
+def _as_given(value: Any) -> Any:
+    """A canonical input with its field names as the schema spells them (``startsWith``)."""
+    if isinstance(value, dict):
+        return {to_camel_case(k.rstrip("_")): _as_given(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_as_given(v) for v in value]
+    return value
+
+
 def _accounts(uow: UnitOfWork, flt: Any) -> ColumnElement[bool] | None:
     """The accounts query's filter as a condition on accounts (None: no filter)."""
     if flt is UNSET or flt is None or _is_empty(_canonical(flt)):
@@ -99,7 +109,7 @@ def _accounts(uow: UnitOfWork, flt: Any) -> ColumnElement[bool] | None:
 
 async def _create_mass(uow: UnitOfWork, data: Any) -> dict[str, Any]:
     values = values_of(data, IDS, exclude=("filter",))
-    values["filter"] = {} if data.filter in (UNSET, None) else _canonical(data.filter)
+    values["filter"] = {} if data.filter in (UNSET, None) else _as_given(_canonical(data.filter))
     return {"mass_message": await mass.create_mass_message(uow, values,
                                                            _accounts(uow, data.filter))}
 

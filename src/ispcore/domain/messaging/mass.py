@@ -105,8 +105,9 @@ async def cancel_mass_message(uow: UnitOfWork, pk: int) -> MassMessage:
     return row
 
 
-async def send_batch(uow: UnitOfWork, pk: int, batch_size: int = BATCH_SIZE) -> bool:
+async def send_batch(uow: UnitOfWork, pk: int, batch_size: int | None = None) -> bool:
     """Queue the next batch of a mass message; False when nothing is left to do."""
+    batch_size = batch_size or BATCH_SIZE
     row = await lock_row(uow, MassMessage, pk)
     if row is None or row.status in (MassMessageStatus.DONE, MassMessageStatus.CANCELLED):
         return False
@@ -139,7 +140,7 @@ async def send_batch(uow: UnitOfWork, pk: int, batch_size: int = BATCH_SIZE) -> 
 
 
 async def send_all(open_uow: Callable[[], UnitOfWork], pk: int,
-                   batch_size: int = BATCH_SIZE) -> None:
+                   batch_size: int | None = None) -> None:
     """The job: batches until done or cancelled. A job killed half-way is re-run from the
     last committed batch (each message's origin key is unique anyway)."""
     more = True

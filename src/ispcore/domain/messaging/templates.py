@@ -78,11 +78,10 @@ class _Checker:
         if not isinstance(node, ALLOWED_NODES):
             self.problems.append(f"{type(node).__name__} is not allowed in a message "
                                  "template (use variables, {% if %} and filters).")
-            return
-        if isinstance(node, nodes.Getattr | nodes.Name):
+        elif isinstance(node, nodes.Getattr | nodes.Name):
             self._name(node)
             return
-        if isinstance(node, nodes.Filter) and node.name not in SAFE_FILTERS:
+        elif isinstance(node, nodes.Filter) and node.name not in SAFE_FILTERS:
             self.problems.append(f"The filter {node.name!r} is not allowed.")
         for child in node.iter_child_nodes():
             self.visit(child)
