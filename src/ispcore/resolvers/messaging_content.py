@@ -11,6 +11,7 @@ from strawberry import UNSET
 from strawberry.utils.str_converters import to_camel_case
 
 from ispcore.domain.accounts.models import Account as AccountModel
+from ispcore.domain.billing.catalogue import Kind
 from ispcore.domain.common.unit_of_work import UnitOfWork
 from ispcore.domain.messaging import library, mass, preferences, triggers
 from ispcore.domain.messaging.variables import EventType, catalogue
@@ -40,15 +41,16 @@ IDS = {"company_id": Company, "template_id": MessageTemplate, "category_id": Mes
 ACCOUNT_SEARCH = (AccountModel.name, AccountModel.account_number)
 
 
-def _crud(kind: library.Kind, node: Any, field: str) -> tuple[Any, Any, Any]:
-    """create, update and delete runs for a library kind."""
+def _crud(kind: Kind, node: Any, field: str, nullable: tuple[str, ...] = ()
+          ) -> tuple[Any, Any, Any]:
+    """create, update and delete runs for a kind of the catalogue's rules; updates may set
+    ``nullable`` fields to null."""
 
     async def create(uow: UnitOfWork, data: Any) -> dict[str, Any]:
         return {field: await library.create(uow, kind, values_of(data, IDS))}
 
     async def update(uow: UnitOfWork, data: Any) -> dict[str, Any]:
-        values = values_of(data, IDS, update=True,
-                           nullable=("body_html", "event_type", "category_id"))
+        values = values_of(data, IDS, update=True, nullable=nullable)
         return {field: await library.update(uow, kind, pk(data.id, node), values)}
 
     async def delete(uow: UnitOfWork, data: Any) -> dict[str, Any]:
@@ -58,26 +60,13 @@ def _crud(kind: library.Kind, node: Any, field: str) -> tuple[Any, Any, Any]:
 
 
 _create_category, _update_category, _delete_category = _crud(
-    library.CATEGORY, MessageCategory, "message_category")
+    library.CATEGORY, MessageCategory, "message_category", ("description",))
 _create_template, _update_template, _delete_template = _crud(
-    library.TEMPLATE, MessageTemplate, "message_template")
+    library.TEMPLATE, MessageTemplate, "message_template", ("event_type", "body_html"))
 _create_saved, _update_saved, _delete_saved = _crud(
-    library.SAVED_MESSAGE, SavedMessage, "saved_message")
-
-
-async def _create_trigger(uow: UnitOfWork, data: Any) -> dict[str, Any]:
-    return {"message_trigger": await triggers.create_trigger(uow, values_of(data, IDS))}
-
-
-async def _update_trigger(uow: UnitOfWork, data: Any) -> dict[str, Any]:
-    values = values_of(data, IDS, update=True, nullable=("category_id", "days_before"))
-    return {"message_trigger": await triggers.update_trigger(uow, pk(data.id, MessageTrigger),
-                                                             values)}
-
-
-async def _delete_trigger(uow: UnitOfWork, data: Any) -> dict[str, Any]:
-    row = await triggers.delete_trigger(uow, pk(data.id, MessageTrigger))
-    return {"deleted_id": global_id(row)}
+    library.SAVED_MESSAGE, SavedMessage, "saved_message", ("body_html", "category_id"))
+_create_trigger, _update_trigger, _delete_trigger = _crud(
+    triggers.TRIGGER, MessageTrigger, "message_trigger", ("category_id", "days_before"))
 
 
 def _is_empty(value: Any) -> bool:

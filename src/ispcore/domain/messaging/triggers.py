@@ -11,15 +11,15 @@ from typing import Any
 
 from sqlalchemy import select
 
+from ispcore.domain.billing.catalogue import Kind
 from ispcore.domain.billing.documents_render import PDF_MEDIA_TYPE
 from ispcore.domain.billing.invoices import InvoiceStatus
 from ispcore.domain.billing.models import Invoice
 from ispcore.domain.common.errors import ErrorCode, Validator
-from ispcore.domain.common.records import check_owned, company_of, load, today_in
+from ispcore.domain.common.records import check_owned, today_in
 from ispcore.domain.common.unit_of_work import UnitOfWork
 from ispcore.domain.companies.models import Company
 from ispcore.domain.events.models import Event
-from ispcore.domain.events.service import record_event
 from ispcore.domain.messaging import templates
 from ispcore.domain.messaging.compose import Send, send_to_accounts
 from ispcore.domain.messaging.content_models import (
@@ -50,9 +50,10 @@ FIELDS = ("event_type", "template_id", "recipients", "channel", "category_id", "
 
 # --- configuration -----------------------------------------------------------------------------
 
-async def _clean(uow: UnitOfWork, company_id: int, values: dict[str, Any],
+async def _clean(uow: UnitOfWork, company: Any, values: dict[str, Any],
                  row: MessageTrigger | None) -> dict[str, Any]:
     v = Validator()
+    company_id = company.id
     merged = {k: values[k] if k in values else getattr(row, k, None) for k in FIELDS}
     await check_owned(uow, v, values, "template_id", MessageTemplate, what="message template",
                       company_id=company_id)
@@ -78,37 +79,8 @@ async def _clean(uow: UnitOfWork, company_id: int, values: dict[str, Any],
     return values
 
 
-async def create_trigger(uow: UnitOfWork, values: dict[str, Any]) -> MessageTrigger:
-    company = await company_of(uow, values.pop("company_id"))
-    data = await _clean(uow, company.id, values, None)
-    now = uow.clock.now()
-    row = MessageTrigger(company_id=company.id, **data, created_at=now, updated_at=now)
-    uow.session.add(row)
-    await uow.session.flush()
-    record_event(uow, "message_trigger.created", company_id=company.id, entity=row,
-                 payload={k: getattr(row, k) for k in FIELDS})
-    return row
-
-
-async def update_trigger(uow: UnitOfWork, pk: int, values: dict[str, Any]) -> MessageTrigger:
-    row = await load(uow, MessageTrigger, pk, field="id", what="message trigger")
-    data = await _clean(uow, row.company_id, values, row)
-    for key, value in data.items():
-        setattr(row, key, value)
-    row.updated_at = uow.clock.now()
-    await uow.session.flush()
-    record_event(uow, "message_trigger.updated", company_id=row.company_id, entity=row,
-                 payload={"changed": sorted(data)})
-    return row
-
-
-async def delete_trigger(uow: UnitOfWork, pk: int) -> MessageTrigger:
-    row = await load(uow, MessageTrigger, pk, field="id", what="message trigger")
-    await uow.session.delete(row)
-    await uow.session.flush()
-    record_event(uow, "message_trigger.deleted", company_id=row.company_id,
-                 payload={"id": pk, "event_type": row.event_type})
-    return row
+#: Created, changed and deleted by the catalogue's rules (events, audit).
+TRIGGER = Kind(MessageTrigger, "message trigger", "message_trigger", _clean, named=False)
 
 
 # --- firing ------------------------------------------------------------------------------------
