@@ -13,7 +13,6 @@ from ispcore.domain.common.errors import Validator
 from ispcore.domain.common.records import (
     check_owned,
     ensure_unused,
-    optional_text,
     required_text,
 )
 from ispcore.domain.common.unit_of_work import UnitOfWork
@@ -55,7 +54,8 @@ def _checked(kind: type, check: Callable[..., Awaitable[None]]) -> Any:
 
 async def _clean_category(uow: UnitOfWork, v: Validator, company: Any, values: dict[str, Any],
                           row: Any) -> None:
-    optional_text(values, "description")
+    if "description" in values:
+        values["description"] = (values["description"] or "").strip()
 
 
 async def _clean_template(uow: UnitOfWork, v: Validator, company: Any, values: dict[str, Any],
