@@ -4,6 +4,7 @@ trigger's template suits its event and channel."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -18,6 +19,7 @@ from tests.messaging.content_support import (
     outbox,
     send_job,  # noqa: F401  (fixture)
 )
+from tests.usage.support import GB, attach_policy, feed, usage_setup
 
 pytestmark = pytest.mark.usefixtures("send_job")
 
@@ -109,3 +111,32 @@ async def test_a_trigger_refuses_a_template_that_does_not_suit_its_event_or_chan
         "id": html_only, "eventType": "PAYMENT_FAILED"}) == [("id", "IN_USE")]
     await ok(api, billing.token, "deleteMessageTrigger", {"id": made["id"]})
     await ok(api, billing.token, "deleteMessageTemplate", {"id": html_only})
+
+
+async def test_usage_thresholds_and_added_services_are_told_with_their_values(
+        api: Any, runtime: Any) -> None:
+    usage = await usage_setup(api)
+    billing = usage.billing
+    await ok(api, billing.token, "createContact", {
+        "accountId": usage.account, "name": "Sam", "emails": ["sam@example.com"]})
+    await attach_policy(runtime, usage, cap_gb=10, notify_percents=[80])
+    for event_type, body in (
+            ("USAGE_THRESHOLD_REACHED", "{{ usage.percent }}%: {{ usage.used_gb }} of "
+             "{{ usage.allowance_gb }} GB until {{ usage.period_end }}"),
+            ("SERVICE_ADDED", "{{ service.quantity }} x {{ service.name }} from "
+             "{{ service.start_date }}")):
+        template = await _template(api, billing, event_type, subject=event_type,
+                                   bodyText=body)
+        await ok(api, billing.token, "createMessageTrigger", {
+            "companyId": billing.company, "eventType": event_type, "templateId": template,
+            "recipients": "PRIMARY"})
+
+    start = at("2026-11-02", 14)
+    await feed(runtime, usage, ("a", start, start + timedelta(minutes=5), 8 * GB, GB // 2))
+    await add(api, billing, usage.account, billing.tv, quantity=2, startDate="2026-11-05")
+    await runtime.jobs.drain()
+
+    assert [(m.recipient, m.subject, m.body_text) for m in await outbox(runtime)] == [
+        ("sam@example.com", "USAGE_THRESHOLD_REACHED",
+         "80%: 8.5 of 10.0 GB until 2026-11-30"),
+        ("sam@example.com", "SERVICE_ADDED", "2 x TV from 2026-11-05")]

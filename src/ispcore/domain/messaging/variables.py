@@ -18,7 +18,7 @@ from ispcore.db import among
 from ispcore.domain.accounts.models import Account
 from ispcore.domain.billing.documents_render import amount
 from ispcore.domain.billing.ledger import balances
-from ispcore.domain.billing.models import Invoice, Service
+from ispcore.domain.billing.models import Invoice, Package, Service
 from ispcore.domain.billing.money import to_minor
 from ispcore.domain.common.records import today_in
 from ispcore.domain.common.unit_of_work import UnitOfWork
@@ -95,7 +95,7 @@ EVENT_VARIABLES: dict[EventType, tuple[Variable, ...]] = {
         _v("usage.allowance_gb", N, "The period's allowance in GB.", "500"),
         _v("usage.period_end", D, "The period's last day.", "2026-12-31")),
     EventType.SERVICE_ADDED: (
-        _v("service.name", T, "The service added.", "Fibre 100"),
+        _v("service.name", T, "The service (or package) added.", "Fibre 100"),
         _v("service.quantity", N, "How many.", "1"),
         _v("service.start_date", D, "When it starts.", "2026-12-01")),
 }
@@ -172,8 +172,9 @@ async def event_values(uow: UnitOfWork, company: Any, event: Event) -> dict[str,
                 "usage.period_end": (date.fromisoformat(p["period_end"])
                                      - timedelta(days=1))}
     if kind is EventType.SERVICE_ADDED:
-        service = await uow.session.get_one(Service, p["service_id"])
-        return {"service.name": service.name, "service.quantity": p.get("quantity", 1),
+        sold = (await uow.session.get_one(Service, p["service_id"]) if "service_id" in p
+                else await uow.session.get_one(Package, p["package_id"]))
+        return {"service.name": sold.name, "service.quantity": p.get("quantity", 1),
                 "service.start_date": date.fromisoformat(p["start_date"])}
     return {}
 
