@@ -15,7 +15,7 @@ from ispcore.domain.messaging.content_models import MessageCategory, Recipients
 from ispcore.domain.messaging.models import Channel, OutboundMessage
 from ispcore.domain.messaging.outbox import Attachment, queue_message
 from ispcore.domain.messaging.preferences import choose_recipients
-from ispcore.domain.messaging.templates import Content, render
+from ispcore.domain.messaging.templates import MAX_SMS_CHARS, Content, render
 from ispcore.domain.messaging.variables import account_values, context
 
 
@@ -63,10 +63,11 @@ async def send_to_accounts(uow: UnitOfWork, company: Any, send: Send,
                 continue
             message = render(send.content, context(
                 {**values[account_id], **accounts[account_id]}, recipient.name))
+            text = message.body_text if email else message.body_text[:MAX_SMS_CHARS]
             await queue_message(
                 uow, company_id=company.id, channel=send.channel,
                 recipient=recipient.address, origin=send.origin, origin_key=key,
-                subject=message.subject if email else "", body_text=message.body_text,
+                subject=message.subject if email else "", body_text=text,
                 body_html=message.body_html if email else None, account_id=account_id,
                 contact_id=recipient.contact_id,
                 category_id=send.category.id if send.category else None,
