@@ -8,6 +8,7 @@ from typing import Any
 
 from tests.billing.factories import billing_setup, ok, refused
 from tests.messaging.content_support import customer_with_contacts
+from tests.support import count_statements
 
 LISTS = """query($companyId: ID!) {
   messageCategories(filter: {companyId: {eq: $companyId}}, orderBy: [{field: NAME}]) {
@@ -81,3 +82,31 @@ async def test_notification_preferences_are_set_and_read_on_the_contact(api: Any
     assert (await api.data(CONTACT, {"id": jane.primary}, token))["node"][
         "notificationPreferences"] == {"emailOptOut": False, "smsOptOut": True,
                                        "optedOutCategories": [{"name": "News"}]}
+
+
+async def test_a_page_of_triggers_costs_the_same_statements_whatever_its_size(
+        api: Any, runtime: Any) -> None:
+    billing = await billing_setup(api)
+    token, company = billing.token, billing.company
+    query = """{ messageTriggers(first: 50) { edges { node { eventType
+      template { name } category { name } company { name } } } } }"""
+
+    async def statements_for_a_page() -> int:
+        with count_statements(runtime) as seen:
+            await api.data(query, None, token)
+        return len(seen)
+
+    async def add_triggers(numbers: range) -> None:
+        for number in numbers:
+            category = await ok(api, token, "createMessageCategory", {
+                "companyId": company, "name": f"Category {number}"})
+            template = await ok(api, token, "createMessageTemplate", {
+                "companyId": company, "name": f"Template {number}", "bodyText": "Hi"})
+            await ok(api, token, "createMessageTrigger", {
+                "companyId": company, "eventType": "PAYMENT_RECEIVED",
+                "templateId": template["id"], "categoryId": category["id"]})
+
+    await add_triggers(range(2))
+    few = await statements_for_a_page()
+    await add_triggers(range(2, 8))
+    assert await statements_for_a_page() == few
