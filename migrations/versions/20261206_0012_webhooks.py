@@ -1,7 +1,7 @@
 """webhooks
 
 Revision ID: 0012_webhooks
-Revises: 0010_transport
+Revises: 0011_content
 Create Date: 2026-12-06 02:37:19.289151
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 
 
 revision: str = '0012_webhooks'
-down_revision: str | None = '0010_transport'
+down_revision: str | None = '0011_content'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -133,7 +133,8 @@ def test_worker_settings_declare_cron_and_msgpack():
     assert [c.name for c in WorkerSettings.cron_jobs] == [
         f"cron:{events.DISPATCH_JOB}", "cron:platform.housekeeping",
         "cron:accounts.scheduled_events", "cron:billing.daily", "cron:billing.delinquency",
-        "cron:messaging.send", "cron:payments.reconcile", "cron:payments.autopay",
+        "cron:messaging.send", "cron:messaging.due_reminders",
+        "cron:payments.reconcile", "cron:payments.autopay",
         "cron:usage.pull_preseem",
         "cron:usage.collect_radacct", "cron:webhooks.fan_out", "cron:webhooks.deliver",
         "cron:network.send_radius_actions",

@@ -277,6 +277,7 @@ async def test_settling_a_batch_costs_the_same_statements_for_more_accounts(
     clock.set(at("2026-11-20"))
     for account in accounts:
         await use(runtime, Usage(billing, account), "2026-11-10", 1100)
+    await runtime.jobs.drain()  # event handlers done: only the settling is counted
     clock.set(at("2026-12-01"))
     counts = []
     for group in (accounts[:2], accounts[2:]):

@@ -68,6 +68,15 @@ from ispcore.domain.custom_fields.models import CustomField, CustomFieldValue
 from ispcore.domain.events.models import Event, EventHandlerRun
 from ispcore.domain.idempotency.models import IdempotencyKey
 from ispcore.domain.identity.models import PersonalAccessToken, Role, User, UserSession
+from ispcore.domain.messaging.content_models import (
+    ContactMessageOptOut,
+    MassMessage,
+    MassMessageAccount,
+    MessageCategory,
+    MessageTemplate,
+    MessageTrigger,
+    SavedMessage,
+)
 from ispcore.domain.messaging.models import MessageAttachment, OutboundMessage
 from ispcore.domain.messaging.transport_models import EmailSettings, SmsSettings
 from ispcore.domain.network.models import (
@@ -136,6 +145,7 @@ __all__ = [
     "Company",
     "Contact",
     "ContactEmail",
+    "ContactMessageOptOut",
     "ContactPhoneNumber",
     "CustomField",
     "CustomFieldValue",
@@ -161,7 +171,12 @@ __all__ = [
     "IpPool",
     "LateFee",
     "LedgerEntry",
+    "MassMessage",
+    "MassMessageAccount",
     "MessageAttachment",
+    "MessageCategory",
+    "MessageTemplate",
+    "MessageTrigger",
     "NasClient",
     "NetflowExporter",
     "NetworkSettings",
@@ -189,6 +204,7 @@ __all__ = [
     "RadiusSession",
     "Refund",
     "Role",
+    "SavedMessage",
     "ScheduledEvent",
     "SearchDocument",
     "Service",

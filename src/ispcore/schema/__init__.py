@@ -21,6 +21,7 @@ from ispcore.resolvers.connections import fetch_node
 from ispcore.resolvers.documents import DocumentMutation, DocumentQuery
 from ispcore.resolvers.identity import IdentityMutation, IdentityQuery
 from ispcore.resolvers.ipam import IpamMutation, IpamQuery
+from ispcore.resolvers.messaging_content import MessagingContentMutation, MessagingContentQuery
 from ispcore.resolvers.messaging_transport import (
     MessagingTransportMutation,
     MessagingTransportQuery,
@@ -44,7 +45,7 @@ from ispcore.schema.scalars import SCALAR_MAP
 class Query(CompanyQuery, IdentityQuery, AuditQuery, AccountQuery, AddressQuery, RecordQuery,
             SearchQuery, BillingQuery, PaymentQuery, DocumentQuery, CollectionsQuery, IpamQuery,
             RadiusQuery, PreseemQuery, UsageQuery, NetflowQuery, MessagingTransportQuery,
-            WebhookQuery):
+            MessagingContentQuery, WebhookQuery):
     @strawberry.field(description="Any entity by its global id (its type's read permission "
                       "applies); null if there is none.")
     async def node(self, info: Info, id: relay.GlobalID) -> Node | None:
@@ -57,7 +58,7 @@ class Mutation(CompanyMutation, IdentityMutation, AccountMutation, AddressMutati
                RecordMutation, BillingMutation, PaymentMutation, DocumentMutation,
                CollectionsMutation, IpamMutation, RadiusMutation, UsageBillingMutation,
                UsageIngestMutation, PreseemMutation, UsageMutation, NetflowMutation,
-               MessagingTransportMutation, WebhookMutation):
+               MessagingTransportMutation, MessagingContentMutation, WebhookMutation):
     pass
 
 

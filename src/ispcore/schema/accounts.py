@@ -15,6 +15,7 @@ from ispcore.domain.addresses.models import AccountPostalAddress
 from ispcore.domain.addresses.models import AddressOccupancy as OccupancyModel
 from ispcore.domain.addresses.service import PostalKind
 from ispcore.domain.custom_fields.service import EntityType
+from ispcore.domain.messaging.content_models import ContactMessageOptOut
 from ispcore.schema.companies import Company
 from ispcore.schema.custom_fields import (
     CustomFieldValue,
@@ -52,6 +53,7 @@ if TYPE_CHECKING:
     )
     from ispcore.schema.collections import AccountDelinquency
     from ispcore.schema.ipam import IpAssignment
+    from ispcore.schema.messaging_content import NotificationPreferences
     from ispcore.schema.messaging_transport import OutboundMessage
     from ispcore.schema.payments import PaymentMethod
     from ispcore.schema.radius import RadiusAction, RadiusCredential, RadiusSession
@@ -172,6 +174,12 @@ class PhoneNumber:
         return await related(info, PhoneNumberType, self.phone_number_type_id)
 
 
+def _preferences(rows: list[Any]) -> Any:
+    from ispcore.schema.messaging_content import preferences_from_rows
+
+    return preferences_from_rows(rows)
+
+
 @strawberry.type(description="A person on an account.")
 @model_node(m.Contact, read_permission="accounts:read")
 class Contact(ModelNode):
@@ -194,6 +202,10 @@ class Contact(ModelNode):
                                         phone_number_type_id=r.phone_number_type_id)
                             for r in rows]))
     custom_fields: list[CustomFieldValue] = relation(custom_field_values(EntityType.CONTACT))
+    notification_preferences: Annotated[NotificationPreferences, strawberry.lazy(
+        "ispcore.schema.messaging_content")] = relation(Rows(
+            ContactMessageOptOut, "contact_id", build=_preferences),
+        description="What the contact opted out of (messaging).")
 
 
 @strawberry.type(description="A customer (or a lead): the centre of billing, service and "

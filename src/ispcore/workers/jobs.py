@@ -65,6 +65,7 @@ CRON.append(CronEntry(SCHEDULED_EVENTS_JOB, second=15))
 
 import ispcore.workers.billing  # noqa: E402  (billing's jobs)
 import ispcore.workers.messaging  # noqa: E402  (sending emails and texts)
+import ispcore.workers.messaging_content  # noqa: E402  (triggers, reminders, mass messages)
 import ispcore.workers.payments  # noqa: E402  (payments' jobs)
 import ispcore.workers.preseem  # noqa: E402  (usage pulled from Preseem)
 import ispcore.workers.radacct  # noqa: E402  (usage from FreeRADIUS's radacct)

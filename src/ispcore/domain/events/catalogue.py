@@ -91,6 +91,15 @@ EVENT_TYPES: dict[str, str] = {
     # messages
     "email_settings.updated": "A company's outbound email (SMTP) settings changed.",
     "sms_settings.updated": "A company's SMS provider settings changed.",
+    **_crud("message_category", "A message category was"),
+    **_crud("message_template", "A message template was"),
+    **_crud("message_trigger", "A message trigger was"),
+    **_crud("saved_message", "A saved message was"),
+    "mass_message.created": "A mass message was requested (its accounts are fixed).",
+    "mass_message.cancelled": "A mass message was cancelled (messages queued stay).",
+    "mass_message.done": "A mass message has queued its last batch.",
+    "contact.notification_preferences_updated": "A contact's opt-outs (channels, categories) "
+                                                "changed.",
     # network
     "network_settings.updated": "A company's network settings changed.",
     **_crud("network_site", "A network site was"),

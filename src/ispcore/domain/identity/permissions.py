@@ -42,9 +42,12 @@ PERMISSIONS: dict[str, str] = {
     "usage:write": "Push usage records through the API",
     "usage:configure": "Manage usage policies and free periods, NetFlow exporters and the "
                        "Preseem connection",
-    "messaging:read": "See the sent log of emails and texts, and the email and SMS settings",
-    "messaging:write": "Send test emails and retry failed messages",
-    "messaging:configure": "Manage the email (SMTP) and SMS settings",
+    "messaging:read": "See message templates, triggers, categories, saved and mass messages, "
+                      "the sent log of emails and texts, and the email and SMS settings",
+    "messaging:write": "Send mass and test messages, manage saved messages and retry failed "
+                       "messages",
+    "messaging:configure": "Manage message templates, triggers and categories, and the email "
+                           "(SMTP) and SMS settings",
     "webhooks:read": "See webhook endpoints and their delivery log",
     "webhooks:write": "Create, change, delete and test webhook endpoints, rotate their secrets "
                       "and redeliver",
