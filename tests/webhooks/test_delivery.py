@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from tests.accounts.factories import company_setup, new_account
+from tests.messaging.test_transport_smtp import configure
+from tests.messaging.transport_support import smtp_server
 from tests.webhooks.receiver import Reply
 from tests.webhooks.support import (
     REDELIVER,
@@ -126,6 +128,22 @@ async def test_410_disables_the_endpoint_and_tells_its_owner(api, receiver, runt
     [event] = events["events"]["edges"]
     assert event["node"]["entityId"] == webhook["id"]
     assert "410" in event["node"]["payload"]["reason"]
+
+
+async def test_the_owner_of_a_disabled_endpoint_gets_an_email(api, receiver, runtime,
+                                                             vault_key):
+    setup, webhook = await _subscribed(api, receiver)
+    receiver.script = [Reply(410)]
+    with smtp_server() as (inbox, port):
+        await configure(api, setup.token, setup.company, port)
+        await new_account(api, setup)
+        await run_webhooks(runtime)
+        await runtime.jobs.drain()  # the owner notice handler, then messaging.send
+    [email] = inbox.messages
+    assert email["To"] == "admin@example.com"
+    assert email["Subject"] == f"Webhook disabled: {webhook['url']}"
+    body = email.get_body(("plain",)).get_content()
+    assert "410" in body and "updateWebhook" in body
 
 
 async def test_an_endpoint_failing_for_days_is_disabled_and_reenabling_clears_it(

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ispcore.domain.events.service import register_handler
 from ispcore.domain.identity.actor import SYSTEM
+from ispcore.domain.webhooks import owner_notice
 from ispcore.domain.webhooks.delivery import deliver_due, http_client
 from ispcore.domain.webhooks.endpoints import DELIVER_JOB
 from ispcore.domain.webhooks.fan_out import FAN_OUT_JOB, fan_out
@@ -15,6 +17,8 @@ from ispcore.workers.registry import CRON, CronEntry, job
 
 if TYPE_CHECKING:
     from ispcore.runtime import Runtime
+
+register_handler(owner_notice.HANDLER, owner_notice.EVENT_TYPES, owner_notice.notify_owner)
 
 #: One renderer (it holds a built schema) per runtime.
 _renderers: dict[int, tuple[Runtime, EntityRenderer]] = {}
