@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import contextvars
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -68,11 +69,15 @@ class Api:
 
 @contextlib.contextmanager
 def count_statements(runtime: Runtime) -> Iterator[list[str]]:
-    """Collects every SQL statement the runtime's engine runs inside the block."""
+    """Collects every SQL statement the runtime's engine runs inside the block on behalf of
+    the block's own code (and the tasks it starts): jobs and event handlers that earlier
+    commits set running in the background are not counted."""
     seen: list[str] = []
+    marker = _counting.set(seen)
 
     def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        seen.append(statement)
+        if _counting.get() is seen:
+            seen.append(statement)
 
     engine = runtime.db.engine.sync_engine
     event.listen(engine, "before_cursor_execute", record)
@@ -80,3 +85,9 @@ def count_statements(runtime: Runtime) -> Iterator[list[str]]:
         yield seen
     finally:
         event.remove(engine, "before_cursor_execute", record)
+        _counting.reset(marker)
+
+
+#: The list the innermost ``count_statements`` block collects into, as its code's context sees it.
+_counting: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar(
+    "counting_statements", default=None)
