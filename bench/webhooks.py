@@ -24,7 +24,8 @@ PostgreSQL and the receiver on the machine's other core.
                receiver's and the loopback's capacity, measured in the same run.
 
 Run:  .venv/bin/python bench/webhooks.py [--endpoints 1000] [--events 100000]
-      [--duration 20] [--burst 5] [--interval 0.05] [--concurrency 32] [--profile]
+      [--duration 20] [--burst 5] [--interval 0.05] [--concurrency 32]
+      [--profile fan-out|delivery]
 Prints figures and ratios; asserts none (the machine is shared and noisy).
 """
 
@@ -32,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import cProfile
 import io
 import os
@@ -39,6 +41,7 @@ import pstats
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -138,7 +141,7 @@ async def reset(runtime: Any) -> None:
 # --- phases --------------------------------------------------------------------------------
 
 async def throughput(runtime: Any, companies: list[int], events: int, concurrency: int,
-                     profile: bool = False) -> dict[str, float]:
+                     profile: str | None = None) -> dict[str, float]:
     from ispcore.domain.identity.actor import SYSTEM
     from ispcore.domain.webhooks.delivery import deliver_due, http_client
     from ispcore.domain.webhooks.fan_out import fan_out
@@ -155,23 +158,34 @@ async def throughput(runtime: Any, companies: list[int], events: int, concurrenc
         await write_events(runtime, companies, events, 10_000)
         open_uow = lambda: runtime.unit_of_work(SYSTEM, action="bench")  # noqa: E731
         cpu0, t0 = time.process_time(), time.perf_counter()
-        created = await fan_out(open_uow, renderer(runtime))
+        with profiled(profile == "fan-out"):
+            created = await fan_out(open_uow, renderer(runtime))
         cpu1, t1 = time.process_time(), time.perf_counter()
-        profiler = cProfile.Profile() if profile else None
-        if profiler:
-            profiler.enable()
-        async with http_client(concurrency) as client:
-            sent = await deliver_due(open_uow, client, concurrency=concurrency)
+        with profiled(profile == "delivery"):
+            async with http_client(concurrency) as client:
+                sent = await deliver_due(open_uow, client, concurrency=concurrency)
         cpu2, t2 = time.process_time(), time.perf_counter()
-        if profiler:
-            profiler.disable()
-            out = io.StringIO()
-            pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(30)
-            print(out.getvalue())
     finally:
         runtime.jobs.enqueue = saved_enqueue
     return {"created": created, "sent": sent, "fan_out_s": t1 - t0, "fan_out_cpu": cpu1 - cpu0,
             "deliver_s": t2 - t1, "deliver_cpu": cpu2 - cpu1}
+
+
+@contextlib.contextmanager
+def profiled(enabled: bool) -> Iterator[None]:
+    """cProfile around a phase, the 30 costliest functions by own time printed after it."""
+    if not enabled:
+        yield
+        return
+    profiler = cProfile.Profile()
+    profiler.enable()
+    try:
+        yield
+    finally:
+        profiler.disable()
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(30)
+        print(out.getvalue())
 
 
 async def lag(runtime: Any, companies: list[int], duration: float, burst: int,
@@ -292,6 +306,6 @@ if __name__ == "__main__":
     parser.add_argument("--burst", type=int, default=5)
     parser.add_argument("--interval", type=float, default=0.05)
     parser.add_argument("--concurrency", type=int, default=32)
-    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--profile", choices=["fan-out", "delivery"])
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
     asyncio.run(main(parser.parse_args()))
