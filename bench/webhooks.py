@@ -18,8 +18,9 @@ core at most); the receiver is pinned to the last; PostgreSQL runs where the OS 
   lag          the embedded runtime's real path: commits of BURST events (default 15) every
                INTERVAL seconds (default 0.05, i.e. 300 events/s; a task of this process)
                for DURATION seconds, each enqueuing the events dispatcher after commit,
-               which enqueues the fan-out, which enqueues the delivery job; the lag of an event is its first attempt's
-               ``attempted_at`` minus its ``occurred_at`` (both from the system clock).
+               which enqueues the fan-out, which enqueues the delivery job; the lag of an
+               event is its first attempt's ``attempted_at`` minus its ``occurred_at``
+               (both from the system clock).
   baseline     the same receiver driven by plain httpx and by plain aiohttp (one pooled
                client each, the same concurrency, redirects off, a body of the same size),
                without ispcore: what each client costs here, in the same run. Deliveries
