@@ -199,9 +199,13 @@ async def _record(open_uow: Callable[[], UnitOfWork], sent: list[tuple[_Job, _Ou
         alive = set(await uow.session.scalars(select(WebhookDelivery.id).where(
             WebhookDelivery.id.in_([job.delivery_id for job, _ in sent]))))
         sent = [(job, outcome) for job, outcome in sent if job.delivery_id in alive]
-        endpoints = {e.id: e for e in await uow.session.scalars(
-            select(Webhook).where(Webhook.id.in_({j.endpoint_id
-                                                                   for j, _ in sent})))}
+        # Only the endpoints whose state may change: those that failed now, and those that
+        # succeeded but were marked failing (a batch of successes loads none).
+        failed = {job.endpoint_id for job, outcome in sent if not outcome.succeeded}
+        succeeded = {job.endpoint_id for job, outcome in sent if outcome.succeeded}
+        endpoints = {e.id: e for e in await uow.session.scalars(select(Webhook).where(
+            Webhook.id.in_(failed)
+            | (Webhook.id.in_(succeeded) & Webhook.failing_since.is_not(None))))}
         await bulk_insert(uow.session, WebhookAttempt, [
             {"delivery_id": job.delivery_id, "attempted_at": now, "status_code": o.status_code,
              "error": o.error, "response_excerpt": o.excerpt, "duration_ms": o.duration_ms}
