@@ -11,7 +11,8 @@ from strawberry.types import Info
 from ispcore.resolvers import prefetch as prefetching
 from ispcore.resolvers.listing import paginate
 from ispcore.schema.filtering import ListingInputs
-from ispcore.schema.nodes import Connection, ModelNode
+from ispcore.schema.nodes import Connection, ModelNode, decode_pk
+from ispcore.schema.permissions import denied
 
 
 async def list_nodes(
@@ -51,11 +52,20 @@ async def list_nodes(
 
 
 async def fetch_node(info: Info, node_type: type[ModelNode], gid: relay.GlobalID) -> Any:
-    """One node by global id; ``None`` if absent or if the id names another type."""
+    """One node by global id; ``None`` if absent or if the id names another type. It loads
+    through the request's loader, so the ``node`` fields of one query (aliases) cost one read
+    per type."""
     if gid.type_name != node_type.__name__:
         return None
-    node = (await node_type.resolve_nodes(info=info, node_ids=[gid.node_id]))[0]
-    if node is not None and node_type.relations:
+    actor = info.context.actor
+    if not actor.can(node_type.read_permission):
+        raise denied(actor, node_type.read_permission)
+    row = await info.context.loaders.nodes(node_type).load(
+        decode_pk(node_type.__name__, gid.node_id))
+    if row is None:
+        return None
+    node = node_type.from_model(row)
+    if node_type.relations:
         await prefetching.prefetch(info.context, node_type, [node],
                                    info.selected_fields[0].selections)
     return node

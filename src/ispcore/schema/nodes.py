@@ -8,7 +8,7 @@ little more than graphql-core itself.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, ClassVar, Generic, Self, TypeVar
 
 import strawberry
@@ -18,7 +18,6 @@ from strawberry import relay
 from strawberry.types import Info
 
 from ispcore.domain.identity.actor import Actor
-from ispcore.schema.permissions import denied
 
 NodeT = TypeVar("NodeT")
 
@@ -43,7 +42,7 @@ class ModelNode(Node):
 
     Subclasses set ``model`` and ``read_permission`` (with :func:`model_node`); ``from_model``
     copies the same-named attributes of a model instance or a result row, and ``node(id:)``
-    loads through :meth:`resolve_nodes` with the permission checked.
+    loads through the request's loader with the permission checked.
     """
 
     pk: strawberry.Private[int]
@@ -102,17 +101,6 @@ class ModelNode(Node):
         """The rows ``actor`` may see (beyond the type's permission); narrowing happens in
         SQL, so lists, ``node(id:)`` and counts agree."""
         return select(cls.model)
-
-    @classmethod
-    async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str]) -> list[Self | None]:
-        actor = info.context.actor
-        if not actor.can(cls.read_permission):
-            raise denied(actor, cls.read_permission)
-        ids = [decode_pk(cls.__name__, raw) for raw in node_ids]
-        async with info.context.read() as session:
-            rows = {row.id: row for row in await session.scalars(
-                cls.readable(actor).where(cls.model.id.in_(ids)))}
-        return [cls.from_model(rows[i]) if i in rows else None for i in ids]
 
 
 def decode_pk(type_name: str, raw: str) -> int:

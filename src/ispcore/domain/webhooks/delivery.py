@@ -18,8 +18,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import httpx
+import aiohttp
 from sqlalchemy import or_, select, update
+from yarl import URL
 
 from ispcore.db import bulk_insert, bulk_update
 from ispcore.domain.common.clock import Clock, SystemClock
@@ -43,15 +44,21 @@ LEASE = timedelta(seconds=60)
 #: An endpoint failing without a success for this long is disabled.
 DISABLE_AFTER = timedelta(days=5)
 EXCERPT_BYTES = 1000
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
 BATCH = 500
 
 
-def http_client(concurrency: int) -> httpx.AsyncClient:
-    """The one client a delivery run shares: pooled, redirects not followed, 15 s timeout."""
-    return httpx.AsyncClient(
-        follow_redirects=False, timeout=httpx.Timeout(TIMEOUT_SECONDS),
-        limits=httpx.Limits(max_connections=concurrency,
-                            max_keepalive_connections=concurrency), trust_env=False)
+def http_client(concurrency: int) -> aiohttp.ClientSession:
+    """The one client a delivery run shares: pooled, no cookies kept between endpoints, no
+    proxy from the environment (redirects are refused per request, with the 15 s timeout).
+
+    aiohttp rather than httpx (the stack's client elsewhere): httpcore's pool does work
+    linear in its connections on every request, and on this path it cost several times
+    aiohttp's CPU per delivery (bench/webhooks.py measures both)."""
+    return aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=concurrency, limit_per_host=0),
+        cookie_jar=aiohttp.DummyCookieJar(), trust_env=False,
+        timeout=aiohttp.ClientTimeout(total=TIMEOUT_SECONDS))
 
 
 @dataclass
@@ -80,9 +87,8 @@ class _Outcome:
 class _Endpoint:
     """What sending to one endpoint needs, read once per batch."""
 
-    url: str
     secrets: list[str] | None
-    target: addresses.Target | None
+    pinned: _Pinned | None
     refusal: str | None
 
 
@@ -120,60 +126,61 @@ async def _endpoints(open_uow: Callable[[], UnitOfWork], ids: set[int]) -> dict[
                                    uow.settings.vault_key, uow.clock.now())
     found = {}
     for row in rows:
-        endpoint = _Endpoint(row.url, None, None, None)
+        endpoint = _Endpoint(None, None, None)
         try:
             endpoint.secrets = secrets_in_force(key, row, now)
-            endpoint.target = await addresses.check(row.url, allow_private=allow_private)
+            endpoint.pinned = _Pinned.of(
+                row.url, await addresses.check(row.url, allow_private=allow_private))
         except DomainError as exc:
             endpoint.refusal = exc.message
         found[row.id] = endpoint
     return found
 
 
-def _pinned(url: str, target: addresses.Target) -> tuple[str, dict[str, str], dict[str, str]]:
-    """The URL with its host replaced by the checked address, the Host header, and (HTTPS)
-    the name the TLS certificate must carry."""
-    parsed = httpx.URL(url)
-    host_header = parsed.netloc.decode()
-    pinned = parsed.copy_with(host=target.address)
-    extensions = {"sni_hostname": target.host} if target.scheme == "https" else {}
-    return str(pinned), {"host": host_header}, extensions
+@dataclass
+class _Pinned:
+    """Where the requests to one endpoint go: its URL with the host replaced by the checked
+    address, the Host header, and (HTTPS) the name the TLS certificate must carry."""
+
+    url: URL
+    host: str
+    sni_hostname: str | None
+
+    @classmethod
+    def of(cls, url: str, target: addresses.Target) -> _Pinned:
+        parsed = URL(url)
+        return cls(parsed.with_host(target.address), parsed.host_port_subcomponent or "",
+                   target.host if target.scheme == "https" else None)
 
 
-async def _send(client: httpx.AsyncClient, job: _Job, endpoint: _Endpoint,
+async def _send(client: aiohttp.ClientSession, job: _Job, endpoint: _Endpoint,
                 wall_clock: Clock) -> _Outcome:
-    if endpoint.refusal is not None or endpoint.target is None or endpoint.secrets is None:
+    if endpoint.refusal is not None or endpoint.pinned is None or endpoint.secrets is None:
         return _Outcome(None, f"refused: {endpoint.refusal}"[:500], "", 0)
-    url, host, extensions = _pinned(endpoint.url, endpoint.target)
-    headers = {**host, **signing.headers(endpoint.secrets, job.msg_id, wall_clock.now(),
-                                         job.body)}
+    pinned = endpoint.pinned
+    headers = signing.headers(endpoint.secrets, job.msg_id, wall_clock.now(), job.body)
+    headers["host"] = pinned.host
     started = time.perf_counter()
 
     def took() -> int:
         return int((time.perf_counter() - started) * 1000)
 
     try:
-        async with asyncio.timeout(TIMEOUT_SECONDS):
-            request = client.build_request("POST", url, content=job.body, headers=headers,
-                                           extensions=extensions)
-            response = await client.send(request, stream=True)
-            try:
-                excerpt = b""
-                async for chunk in response.aiter_bytes():
-                    excerpt += chunk
-                    if len(excerpt) >= EXCERPT_BYTES:
-                        break
-            finally:
-                await response.aclose()
-    except (TimeoutError, httpx.TimeoutException):
+        async with client.post(pinned.url, data=job.body, headers=headers,
+                               allow_redirects=False, server_hostname=pinned.sni_hostname,
+                               ) as response:
+            excerpt = b""
+            while len(excerpt) < EXCERPT_BYTES and (chunk := await response.content.readany()):
+                excerpt += chunk
+    except TimeoutError:
         return _Outcome(None, f"timed out after {TIMEOUT_SECONDS:g} s", "", took())
-    except httpx.HTTPError as exc:
+    except aiohttp.ClientError as exc:
         return _Outcome(None, f"{type(exc).__name__}: {exc}"[:500], "", took())
     text = excerpt[:EXCERPT_BYTES].decode("utf-8", "replace")
-    error = (f"redirect to {response.headers.get('location', '?')} not followed"[:500]
-             if response.is_redirect else None)
-    return _Outcome(response.status_code, error, text, took(),
-                    response.headers.get("retry-after"))
+    location = response.headers.get("location")
+    error = (f"redirect to {location} not followed"[:500]
+             if response.status in REDIRECTS and location is not None else None)
+    return _Outcome(response.status, error, text, took(), response.headers.get("retry-after"))
 
 
 def _disable(uow: UnitOfWork, endpoint: Webhook, reason: str, now: datetime) -> None:
@@ -192,9 +199,13 @@ async def _record(open_uow: Callable[[], UnitOfWork], sent: list[tuple[_Job, _Ou
         alive = set(await uow.session.scalars(select(WebhookDelivery.id).where(
             WebhookDelivery.id.in_([job.delivery_id for job, _ in sent]))))
         sent = [(job, outcome) for job, outcome in sent if job.delivery_id in alive]
-        endpoints = {e.id: e for e in await uow.session.scalars(
-            select(Webhook).where(Webhook.id.in_({j.endpoint_id
-                                                                   for j, _ in sent})))}
+        # Only the endpoints whose state may change: those that failed now, and those that
+        # succeeded but were marked failing (a batch of successes loads none).
+        failed = {job.endpoint_id for job, outcome in sent if not outcome.succeeded}
+        succeeded = {job.endpoint_id for job, outcome in sent if outcome.succeeded}
+        endpoints = {e.id: e for e in await uow.session.scalars(select(Webhook).where(
+            Webhook.id.in_(failed)
+            | (Webhook.id.in_(succeeded) & Webhook.failing_since.is_not(None))))}
         await bulk_insert(uow.session, WebhookAttempt, [
             {"delivery_id": job.delivery_id, "attempted_at": now, "status_code": o.status_code,
              "error": o.error, "response_excerpt": o.excerpt, "duration_ms": o.duration_ms}
@@ -228,7 +239,7 @@ async def _record(open_uow: Callable[[], UnitOfWork], sent: list[tuple[_Job, _Ou
         await bulk_update(uow.session, WebhookDelivery, changes)
 
 
-async def deliver_due(open_uow: Callable[[], UnitOfWork], client: httpx.AsyncClient, *,
+async def deliver_due(open_uow: Callable[[], UnitOfWork], client: aiohttp.ClientSession, *,
                       concurrency: int = 32, batch: int = BATCH,
                       rng: random.Random | None = None, wall_clock: Clock | None = None
                       ) -> int:
@@ -244,7 +255,7 @@ async def deliver_due(open_uow: Callable[[], UnitOfWork], client: httpx.AsyncCli
 
     while jobs := await _claim(open_uow, batch):
         endpoints = await _endpoints(open_uow, {j.endpoint_id for j in jobs})
-        gone = _Endpoint("", None, None, "the webhook was deleted")
+        gone = _Endpoint(None, None, "the webhook was deleted")
         outcomes = await asyncio.gather(*(send(j, endpoints.get(j.endpoint_id, gone))
                                           for j in jobs))
         await _record(open_uow, list(zip(jobs, outcomes, strict=True)), rng)
