@@ -113,20 +113,10 @@ async def update_email_settings(uow: UnitOfWork, company_id: int, values: dict[s
     if "domain" not in changes and (row is None or ("from_address" in changes
                                     and row.domain == row.from_address.rpartition("@")[2])):
         changes["domain"] = changes["from_address"].rpartition("@")[2].lower()
-    now = uow.clock.now()
-    if row is None:
-        row = EmailSettings(company_id=company_id, created_at=now, **{
-            "smtp_port": 587, "security": SmtpSecurity.STARTTLS.value, "from_name": "",
-            "active": True, **changes})
-        uow.session.add(row)
-    else:
-        for name, value in changes.items():
-            setattr(row, name, value)
-    row.updated_at = now
-    await uow.session.flush()
-    record_event(uow, "email_settings.updated", company_id=company_id, entity=row,
-                 payload={"changed": sorted(k for k, value in values.items() if value is not None)})
-    return row
+    return await _save(uow, EmailSettings, row, company_id, changes, values,
+                       "email_settings.updated", defaults={
+        "smtp_port": 587, "security": SmtpSecurity.STARTTLS.value, "from_name": "",
+        "active": True})
 
 
 async def update_sms_settings(uow: UnitOfWork, company_id: int, values: dict[str, Any]
@@ -167,16 +157,25 @@ async def update_sms_settings(uow: UnitOfWork, company_id: int, values: dict[str
         changes["auth_token_sealed"] = (vault.seal(uow.settings.vault_key, token,
                                                    field="auth_token", what=TOKENS)
                                         if token else None)
+    return await _save(uow, SmsSettings, row, company_id, changes, values,
+                       "sms_settings.updated", defaults={"active": True})
+
+
+async def _save(uow: UnitOfWork, model: type[Any], row: Any, company_id: int,
+                changes: dict[str, Any], values: dict[str, Any], event_type: str, *,
+                defaults: dict[str, Any]) -> Any:
+    """Create the company's settings row (``defaults`` under ``changes``) or change it, and
+    record ``event_type`` with the fields the caller gave."""
     now = uow.clock.now()
     if row is None:
-        row = SmsSettings(company_id=company_id, created_at=now, **{"active": True, **changes})
+        row = model(company_id=company_id, created_at=now, **{**defaults, **changes})
         uow.session.add(row)
     else:
         for name, value in changes.items():
             setattr(row, name, value)
     row.updated_at = now
     await uow.session.flush()
-    record_event(uow, "sms_settings.updated", company_id=company_id, entity=row,
+    record_event(uow, event_type, company_id=company_id, entity=row,
                  payload={"changed": sorted(k for k, value in values.items() if value is not None)})
     return row
 
