@@ -132,10 +132,28 @@ EVENT_TYPES: dict[str, str] = {
     "webhook.disabled": "A webhook endpoint was disabled (it answered 410 Gone or failed for "
                         "days); its creator is told.",
     "webhook.test": "Sent by sendTestWebhook to one endpoint only.",
+    # monitoring
+    **_crud("device", "A network device was"),
+    **_crud("monitoring_template", "A monitoring template was"),
+    **_crud("poller", "A poller was"),
+    "poller.token_rotated": "A poller's token was replaced (the old one stops working).",
+    "poller.down": "A poller stopped reporting (no heartbeat for three intervals).",
+    "poller.up": "A poller that was down reports again.",
+    "device.down": "A monitored device stopped answering.",
+    "device.up": "A device that was down (or never polled) answers.",
+    "device.threshold_breached": "A device's check went past its warning or critical "
+                                 "threshold.",
+    "device.threshold_cleared": "A device's check is back inside its thresholds.",
+    **_crud("alerting_rotation", "An alerting rotation was"),
+    "alert.opened": "An alert opened (a device down, a critical threshold, a silent poller).",
+    "alert.acknowledged": "Someone on call acknowledged an alert.",
+    "alert.escalated": "Nobody acknowledged an alert in time; the next level was notified.",
+    "alert.closed": "An alert's subject recovered.",
+    "alert.notified": "Sent to an alerting rotation's own webhook when it is notified.",
 }
 
 #: Types that exist only to be delivered to one chosen endpoint, never fanned out.
-TARGETED_TYPES = frozenset({"webhook.test"})
+TARGETED_TYPES = frozenset({"webhook.test", "alert.notified"})
 
 
 def unknown_patterns(patterns: list[str]) -> list[str]:

@@ -22,6 +22,7 @@ from ispcore.domain.identity.secrets import (
 )
 from ispcore.domain.identity.users import role_permissions
 from ispcore.domain.identity.validation import address_allowed, canonical_email
+from ispcore.domain.monitoring.models import Poller
 
 #: How stale a token's last-used record may get before a request refreshes it.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -41,7 +42,7 @@ class Principal:
     """An authenticated actor and the user record the check already loaded."""
 
     actor: Actor
-    user: User
+    user: User | None
 
 
 @dataclass(frozen=True)
@@ -139,6 +140,8 @@ async def authenticate(session: AsyncSession, token: str, *, ip: str | None,
     kind = token_kind(token)
     if kind is None:
         raise AuthenticationError("INVALID_TOKEN", "The token is malformed or unknown.")
+    if kind is TokenKind.POLLER:
+        return Principal(await poller_actor(session, token, ip), None)
     model = UserSession if kind is TokenKind.SESSION else PersonalAccessToken
     row = await session.execute(
         select(model, User, Role)
@@ -158,6 +161,22 @@ async def authenticate(session: AsyncSession, token: str, *, ip: str | None,
     else:
         actor = Actor(user_id=user.id, session_id=credential.id, permissions=permissions, ip=ip)
     return Principal(actor, user)
+
+
+async def poller_actor(session: AsyncSession, token: str | None, ip: str | None, *,
+                       poller_id: int | None = None) -> Actor:
+    """The actor of a poller token (by the token, or by the poller's id for a connection that
+    authenticated earlier): it may only fetch its workload and submit results."""
+    where = (Poller.token_hash == token_hash(token) if token is not None
+             else Poller.id == poller_id)
+    found = (await session.execute(
+        select(Poller.id, Poller.company_id, Poller.active).where(where))).first()
+    if found is None:
+        raise AuthenticationError("INVALID_TOKEN", "The token is malformed or unknown.")
+    if not found.active:
+        raise AuthenticationError("TOKEN_REVOKED", "This poller is deactivated.")
+    return Actor(poller_id=found.id, company_id=found.company_id,
+                 permissions=frozenset({"monitoring:poll"}), ip=ip)
 
 
 def _check_credential(credential: UserSession | PersonalAccessToken, user: User,
@@ -186,6 +205,9 @@ async def current_permissions(session: AsyncSession, actor: Actor, now: datetime
     """The actor's permissions as they stand now, for long-lived connections that
     authenticated once; raises :class:`AuthenticationError` if its credential no longer
     holds (revoked, expired, user deactivated)."""
+    if actor.poller_id is not None:
+        await poller_actor(session, None, actor.ip, poller_id=actor.poller_id)
+        return actor.permissions
     if actor.is_system or actor.user_id is None:
         return actor.permissions
     model = UserSession if actor.session_id is not None else PersonalAccessToken

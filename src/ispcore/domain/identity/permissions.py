@@ -51,6 +51,11 @@ PERMISSIONS: dict[str, str] = {
     "webhooks:read": "See webhook endpoints and their delivery log",
     "webhooks:write": "Create, change, delete and test webhook endpoints, rotate their secrets "
                       "and redeliver",
+    "monitoring:read": "See devices, monitoring templates, pollers, device status and metric "
+                       "history, alerts, alerting rotations and the network dashboard",
+    "monitoring:write": "Manage devices, monitoring templates, pollers (and their tokens) and "
+                        "alerting rotations; acknowledge alerts; walk a device's OIDs",
+    "monitoring:poll": "Fetch a poller's workload and submit its results (poller tokens)",
 }
 
 ALL_PERMISSIONS: frozenset[str] = frozenset(PERMISSIONS)

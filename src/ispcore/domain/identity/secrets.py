@@ -28,6 +28,7 @@ _hasher = PasswordHasher()  # argon2id with the library's current recommended pa
 class TokenKind(StrEnum):
     PERSONAL_ACCESS = "isp_pat_"
     SESSION = "isp_ses_"
+    POLLER = "isp_pol_"
 
 
 # argon2 deliberately takes tens of milliseconds of CPU: it runs in a worker thread so the
