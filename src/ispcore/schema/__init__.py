@@ -13,6 +13,7 @@ from strawberry.types import Info
 from ispcore.config import Settings, get_settings
 from ispcore.resolvers.accounts import AccountMutation, AccountQuery
 from ispcore.resolvers.addresses import AddressMutation, AddressQuery
+from ispcore.resolvers.alerts import AlertMutation, AlertQuery
 from ispcore.resolvers.audit import AuditQuery, EventSubscription
 from ispcore.resolvers.billing import BillingMutation, BillingQuery
 from ispcore.resolvers.collections import CollectionsMutation, CollectionsQuery
@@ -46,7 +47,7 @@ from ispcore.schema.scalars import SCALAR_MAP
 class Query(CompanyQuery, IdentityQuery, AuditQuery, AccountQuery, AddressQuery, RecordQuery,
             SearchQuery, BillingQuery, PaymentQuery, DocumentQuery, CollectionsQuery, IpamQuery,
             RadiusQuery, PreseemQuery, UsageQuery, NetflowQuery, MessagingTransportQuery,
-            MessagingContentQuery, WebhookQuery, MonitoringQuery):
+            MessagingContentQuery, WebhookQuery, MonitoringQuery, AlertQuery):
     @strawberry.field(description="Any entity by its global id (its type's read permission "
                       "applies); null if there is none.")
     async def node(self, info: Info, id: relay.GlobalID) -> Node | None:
@@ -59,7 +60,8 @@ class Mutation(CompanyMutation, IdentityMutation, AccountMutation, AddressMutati
                RecordMutation, BillingMutation, PaymentMutation, DocumentMutation,
                CollectionsMutation, IpamMutation, RadiusMutation, UsageBillingMutation,
                UsageIngestMutation, PreseemMutation, UsageMutation, NetflowMutation,
-               MessagingTransportMutation, MessagingContentMutation, WebhookMutation):
+               MessagingTransportMutation, MessagingContentMutation, WebhookMutation,
+               AlertMutation):
     pass
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 
 import strawberry
+from strawberry.types import Info
 
 from ispcore.domain.monitoring import models as m
+from ispcore.domain.monitoring.flapping import is_flapping
 from ispcore.schema.accounts import Account
 from ispcore.schema.filtering import (
     BooleanFilter,
@@ -130,6 +132,12 @@ class Device(ModelNode):
     account_id: strawberry.Private[int | None]
     template_id: strawberry.Private[int | None]
     poller_id: strawberry.Private[int | None]
+    flapping_until: strawberry.Private[datetime | None]
+
+    @strawberry.field(description="Its status keeps changing: its changes raise no alerts "
+                      "until it is stable for a while (see the README's alerts section).")
+    def flapping(self, info: Info) -> bool:
+        return is_flapping(self.flapping_until, info.context.runtime.clock.now())
 
     network_site: NetworkSite | None = relation(One("NetworkSite", "network_site_id"))
     account: Account | None = relation(One("Account", "account_id"),

@@ -162,14 +162,20 @@ async def send_test(uow: UnitOfWork, pk: int) -> WebhookDelivery:
         raise DomainError("The webhook is disabled; enable it first.", field="webhook_id")
     event = record_event(uow, "webhook.test", company_id=row.company_id, entity=row,
                          payload={"webhook_id": row.id, "url": row.url})
+    return await deliver_to(uow, row, event)
+
+
+async def deliver_to(uow: UnitOfWork, endpoint: Webhook, event: Event) -> WebhookDelivery:
+    """Deliver ``event``, just recorded and of a targeted type (the fan-out skips those), to
+    ``endpoint`` only."""
     await uow.session.flush()
     now = uow.clock.now()
     uow.session.add(WebhookMessage(event_id=event.id, body=messages.body(event, None),
                                    created_at=now))
     await uow.session.flush()  # the message first: the delivery points at it
-    delivery = WebhookDelivery(endpoint_id=row.id, event_id=event.id, event_type=event.type,
-                               status="PENDING", attempt_count=0, next_attempt_at=now,
-                               created_at=now)
+    delivery = WebhookDelivery(endpoint_id=endpoint.id, event_id=event.id,
+                               event_type=event.type, status="PENDING", attempt_count=0,
+                               next_attempt_at=now, created_at=now)
     uow.session.add(delivery)
     await uow.session.flush()
     deliver_soon(uow)
