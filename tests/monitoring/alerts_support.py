@@ -14,7 +14,12 @@ from strawberry import relay
 from ispcore.domain.events.service import record_event
 from ispcore.domain.identity.actor import SYSTEM
 from ispcore.domain.monitoring.alerts import ESCALATE_JOB
-from ispcore.domain.monitoring.models import Device, Poller
+from ispcore.domain.monitoring.models import (
+    Device,
+    MonitoringCheck,
+    MonitoringTemplate,
+    Poller,
+)
 from ispcore.domain.network.addressing import to_key
 from ispcore.runtime import Runtime
 from ispcore.workers.registry import run_job
@@ -78,6 +83,23 @@ async def add_device(runtime: Runtime, company_id: int, name: str = "core-router
         uow.session.add(device)
         await uow.session.flush()
         return device.id
+
+
+async def add_check(runtime: Runtime, company_id: int, name: str = "ifInRate") -> int:
+    """A template with one SNMP walk check past 900 critical; the check's id."""
+    async with runtime.unit_of_work(SYSTEM, action="test") as uow:
+        now = uow.clock.now()
+        template = MonitoringTemplate(company_id=company_id, name=f"template {name}",
+                                      created_at=now, updated_at=now)
+        uow.session.add(template)
+        await uow.session.flush()
+        check = MonitoringCheck(company_id=company_id, template_id=template.id, name=name,
+                                kind="SNMP_WALK", oid="1.3.6.1.2.1.31.1.1.1.6",
+                                value_type="COUNTER", critical_threshold=900.0,
+                                warning_threshold=800.0, created_at=now, updated_at=now)
+        uow.session.add(check)
+        await uow.session.flush()
+        return check.id
 
 
 async def add_poller(runtime: Runtime, company_id: int, name: str = "poller-east") -> int:

@@ -38,6 +38,8 @@ from ispcore.domain.monitoring.models import (
     AlertStatus,
     Device,
     DeviceStatus,
+    MonitoringCheck,
+    Poller,
 )
 
 log = logging.getLogger(__name__)
@@ -157,6 +159,10 @@ async def _device_changed(uow: UnitOfWork, event: Event, down: bool) -> None:
         await close_alert(uow, subject.key, at, subject.network_site_id)
 
 
+async def _exists(uow: UnitOfWork, model: Any, pk: int) -> bool:
+    return await uow.session.scalar(select(model.id).where(model.id == pk)) is not None
+
+
 async def handle(uow: UnitOfWork, event: Event) -> None:
     p, company_id = event.payload, event.company_id
     if company_id is None:
@@ -164,12 +170,17 @@ async def handle(uow: UnitOfWork, event: Event) -> None:
     if event.type in ("device.down", "device.up"):
         await _device_changed(uow, event, event.type == "device.down")
     elif event.type in ("device.threshold_breached", "device.threshold_cleared"):
+        if not await _exists(uow, Device, p["deviceId"]) or not await _exists(
+                uow, MonitoringCheck, p["checkId"]):
+            return  # deleted since: nothing to alert about
         subject = _check_subject(company_id, p)
         if event.type == "device.threshold_breached" and p.get("state") == CRITICAL:
             await open_alert(uow, subject, _at(event))
         else:
             await close_alert(uow, subject.key, _at(event), subject.network_site_id)
     elif event.type == "poller.down":
+        if not await _exists(uow, Poller, p["pollerId"]):
+            return
         await open_alert(uow, _poller_subject(company_id, p), _at(event))
     elif event.type == "poller.up":
         await close_alert(uow, _poller_subject(company_id, p).key, _at(event), None)
