@@ -1,5 +1,5 @@
-"""Flapping detection (pure): the count and window, the extension while flapping, and
-repeats counting once."""
+"""Flapping: the pure rule (count and window, the extension while flapping, repeats counting
+once), then a flapping device through the alerts handler and the sweep."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from sqlalchemy import update
 
+from ispcore.domain.identity.actor import SYSTEM
 from ispcore.domain.monitoring.flapping import (
     FLAP_CHANGES,
     FLAP_WINDOW,
@@ -16,6 +18,20 @@ from ispcore.domain.monitoring.flapping import (
     is_flapping,
     parse_changes,
     record_change,
+)
+from ispcore.domain.monitoring.models import Alert, Device
+from tests.messaging.transport_support import smtp_server
+from tests.monitoring.alerts_support import (
+    add_device,
+    alerting_company,
+    alerts,
+    all_week,
+    down,
+    escalate,
+    gid,
+    rotation,
+    settle,
+    up,
 )
 
 T0 = datetime(2026, 11, 2, 15, 0, tzinfo=UTC)
@@ -72,3 +88,66 @@ def test_flapping_means_enough_changes_in_a_window_or_too_recent_a_flap(offsets)
             # a whole quiet window ends it
             assert not is_flapping(state.flapping_until, moment + FLAP_WINDOW)
         changes, until = list(state.changes), state.flapping_until
+
+
+DEVICE = 'query($id: ID!) { node(id: $id) { ... on Device { flapping } } }'
+
+
+async def test_a_flapping_device_raises_nothing_until_it_settles(api, runtime, clock):
+    with smtp_server() as (inbox, port):
+        a = await alerting_company(api, port)
+        await rotation(api, a, [all_week(a.users["noc1@example.com"])])
+        device = await add_device(runtime, a.company_id)
+        for change in (down, up, down, up, down, up):  # a minute apart
+            await change(runtime, device)
+            await settle(runtime)
+            clock.advance(timedelta(minutes=1))
+        # the first three changes alerted as usual; from the fourth it flaps
+        assert [m["Subject"] for m in inbox.messages] == [
+            "[CRITICAL] core-router-1 is down", "[RESOLVED] core-router-1 is down",
+            "[CRITICAL] core-router-1 is down"]
+        first, second = await alerts(api, a.setup.token)
+        assert (first["status"], second["status"]) == ("CLOSED", "OPEN")
+        assert second["device"]["flapping"] is True
+        node = await api.data(DEVICE, {"id": gid("Device", device)}, a.setup.token)
+        assert node["node"]["flapping"] is True
+
+        # stable (UP) for the whole window after the last change: the sweep closes it
+        clock.advance(FLAP_WINDOW - timedelta(minutes=2))
+        assert (await escalate(runtime))["settled"] == 0
+        clock.advance(timedelta(minutes=1))
+        assert (await escalate(runtime))["settled"] == 1
+        assert [x["status"] for x in await alerts(api, a.setup.token)] == ["CLOSED", "CLOSED"]
+        assert inbox.messages[-1]["Subject"] == "[RESOLVED] core-router-1 is down"
+        assert len(inbox.messages) == 4
+        node = await api.data(DEVICE, {"id": gid("Device", device)}, a.setup.token)
+        assert node["node"]["flapping"] is False
+
+
+async def test_a_device_that_settles_down_gets_its_alert_then(api, runtime, clock):
+    a = await alerting_company(api)
+    device = await add_device(runtime, a.company_id)
+    for change in (down, up, down, up, down):
+        await change(runtime, device)
+        await settle(runtime)
+        clock.advance(timedelta(minutes=1))
+    # closed on the second change, the third opened one, the fourth and fifth flapped
+    assert [x["status"] for x in await alerts(api, a.setup.token)] == ["CLOSED", "OPEN"]
+    await up(runtime, device)  # flapping: the open alert stays open
+    await settle(runtime)
+    await down(runtime, device)
+    await settle(runtime)
+    clock.advance(FLAP_WINDOW)
+    await escalate(runtime)
+    # still down once it stopped flapping: the alert that was open is the alert
+    assert [x["status"] for x in await alerts(api, a.setup.token)] == ["CLOSED", "OPEN"]
+
+    # a flap that ends DOWN with no alert open opens one
+    async with runtime.unit_of_work(SYSTEM, action="test") as uow:
+        await uow.session.execute(update(Alert).values(status="CLOSED",
+                                                       closed_at=clock.now()))
+        row = await uow.session.get_one(Device, device)
+        row.flapping_until = clock.now()
+    await escalate(runtime)
+    assert [x["status"] for x in await alerts(api, a.setup.token)] == [
+        "CLOSED", "CLOSED", "OPEN"]
