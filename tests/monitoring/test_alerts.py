@@ -181,3 +181,20 @@ async def test_alerts_are_filtered(api, runtime):
     assert await alerts(api, token, kind={"eq": "THRESHOLD"}) == []
     assert len(await alerts(api, token, companyId={"eq": a.setup.company},
                             openedAt={"gte": "2026-11-02T00:00:00Z"})) == 2
+
+
+async def test_alert_events_reach_subscribers_with_the_alert_as_the_api_shows_it(
+        api, runtime, receiver):  # noqa: F811
+    a = await alerting_company(api)
+    await create_webhook(api, a.setup.token, companyId=a.setup.company, url=receiver.url,
+                         eventTypes=["alert.*"])
+    device = await add_device(runtime, a.company_id)
+    await down(runtime, device)
+    await settle(runtime)
+    [received] = receiver.received
+    body = received.payload
+    assert body["type"] == "alert.opened"
+    assert body["data"]["object"]["__typename"] == "Alert"
+    assert (body["data"]["object"]["kind"], body["data"]["object"]["status"]) == (
+        "DEVICE_DOWN", "OPEN")
+    assert body["data"]["changes"]["message"] == "core-router-1 is down"

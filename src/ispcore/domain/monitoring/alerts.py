@@ -255,11 +255,14 @@ async def sweep(open_uow: Callable[[], UnitOfWork]) -> dict[str, int]:
     transaction; running twice escalates nothing twice (the second finds it not due)."""
     async with open_uow() as uow:
         now = uow.clock.now()
-        due = list(await uow.session.scalars(
-            select(Alert.id).join(AlertingRotation, AlertingRotation.id == Alert.rotation_id)
+        rows = await uow.session.execute(
+            select(Alert.id, Alert.notified_at, AlertingRotation.escalate_after_minutes)
+            .join(AlertingRotation, AlertingRotation.id == Alert.rotation_id)
             .where(Alert.status == AlertStatus.OPEN,
                    Alert.notified_at <= now - timedelta(minutes=1))
-            .order_by(Alert.id)))
+            .order_by(Alert.id))
+        due = [alert_id for alert_id, notified_at, minutes in rows
+               if now - notified_at >= timedelta(minutes=minutes)]
         settled = list(await uow.session.scalars(select(Device.id).where(
             Device.flapping_until.is_not(None), Device.flapping_until <= now)))
     escalated = 0
