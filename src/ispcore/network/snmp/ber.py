@@ -1,0 +1,322 @@
+"""The small BER subset SNMP v1/v2c messages need: encode requests, decode responses.
+
+Hand-written for speed (a GETBULK walk decodes thousands of varbinds per second; a general
+ASN.1 library costs ten times more per varbind). Decoding never trusts a length: anything
+malformed, truncated or out of range raises :class:`SnmpProtocolError` and nothing else.
+
+Decoded OIDs are *keys*: tuples of arcs whose first element is the BER-combined first two arcs
+(``40 * a + b``), which orders exactly like the OID itself; :func:`oid_text` turns one into
+dotted text. Most OIDs have only arcs below 128, and then the key is ``tuple(raw_bytes)``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from ispcore.network.snmp import values as v
+from ispcore.network.snmp.errors import InvalidOid, SnmpProtocolError
+
+SEQUENCE, INTEGER, OCTET_STRING, NULL_TAG, OID_TAG = 0x30, 0x02, 0x04, 0x05, 0x06
+IPADDRESS, COUNTER32, GAUGE32, TIMETICKS, OPAQUE, COUNTER64 = 0x40, 0x41, 0x42, 0x43, 0x44, 0x46
+NO_SUCH_OBJECT, NO_SUCH_INSTANCE, END_OF_MIB_VIEW = 0x80, 0x81, 0x82
+GET, GETNEXT, RESPONSE, SET, GETBULK, REPORT = 0xA0, 0xA1, 0xA2, 0xA3, 0xA5, 0xA8
+V1, V2C = 0, 1
+
+OidKey = tuple[int, ...]
+VarBind = tuple[OidKey, v.SnmpValue]
+
+_OID_TEXT = re.compile(r"\.?(\d+(?:\.\d+)+)")
+_MAX_ARC = 2**32 - 1
+_MAX_ARCS = 128
+
+
+# -- OIDs ---------------------------------------------------------------------------------
+
+@lru_cache(maxsize=4096)
+def oid_key(text: str) -> OidKey:
+    """Validated dotted text -> key; :class:`InvalidOid` when malformed."""
+    match = _OID_TEXT.fullmatch(text.strip()) if isinstance(text, str) else None
+    if match is None:
+        raise InvalidOid(f"not a numeric OID: {text!r}")
+    arcs = [int(a) for a in match.group(1).split(".")]
+    first, second = arcs[0], arcs[1]
+    if first > 2 or (first < 2 and second >= 40):
+        raise InvalidOid(f"OID must start with 0.x or 1.x (x < 40) or 2.x: {text!r}")
+    if len(arcs) > _MAX_ARCS or any(a > _MAX_ARC for a in arcs[2:]) or second > _MAX_ARC:
+        raise InvalidOid(f"OID too long or an arc too large: {text!r}")
+    return (first * 40 + second, *arcs[2:])
+
+
+def oid_text(key: OidKey) -> str:
+    first = key[0]
+    head = f"0.{first}" if first < 40 else f"1.{first - 40}" if first < 80 else f"2.{first - 80}"
+    if len(key) == 1:
+        return head
+    return head + "." + ".".join(map(str, key[1:]))
+
+
+def _encode_arc(arc: int) -> bytes:
+    if arc < 0x80:
+        return bytes((arc,))
+    out = [arc & 0x7F]
+    arc >>= 7
+    while arc:
+        out.append(0x80 | (arc & 0x7F))
+        arc >>= 7
+    return bytes(reversed(out))
+
+
+def encode_oid(key: OidKey) -> bytes:
+    return b"".join(map(_encode_arc, key))
+
+
+def _decode_arcs(raw: bytes) -> OidKey:
+    arcs: list[int] = []
+    arc = 0
+    pending = False
+    for byte in raw:
+        if pending and arc == 0 and byte == 0x80:
+            raise SnmpProtocolError("OID arc with a leading 0x80 byte")
+        arc = (arc << 7) | (byte & 0x7F)
+        if byte & 0x80:
+            pending = True
+            if arc > 2**64:
+                raise SnmpProtocolError("OID arc too large")
+        else:
+            arcs.append(arc)
+            arc = 0
+            pending = False
+    if pending:
+        raise SnmpProtocolError("truncated OID")
+    return tuple(arcs)
+
+
+def _key_of(raw: bytes) -> OidKey:
+    if not raw:
+        raise SnmpProtocolError("empty OID")
+    return tuple(raw) if raw.isascii() else _decode_arcs(raw)
+
+
+# -- encoding -----------------------------------------------------------------------------
+
+def _length(n: int) -> bytes:
+    if n < 0x80:
+        return bytes((n,))
+    body = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return bytes((0x80 | len(body),)) + body
+
+
+def tlv(tag: int, content: bytes) -> bytes:
+    return bytes((tag,)) + _length(len(content)) + content
+
+
+def _int_content(n: int) -> bytes:
+    return n.to_bytes(max(1, (n.bit_length() + 8) // 8), "big", signed=True)
+
+
+def encode_int(n: int, tag: int = INTEGER) -> bytes:
+    return tlv(tag, _int_content(n))
+
+
+@lru_cache(maxsize=8192)
+def _null_varbind(key: OidKey) -> bytes:
+    return tlv(SEQUENCE, tlv(OID_TAG, encode_oid(key)) + b"\x05\x00")
+
+
+_VALUE_TAGS: dict[type, int] = {
+    v.Integer: INTEGER, v.Gauge32: GAUGE32, v.TimeTicks: TIMETICKS, v.Counter32: COUNTER32,
+    v.Counter64: COUNTER64, v.OctetString: OCTET_STRING, v.Opaque: OPAQUE,
+}
+
+
+def encode_value(value: v.SnmpValue) -> bytes:
+    """A typed value as BER (for agents in tests and the fuzz round trip)."""
+    if value is v.NULL:
+        return b"\x05\x00"
+    if value is v.NO_SUCH_OBJECT:
+        return b"\x80\x00"
+    if value is v.NO_SUCH_INSTANCE:
+        return b"\x81\x00"
+    if value is v.END_OF_MIB_VIEW:
+        return b"\x82\x00"
+    if isinstance(value, v.IpAddress):
+        return tlv(IPADDRESS, bytes(int(p) for p in value.split(".")))
+    if isinstance(value, v.ObjectIdentifier):
+        return tlv(OID_TAG, encode_oid(oid_key(value)))
+    tag = _VALUE_TAGS[type(value)]
+    if isinstance(value, bytes):
+        return tlv(tag, bytes(value))
+    return encode_int(int(value), tag)
+
+
+def encode_message(version: int, community: bytes, pdu_type: int, request_id: int,
+                   a: int, b: int, varbinds: list[tuple[OidKey, v.SnmpValue | None]]) -> bytes:
+    """A whole v1/v2c message. ``a``/``b`` are error-status/index, or non-repeaters/max
+    repetitions for GETBULK. ``None`` values are sent as NULL (requests)."""
+    body = b"".join(
+        _null_varbind(key) if value is None or value is v.NULL
+        else tlv(SEQUENCE, tlv(OID_TAG, encode_oid(key)) + encode_value(value))
+        for key, value in varbinds)
+    pdu = tlv(pdu_type, encode_int(request_id) + encode_int(a) + encode_int(b)
+              + tlv(SEQUENCE, body))
+    return tlv(SEQUENCE, encode_int(version) + tlv(OCTET_STRING, community) + pdu)
+
+
+# -- decoding -----------------------------------------------------------------------------
+
+@dataclass(slots=True)
+class Message:
+    version: int
+    community: bytes
+    pdu_type: int
+    request_id: int
+    error_status: int  # or non-repeaters in a GETBULK request
+    error_index: int  # or max-repetitions
+    varbinds: list[VarBind]
+
+
+def _len(data: bytes, pos: int, limit: int) -> tuple[int, int]:
+    """Reads a length at ``pos``; returns (content start, content end), checked against
+    ``limit``."""
+    n = data[pos]
+    pos += 1
+    if n & 0x80:
+        k = n & 0x7F
+        if not 0 < k <= 4 or pos + k > limit:
+            raise SnmpProtocolError("bad BER length")
+        n = int.from_bytes(data[pos:pos + k], "big")
+        pos += k
+    end = pos + n
+    if end > limit:
+        raise SnmpProtocolError("BER length past the end of the message")
+    return pos, end
+
+
+def _expect(data: bytes, pos: int, limit: int, tag: int, what: str) -> tuple[int, int]:
+    if pos >= limit or data[pos] != tag:
+        raise SnmpProtocolError(f"expected {what}")
+    return _len(data, pos + 1, limit)
+
+
+def _integer(data: bytes, pos: int, limit: int, what: str) -> tuple[int, int]:
+    s, e = _expect(data, pos, limit, INTEGER, what)
+    if not 0 < e - s <= 9:
+        raise SnmpProtocolError(f"bad {what}")
+    return int.from_bytes(data[s:e], "big", signed=True), e
+
+
+def _unsigned(cls: type[int], bits: int):  # type: ignore[no-untyped-def]
+    top = 1 << bits
+
+    def decode(raw: bytes) -> int:
+        if not 0 < len(raw) <= bits // 8 + 1:
+            raise SnmpProtocolError(f"bad {cls.__name__}")
+        n = int.from_bytes(raw, "big", signed=True)
+        if n < 0:  # some agents forget the leading zero byte: take the bits unsigned
+            n += 1 << (8 * len(raw))
+        if n >= top:
+            raise SnmpProtocolError(f"{cls.__name__} out of range")
+        return cls(n)
+    return decode
+
+
+def _signed_integer(raw: bytes) -> v.Integer:
+    if not 0 < len(raw) <= 5:
+        raise SnmpProtocolError("bad Integer")
+    n = int.from_bytes(raw, "big", signed=True)
+    if not -(2**31) <= n < 2**31:
+        raise SnmpProtocolError("Integer out of range")
+    return v.Integer(n)
+
+
+def _ip(raw: bytes) -> v.IpAddress:
+    if len(raw) != 4:
+        raise SnmpProtocolError("bad IpAddress")
+    return v.IpAddress(".".join(map(str, raw)))
+
+
+def _oid_value(raw: bytes) -> v.ObjectIdentifier:
+    return v.ObjectIdentifier(oid_text(_key_of(raw)))
+
+
+def _exception(value: v.SnmpValue):  # type: ignore[no-untyped-def]
+    def decode(raw: bytes) -> v.SnmpValue:
+        if raw:
+            raise SnmpProtocolError("exception value with content")
+        return value
+    return decode
+
+
+_DECODERS: dict[int, Any] = {
+    INTEGER: _signed_integer,
+    OCTET_STRING: v.OctetString,
+    NULL_TAG: _exception(v.NULL),
+    OID_TAG: _oid_value,
+    IPADDRESS: _ip,
+    COUNTER32: _unsigned(v.Counter32, 32),
+    GAUGE32: _unsigned(v.Gauge32, 32),
+    TIMETICKS: _unsigned(v.TimeTicks, 32),
+    OPAQUE: v.Opaque,
+    COUNTER64: _unsigned(v.Counter64, 64),
+    NO_SUCH_OBJECT: _exception(v.NO_SUCH_OBJECT),
+    NO_SUCH_INSTANCE: _exception(v.NO_SUCH_INSTANCE),
+    END_OF_MIB_VIEW: _exception(v.END_OF_MIB_VIEW),
+}
+_PDU_TYPES = frozenset((GET, GETNEXT, RESPONSE, SET, GETBULK, REPORT))
+
+
+def decode_message(data: bytes) -> Message:
+    """Any v1/v2c message. Raises only :class:`SnmpProtocolError`."""
+    try:
+        return _decode(data)
+    except SnmpProtocolError:
+        raise
+    except (IndexError, ValueError, TypeError, OverflowError) as exc:
+        raise SnmpProtocolError(f"malformed SNMP message: {exc}") from None
+
+
+def _decode(data: bytes) -> Message:
+    size = len(data)
+    s, end = _expect(data, 0, size, SEQUENCE, "a message SEQUENCE")
+    if end != size:
+        raise SnmpProtocolError("trailing bytes after the message")
+    version, pos = _integer(data, s, end, "version")
+    cs, ce = _expect(data, pos, end, OCTET_STRING, "community")
+    community = data[cs:ce]
+    pdu_type = data[ce] if ce < end else -1
+    if pdu_type not in _PDU_TYPES:
+        raise SnmpProtocolError("unknown PDU type")
+    ps, pe = _len(data, ce + 1, end)
+    if pe != end:
+        raise SnmpProtocolError("trailing bytes after the PDU")
+    request_id, pos = _integer(data, ps, pe, "request-id")
+    error_status, pos = _integer(data, pos, pe, "error-status")
+    error_index, pos = _integer(data, pos, pe, "error-index")
+    pos, vend = _expect(data, pos, pe, SEQUENCE, "varbind list")
+    if vend != pe:
+        raise SnmpProtocolError("trailing bytes after the varbinds")
+    varbinds: list[VarBind] = []
+    append = varbinds.append
+    decoders = _DECODERS
+    while pos < vend:
+        if data[pos] != SEQUENCE:
+            raise SnmpProtocolError("expected a varbind SEQUENCE")
+        pos, vbend = _len(data, pos + 1, vend)
+        if data[pos] != OID_TAG:
+            raise SnmpProtocolError("expected a varbind OID")
+        os_, oe = _len(data, pos + 1, vbend)
+        key = _key_of(data[os_:oe])
+        if oe >= vbend:
+            raise SnmpProtocolError("varbind without a value")
+        decoder = decoders.get(data[oe])
+        if decoder is None:
+            raise SnmpProtocolError(f"unknown value type 0x{data[oe]:02x}")
+        value_start, pos = _len(data, oe + 1, vbend)
+        if pos != vbend:
+            raise SnmpProtocolError("trailing bytes in a varbind")
+        append((key, decoder(data[value_start:pos])))
+    return Message(version, community, pdu_type, request_id, error_status, error_index,
+                   varbinds)
