@@ -4,14 +4,14 @@ Hand-written for speed (a GETBULK walk decodes thousands of varbinds per second;
 ASN.1 library costs ten times more per varbind). Decoding never trusts a length: anything
 malformed, truncated or out of range raises :class:`SnmpProtocolError` and nothing else.
 
-Decoded OIDs are *keys*: tuples of arcs whose first element is the BER-combined first two arcs
-(``40 * a + b``), which orders exactly like the OID itself; :func:`oid_text` turns one into
-dotted text. Most OIDs have only arcs below 128, and then the key is ``tuple(raw_bytes)``.
+Decoded OIDs come as a *key* (bytes that compare like the OID: see ``OidKey``) and dotted
+text. Most OIDs have only arcs below 128, and then the key is the raw BER content itself.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -25,8 +25,10 @@ NO_SUCH_OBJECT, NO_SUCH_INSTANCE, END_OF_MIB_VIEW = 0x80, 0x81, 0x82
 GET, GETNEXT, RESPONSE, SET, GETBULK, REPORT = 0xA0, 0xA1, 0xA2, 0xA3, 0xA5, 0xA8
 V1, V2C = 0, 1
 
-OidKey = tuple[int, ...]
-VarBind = tuple[OidKey, v.SnmpValue]
+#: An OID as bytes that sort like the OID: BER content when every arc is below 128 (most
+#: OIDs), else each arc >= 128 as (0x80 + its byte count, big-endian bytes).
+OidKey = bytes
+VarBind = tuple[OidKey, str, v.SnmpValue]
 
 _OID_TEXT = re.compile(r"\.?(\d+(?:\.\d+)+)")
 _MAX_ARC = 2**32 - 1
@@ -34,6 +36,20 @@ _MAX_ARCS = 128
 
 
 # -- OIDs ---------------------------------------------------------------------------------
+
+def _sortable_arc(arc: int) -> bytes:
+    if arc < 0x80:
+        return bytes((arc,))
+    body = arc.to_bytes((arc.bit_length() + 7) // 8, "big")
+    return bytes((0x80 + len(body),)) + body
+
+
+def key_of_arcs(arcs: Sequence[int]) -> OidKey:
+    """Arcs (first two already combined as ``40 * a + b``) -> key."""
+    if all(a < 0x80 for a in arcs):
+        return bytes(arcs)
+    return b"".join(map(_sortable_arc, arcs))
+
 
 @lru_cache(maxsize=4096)
 def oid_key(text: str) -> OidKey:
@@ -47,15 +63,36 @@ def oid_key(text: str) -> OidKey:
         raise InvalidOid(f"OID must start with 0.x or 1.x (x < 40) or 2.x: {text!r}")
     if len(arcs) > _MAX_ARCS or any(a > _MAX_ARC for a in arcs[2:]) or second > _MAX_ARC:
         raise InvalidOid(f"OID too long or an arc too large: {text!r}")
-    return (first * 40 + second, *arcs[2:])
+    return key_of_arcs((first * 40 + second, *arcs[2:]))
+
+
+def key_arcs(key: OidKey) -> list[int]:
+    if key.isascii():
+        return list(key)
+    arcs, pos = [], 0
+    while pos < len(key):
+        byte = key[pos]
+        if byte < 0x80:
+            arcs.append(byte)
+            pos += 1
+        else:
+            size = byte - 0x80
+            arcs.append(int.from_bytes(key[pos + 1:pos + 1 + size], "big"))
+            pos += 1 + size
+    return arcs
+
+
+def _head(first: int) -> str:
+    return f"0.{first}" if first < 40 else f"1.{first - 40}" if first < 80 else f"2.{first - 80}"
+
+
+def arcs_text(arcs: Sequence[int]) -> str:
+    head = _head(arcs[0])
+    return head + "." + ".".join(map(str, arcs[1:])) if len(arcs) > 1 else head
 
 
 def oid_text(key: OidKey) -> str:
-    first = key[0]
-    head = f"0.{first}" if first < 40 else f"1.{first - 40}" if first < 80 else f"2.{first - 80}"
-    if len(key) == 1:
-        return head
-    return head + "." + ".".join(map(str, key[1:]))
+    return arcs_text(key_arcs(key))
 
 
 def _encode_arc(arc: int) -> bytes:
@@ -70,34 +107,75 @@ def _encode_arc(arc: int) -> bytes:
 
 
 def encode_oid(key: OidKey) -> bytes:
-    return b"".join(map(_encode_arc, key))
+    """Key -> BER OID content (the same bytes when every arc is below 128)."""
+    return key if key.isascii() else b"".join(map(_encode_arc, key_arcs(key)))
 
 
-def _decode_arcs(raw: bytes) -> OidKey:
-    arcs: list[int] = []
+#: One arc in BER: continuation bytes (high bit set), then a last byte below 0x80.
+_ARC = re.compile(rb"[\x80-\xff]*[\x00-\x7f]")
+_MULTI_ARC = re.compile(rb"[\x80-\xff]+[\x00-\x7f]")
+
+
+def _multi_arc(group: bytes) -> int:
+    if group[0] == 0x80 or len(group) > 5:
+        raise SnmpProtocolError("bad OID arc encoding")
     arc = 0
-    pending = False
-    for byte in raw:
-        if pending and arc == 0 and byte == 0x80:
-            raise SnmpProtocolError("OID arc with a leading 0x80 byte")
+    for byte in group:
         arc = (arc << 7) | (byte & 0x7F)
-        if byte & 0x80:
-            pending = True
-            if arc > 2**64:
-                raise SnmpProtocolError("OID arc too large")
-        else:
-            arcs.append(arc)
-            arc = 0
-            pending = False
-    if pending:
+    return arc
+
+
+def _sortable_group(match: re.Match[bytes]) -> bytes:
+    return _sortable_arc(_multi_arc(match.group()))
+
+
+def _decode_arcs(raw: bytes) -> list[int]:
+    if raw[-1] & 0x80:
         raise SnmpProtocolError("truncated OID")
-    return tuple(arcs)
+    return [g[0] if len(g) == 1 else _multi_arc(g) for g in _ARC.findall(raw)]
 
 
-def _key_of(raw: bytes) -> OidKey:
-    if not raw:
-        raise SnmpProtocolError("empty OID")
-    return tuple(raw) if raw.isascii() else _decode_arcs(raw)
+_STR = [str(i) for i in range(128)]
+#: Dotted text of OID parents (raw BER without the last arc): a table column's rows share it.
+_PARENTS: dict[bytes, str] = {}
+_MULTI_PARENTS: dict[bytes, tuple[bytes, str]] = {}
+
+
+def decode_oid(raw: bytes) -> tuple[OidKey, str]:
+    """Raw BER OID content -> (key, dotted text)."""
+    if raw.isascii():
+        if not raw:
+            raise SnmpProtocolError("empty OID")
+        if len(raw) > 2:
+            parent = raw[:-1]
+            text = _PARENTS.get(parent)
+            if text is None:
+                if len(_PARENTS) > 20000:
+                    _PARENTS.clear()
+                text = _PARENTS[parent] = _head(raw[0]) + "." + ".".join(
+                    map(_STR.__getitem__, raw[1:-1]))
+            return raw, text + "." + _STR[raw[-1]]
+        return raw, arcs_text(raw)
+    # Some arc >= 128: mostly only the last one (a pid, a package index), so the parent's
+    # key and text are cached too.
+    end = len(raw) - 1
+    if raw[end] & 0x80:
+        raise SnmpProtocolError("truncated OID")
+    start = end
+    while start and raw[start - 1] & 0x80:
+        start -= 1
+    if start == 0:
+        arcs = _decode_arcs(raw)
+        return _MULTI_ARC.sub(_sortable_group, raw), arcs_text(arcs)
+    parent = raw[:start]
+    cached = _MULTI_PARENTS.get(parent)
+    if cached is None:
+        if len(_MULTI_PARENTS) > 20000:
+            _MULTI_PARENTS.clear()
+        cached = _MULTI_PARENTS[parent] = (_MULTI_ARC.sub(_sortable_group, parent),
+                                           arcs_text(_decode_arcs(parent)))
+    last = raw[end] if start == end else _multi_arc(raw[start:])
+    return cached[0] + _sortable_arc(last), cached[1] + "." + str(last)
 
 
 # -- encoding -----------------------------------------------------------------------------
@@ -239,7 +317,7 @@ def _ip(raw: bytes) -> v.IpAddress:
 
 
 def _oid_value(raw: bytes) -> v.ObjectIdentifier:
-    return v.ObjectIdentifier(oid_text(_key_of(raw)))
+    return v.ObjectIdentifier(decode_oid(raw)[1])
 
 
 def _exception(value: v.SnmpValue):  # type: ignore[no-untyped-def]
@@ -302,21 +380,41 @@ def _decode(data: bytes) -> Message:
     append = varbinds.append
     decoders = _DECODERS
     while pos < vend:
+        # Short lengths (all but long strings) inline; _len for the rest.
         if data[pos] != SEQUENCE:
             raise SnmpProtocolError("expected a varbind SEQUENCE")
-        pos, vbend = _len(data, pos + 1, vend)
+        n = data[pos + 1]
+        if n < 0x80:
+            pos += 2
+            vbend = pos + n
+            if vbend > vend:
+                raise SnmpProtocolError("varbind past the end of the list")
+        else:
+            pos, vbend = _len(data, pos + 1, vend)
         if data[pos] != OID_TAG:
             raise SnmpProtocolError("expected a varbind OID")
-        os_, oe = _len(data, pos + 1, vbend)
-        key = _key_of(data[os_:oe])
-        if oe >= vbend:
-            raise SnmpProtocolError("varbind without a value")
+        n = data[pos + 1]
+        if n < 0x80:
+            oe = pos + 2 + n
+            if oe >= vbend:
+                raise SnmpProtocolError("varbind without a value")
+            key, text = decode_oid(data[pos + 2:oe])
+        else:
+            os_, oe = _len(data, pos + 1, vbend)
+            if oe >= vbend:
+                raise SnmpProtocolError("varbind without a value")
+            key, text = decode_oid(data[os_:oe])
         decoder = decoders.get(data[oe])
         if decoder is None:
             raise SnmpProtocolError(f"unknown value type 0x{data[oe]:02x}")
-        value_start, pos = _len(data, oe + 1, vbend)
+        n = data[oe + 1]
+        if n < 0x80:
+            value_start = oe + 2
+            pos = value_start + n
+        else:
+            value_start, pos = _len(data, oe + 1, vbend)
         if pos != vbend:
-            raise SnmpProtocolError("trailing bytes in a varbind")
-        append((key, decoder(data[value_start:pos])))
+            raise SnmpProtocolError("bad varbind length")
+        append((key, text, decoder(data[value_start:pos])))
     return Message(version, community, pdu_type, request_id, error_status, error_index,
                    varbinds)

@@ -177,7 +177,7 @@ class SnmpClient:
         """One GET of all ``oids`` (split in halves if the agent says tooBig). A missing OID
         comes back as ``noSuchObject``/``noSuchInstance``, not as an error."""
         keys = [ber.oid_key(o) for o in oids]
-        return [(ber.oid_text(k), value) for k, value in await self._get(keys)]
+        return [(text, value) for _, text, value in await self._get(keys)]
 
     async def _get(self, keys: list[ber.OidKey]) -> list[ber.VarBind]:
         try:
@@ -188,7 +188,7 @@ class SnmpClient:
                 return await self._get(keys[:half]) + await self._get(keys[half:])
             raise
         if len(varbinds) != len(keys) or any(
-                got != want for (got, _), want in zip(varbinds, keys, strict=True)):
+                got != want for (got, _, _), want in zip(varbinds, keys, strict=True)):
             raise SnmpProtocolError("GET reply does not match the requested OIDs")
         return varbinds
 
@@ -203,10 +203,8 @@ class SnmpClient:
 
     async def _walk(self, oid: str, pdu_type: int, reps: int, limit: int | None) -> list[Row]:
         base = ber.oid_key(oid)
-        size = len(base)
         rows: list[Row] = []
         append = rows.append
-        text = ber.oid_text
         end = v.END_OF_MIB_VIEW
         last = base
         request = self._session.request
@@ -214,12 +212,12 @@ class SnmpClient:
             varbinds = await request(pdu_type, (last,), 0, reps)
             if not varbinds:
                 raise SnmpProtocolError("empty reply to a walk request")
-            for key, value in varbinds:
-                if value is end or key[:size] != base:
+            for key, text, value in varbinds:
+                if value is end or not key.startswith(base):
                     return rows
                 if key <= last:
-                    raise SnmpProtocolError(f"agent returned a non-increasing OID {text(key)}")
-                append((text(key), value))
+                    raise SnmpProtocolError(f"agent returned a non-increasing OID {text}")
+                append((text, value))
                 last = key
                 if limit is not None and len(rows) >= limit:
                     return rows

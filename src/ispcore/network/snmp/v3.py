@@ -42,7 +42,7 @@ _EXCEPTIONS = {rfc1905.NoSuchObject.tagSet: v.NO_SUCH_OBJECT,
 
 def _key(name: Any) -> ber.OidKey:
     arcs = tuple(name)
-    return (arcs[0] * 40 + arcs[1], *arcs[2:])
+    return ber.key_of_arcs((arcs[0] * 40 + arcs[1], *arcs[2:]))
 
 
 def typed(value: Any) -> v.SnmpValue:
@@ -113,7 +113,7 @@ class V3Session:
             from ispcore.network.snmp.client import status_error
 
             raise status_error(int(status), int(index), keys)
-        return [(_key(name), typed(value)) for name, value in varbinds]
+        return [(_key(name), str(name), typed(value)) for name, value in varbinds]
 
     def close(self) -> None:
         if self._engine is not None:
