@@ -151,7 +151,7 @@ def poller(api_url: str, token_file: str | None, insecure: bool) -> None:
     from pathlib import Path
 
     from ispcore.logging_setup import configure_logging
-    from ispcore.network.poller.main import run_poller
+    from ispcore.network.poller.main import event_loop_policy, run_poller
 
     token = (Path(token_file).read_text().strip() if token_file
              else os.environ.get("ISPCORE_POLLER_TOKEN", "").strip())
@@ -159,6 +159,7 @@ def poller(api_url: str, token_file: str | None, insecure: bool) -> None:
         raise click.ClickException("no poller token: set ISPCORE_POLLER_TOKEN or pass "
                                    "--token-file (the API shows the token once, at creation)")
     configure_logging(get_settings().log_level)
+    event_loop_policy()
     _run(run_poller, api_url, token, not insecure)
 
 

@@ -141,6 +141,11 @@ _PARENTS: dict[bytes, str] = {}
 _MULTI_PARENTS: dict[bytes, tuple[bytes, str]] = {}
 
 
+def _parent_text(parent: bytes) -> str:
+    """Dotted text of an all-single-byte-arcs OID, with a trailing dot."""
+    return _head(parent[0]) + "." + "".join([_STR[b] + "." for b in parent[1:]])
+
+
 def decode_oid(raw: bytes) -> tuple[OidKey, str]:
     """Raw BER OID content -> (key, dotted text)."""
     if raw.isascii():
@@ -152,9 +157,8 @@ def decode_oid(raw: bytes) -> tuple[OidKey, str]:
             if text is None:
                 if len(_PARENTS) > 20000:
                     _PARENTS.clear()
-                text = _PARENTS[parent] = _head(raw[0]) + "." + ".".join(
-                    map(_STR.__getitem__, raw[1:-1]))
-            return raw, text + "." + _STR[raw[-1]]
+                text = _PARENTS[parent] = _parent_text(parent)
+            return raw, text + _STR[raw[-1]]
         return raw, arcs_text(raw)
     # Some arc >= 128: mostly only the last one (a pid, a package index), so the parent's
     # key and text are cached too.
@@ -241,6 +245,24 @@ def encode_message(version: int, community: bytes, pdu_type: int, request_id: in
     pdu = tlv(pdu_type, encode_int(request_id) + encode_int(a) + encode_int(b)
               + tlv(SEQUENCE, body))
     return tlv(SEQUENCE, encode_int(version) + tlv(OCTET_STRING, community) + pdu)
+
+
+def message_head(version: int, community: bytes) -> bytes:
+    """What every request of a session starts with (version, community): built once."""
+    return encode_int(version) + tlv(OCTET_STRING, community)
+
+
+_SMALL_INTS = [encode_int(i) for i in range(256)]
+
+
+def encode_request(head: bytes, pdu_type: int, request_id: int, a: int, b: int,
+                   keys: Sequence[OidKey]) -> bytes:
+    """A request (NULL values) after :func:`message_head`: the per-request fast path."""
+    small = _SMALL_INTS
+    body = b"".join([_null_varbind(k) for k in keys])
+    pdu = (encode_int(request_id) + (small[a] if 0 <= a < 256 else encode_int(a))
+           + (small[b] if 0 <= b < 256 else encode_int(b)) + tlv(SEQUENCE, body))
+    return tlv(SEQUENCE, head + tlv(pdu_type, pdu))
 
 
 # -- decoding -----------------------------------------------------------------------------
@@ -343,6 +365,15 @@ _DECODERS: dict[int, Any] = {
     NO_SUCH_INSTANCE: _exception(v.NO_SUCH_INSTANCE),
     END_OF_MIB_VIEW: _exception(v.END_OF_MIB_VIEW),
 }
+#: Integer types: class, most content bytes, lowest value read as is (below: an unsigned
+#: value whose leading zero byte is missing), highest value.
+_INT_TYPES: dict[int, tuple[type[int], int, int, int]] = {
+    INTEGER: (v.Integer, 5, -(2**31), 2**31 - 1),
+    COUNTER32: (v.Counter32, 5, 0, 2**32 - 1),
+    GAUGE32: (v.Gauge32, 5, 0, 2**32 - 1),
+    TIMETICKS: (v.TimeTicks, 5, 0, 2**32 - 1),
+    COUNTER64: (v.Counter64, 9, 0, 2**64 - 1),
+}
 _PDU_TYPES = frozenset((GET, GETNEXT, RESPONSE, SET, GETBULK, REPORT))
 
 
@@ -376,11 +407,21 @@ def _decode(data: bytes) -> Message:
     pos, vend = _expect(data, pos, pe, SEQUENCE, "varbind list")
     if vend != pe:
         raise SnmpProtocolError("trailing bytes after the varbinds")
+    return Message(version, community, pdu_type, request_id, error_status, error_index,
+                   _varbinds(data, pos, vend))
+
+
+def _varbinds(data: bytes, pos: int, vend: int) -> list[VarBind]:
+    """The hot loop: everything common inline (short lengths, OIDs whose arcs are all below
+    128, integer types, strings); the rest through the general functions."""
     varbinds: list[VarBind] = []
     append = varbinds.append
+    parents = _PARENTS
+    strs = _STR
+    ints = _INT_TYPES
     decoders = _DECODERS
+    octets = v.OctetString
     while pos < vend:
-        # Short lengths (all but long strings) inline; _len for the rest.
         if data[pos] != SEQUENCE:
             raise SnmpProtocolError("expected a varbind SEQUENCE")
         n = data[pos + 1]
@@ -396,25 +437,46 @@ def _decode(data: bytes) -> Message:
         n = data[pos + 1]
         if n < 0x80:
             oe = pos + 2 + n
-            if oe >= vbend:
-                raise SnmpProtocolError("varbind without a value")
-            key, text = decode_oid(data[pos + 2:oe])
+            raw = data[pos + 2:oe]
         else:
             os_, oe = _len(data, pos + 1, vbend)
-            if oe >= vbend:
-                raise SnmpProtocolError("varbind without a value")
-            key, text = decode_oid(data[os_:oe])
-        decoder = decoders.get(data[oe])
-        if decoder is None:
-            raise SnmpProtocolError(f"unknown value type 0x{data[oe]:02x}")
+            raw = data[os_:oe]
+        if oe >= vbend:
+            raise SnmpProtocolError("varbind without a value")
+        if n > 2 and raw.isascii():
+            text = parents.get(raw[:-1])
+            if text is None:
+                key, text = decode_oid(raw)
+            else:
+                key, text = raw, text + strs[raw[-1]]
+        else:
+            key, text = decode_oid(raw)
+        tag = data[oe]
         n = data[oe + 1]
         if n < 0x80:
-            value_start = oe + 2
-            pos = value_start + n
+            start = oe + 2
+            pos = start + n
         else:
-            value_start, pos = _len(data, oe + 1, vbend)
+            start, pos = _len(data, oe + 1, vbend)
         if pos != vbend:
             raise SnmpProtocolError("bad varbind length")
-        append((key, text, decoder(data[value_start:pos])))
-    return Message(version, community, pdu_type, request_id, error_status, error_index,
-                   varbinds)
+        spec = ints.get(tag)
+        if spec is not None:
+            cls, size, low, high = spec
+            n = pos - start
+            if not 0 < n <= size:
+                raise SnmpProtocolError(f"bad {cls.__name__}")
+            number = int.from_bytes(data[start:pos], "big", signed=True)
+            if number < low:  # an unsigned type missing its leading zero byte: as unsigned
+                number += 1 << (8 * n)
+            if number > high:
+                raise SnmpProtocolError(f"{cls.__name__} out of range")
+            append((key, text, cls(number)))
+        elif tag == OCTET_STRING:
+            append((key, text, octets(data[start:pos])))
+        else:
+            decoder = decoders.get(tag)
+            if decoder is None:
+                raise SnmpProtocolError(f"unknown value type 0x{tag:02x}")
+            append((key, text, decoder(data[start:pos])))
+    return varbinds

@@ -84,6 +84,7 @@ class V2cSession:
                  retries: int) -> None:
         self.target = (address, port)
         self.community = community.encode()
+        self._head = ber.message_head(ber.V2C, self.community)
         self.timeout = timeout
         self.retries = retries
         self._endpoint: _V2cEndpoint | None = None
@@ -105,8 +106,7 @@ class V2cSession:
         endpoint = self._endpoint or await self._open()
         request_id = self._next_id
         self._next_id = request_id + 1 if request_id < 2**31 - 1 else 1
-        packet = ber.encode_message(ber.V2C, self.community, pdu_type, request_id, a, b,
-                                    [(k, None) for k in keys])
+        packet = ber.encode_request(self._head, pdu_type, request_id, a, b, keys)
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[ber.Message] = loop.create_future()
         transport = endpoint.transport
