@@ -8,13 +8,15 @@ import os
 import socket
 import subprocess
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from ispcore.domain.monitoring.credentials import SnmpCredentials
+from ispcore.network.snmp import ber
 
 COMMUNITY = "peer-community"
 USER, AUTH_KEY, PRIV_KEY = "pollster", "auth-pass-123", "priv-pass-456"
@@ -108,6 +110,32 @@ async def garbage_agent() -> AsyncIterator[int]:
     """A UDP server on loopback answering every datagram with bytes that are not SNMP."""
     loop = asyncio.get_running_loop()
     transport, _ = await loop.create_datagram_endpoint(_Garbage, local_addr=("127.0.0.1", 0))
+    try:
+        yield transport.get_extra_info("sockname")[1]
+    finally:
+        transport.close()
+
+
+class _Scripted(asyncio.DatagramProtocol):
+    def __init__(self, answer: Callable[[ber.Message], bytes | None]) -> None:
+        self.answer = answer
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        reply = self.answer(ber.decode_message(data))
+        if reply is not None:
+            self.transport.sendto(reply, addr)  # type: ignore[attr-defined]
+
+
+@asynccontextmanager
+async def scripted_agent(answer: Callable[[ber.Message], bytes | None]) -> AsyncIterator[int]:
+    """A UDP agent on loopback whose replies ``answer`` builds from each decoded request (a
+    misbehaving agent: loops, wrong OIDs). Yields its port."""
+    loop = asyncio.get_running_loop()
+    transport, _ = await loop.create_datagram_endpoint(lambda: _Scripted(answer),
+                                                       local_addr=("127.0.0.1", 0))
     try:
         yield transport.get_extra_info("sockname")[1]
     finally:

@@ -1,5 +1,6 @@
 """The SNMP client against net-snmp's snmpd: v2c GET and GETBULK walks, v3 authPriv, and each
-way a request goes wrong (wrong community, wrong v3 key or user, malformed OID, garbage)."""
+way a request goes wrong (wrong community, wrong v3 key or user, malformed OID, garbage; and
+agents in the test that loop, answer for other OIDs or with an error status)."""
 
 from __future__ import annotations
 
@@ -14,10 +15,13 @@ from ispcore.network.snmp import (
     InvalidOid,
     SnmpAuthError,
     SnmpClient,
+    SnmpError,
     SnmpProtocolError,
     SnmpTimeout,
+    ber,
 )
 from ispcore.network.snmp import values as v
+from tests.peers.snmpd_support import scripted_agent
 
 SYS_NAME, SYS_UPTIME = "1.3.6.1.2.1.1.5.0", "1.3.6.1.2.1.1.3.0"
 IF_TABLE, IF_X_TABLE = "1.3.6.1.2.1.2.2", "1.3.6.1.2.1.31.1.1"
@@ -132,3 +136,57 @@ async def test_counters_increase_between_reads(snmpd):
             await asyncio.sleep(0.25)
     assert isinstance(second, v.Counter64)
     assert second - first >= sent
+
+
+def _reply(request, varbinds, error_status=0, error_index=0):
+    return ber.encode_message(ber.V2C, request.community, ber.RESPONSE, request.request_id,
+                              error_status, error_index,
+                              [(ber.oid_key(o), value) for o, value in varbinds])
+
+
+async def test_an_agent_going_backwards_stops_the_walk():
+    def answer(request):  # always the same two rows: a loop
+        return _reply(request, [("1.3.6.1.2.1.2.2.1.1.1", v.Integer(1)),
+                                ("1.3.6.1.2.1.2.2.1.1.2", v.Integer(2))])
+
+    async with scripted_agent(answer) as port:
+        creds = SnmpCredentials("V2C", port, community="public")
+        async with SnmpClient("127.0.0.1", creds, timeout=2, retries=0) as client:
+            with pytest.raises(SnmpProtocolError, match="non-increasing"):
+                await client.walk(IF_TABLE)
+
+
+async def test_a_get_answered_for_other_oids_is_a_protocol_error():
+    def answer(request):
+        return _reply(request, [("1.3.6.1.2.1.1.6.0", v.OctetString(b"elsewhere"))])
+
+    async with scripted_agent(answer) as port:
+        creds = SnmpCredentials("V2C", port, community="public")
+        async with SnmpClient("127.0.0.1", creds, timeout=2, retries=0) as client:
+            with pytest.raises(SnmpProtocolError, match="does not match"):
+                await client.get([SYS_NAME])
+
+
+async def test_error_status_and_too_big_splitting():
+    seen = []
+
+    def answer(request):
+        seen.append(len(request.varbinds))
+        if len(request.varbinds) > 2:
+            return _reply(request, [], error_status=1)  # tooBig: ask for less
+        if any(ber.oid_text(k) == "1.3.6.1.2.1.1.9.0" for k, _, _ in request.varbinds):
+            return _reply(request, [(ber.oid_text(k), v.NULL) for k, _, _ in request.varbinds],
+                          error_status=5, error_index=1)  # genErr
+        return _reply(request, [(ber.oid_text(k), v.Integer(7)) for k, _, _ in
+                                request.varbinds])
+
+    oids = [f"1.3.6.1.2.1.1.{i}.0" for i in range(1, 5)]
+    async with scripted_agent(answer) as port:
+        creds = SnmpCredentials("V2C", port, community="public")
+        async with SnmpClient("127.0.0.1", creds, timeout=2, retries=0) as client:
+            rows = await client.get(oids)
+            assert [o for o, _ in rows] == oids and {val for _, val in rows} == {7}
+            assert seen == [4, 2, 2]
+            with pytest.raises(SnmpError, match="genErr") as failure:
+                await client.get(["1.3.6.1.2.1.1.9.0"])
+            assert failure.value.status == 5
