@@ -4,6 +4,7 @@ never raises for the device's own failures (they go in ``error`` fields)."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -25,7 +26,12 @@ def numeric_text(value: v.SnmpValue) -> str:
         return str(int(value))
     if isinstance(value, bytes):  # some agents report gauges as strings ("23.5")
         text = value.decode("ascii", "replace").strip()
-        float(text)
+        try:
+            number = float(text)
+        except ValueError:
+            number = math.nan
+        if not math.isfinite(number):
+            raise ValueError(f"OctetString {text[:40]!r} is not a number")
         return text
     raise ValueError(f"{value.snmp_type} is not a number")
 
