@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import time
 
 import pytest
 
@@ -74,13 +73,11 @@ async def test_v3_auth_priv_get_and_walk(snmpd):
         assert [o for o, _ in table] == [o for o, _ in await client.walk(IF_TABLE, 20)]
 
 
-async def test_wrong_community_times_out_quickly(snmpd):
-    started = time.monotonic()
+async def test_wrong_community_times_out(snmpd):
     async with SnmpClient("127.0.0.1", snmpd.v2c("not-the-community"), timeout=0.2,
                           retries=1) as client:
-        with pytest.raises(SnmpTimeout):
+        with pytest.raises(SnmpTimeout, match="2 tries"):
             await client.get([SYS_NAME])
-    assert time.monotonic() - started < 5  # bounded by timeout x tries, not hanging
 
 
 @pytest.mark.parametrize("creds", [
@@ -105,11 +102,10 @@ async def test_malformed_oid_is_refused_before_sending(snmpd, oid):
 
 async def test_garbage_answer_is_a_protocol_error(garbage_agent):
     creds = SnmpCredentials("V2C", garbage_agent, community="public")
-    async with SnmpClient("127.0.0.1", creds, timeout=5, retries=0) as client:
-        started = time.monotonic()
-        with pytest.raises(SnmpProtocolError):
+    # A long timeout: the error comes from the reply (a timeout would be SnmpTimeout).
+    async with SnmpClient("127.0.0.1", creds, timeout=30, retries=0) as client:
+        with pytest.raises(SnmpProtocolError, match="undecodable"):
             await client.get([SYS_NAME])
-        assert time.monotonic() - started < 4  # failed on the reply, not by timing out
 
 
 def _traffic_on_lo(megabytes: int = 2) -> int:
