@@ -139,6 +139,30 @@ def netflow(host: str | None, port: int | None, metrics_port: int | None) -> Non
     _run(_with_runtime, work)
 
 
+@main.command()
+@click.option("--api-url", required=True,
+              help="The API's base URL (https://api.example.net) or its /graphql endpoint.")
+@click.option("--token-file", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="File holding the poller token (default: ISPCORE_POLLER_TOKEN).")
+@click.option("--insecure", is_flag=True, help="Do not verify the API's TLS certificate.")
+def poller(api_url: str, token_file: str | None, insecure: bool) -> None:
+    """Run an SNMP/ICMP poller for the devices the API gives it, until SIGTERM or SIGINT."""
+    import os
+    from pathlib import Path
+
+    from ispcore.logging_setup import configure_logging
+    from ispcore.network.poller.main import event_loop_policy, run_poller
+
+    token = (Path(token_file).read_text().strip() if token_file
+             else os.environ.get("ISPCORE_POLLER_TOKEN", "").strip())
+    if not token:
+        raise click.ClickException("no poller token: set ISPCORE_POLLER_TOKEN or pass "
+                                   "--token-file (the API shows the token once, at creation)")
+    configure_logging(get_settings().log_level)
+    event_loop_policy()
+    _run(run_poller, api_url, token, not insecure)
+
+
 @main.command("print-schema")
 def print_schema() -> None:
     """Print the GraphQL schema (SDL); ``schema.graphql`` is this output, committed."""

@@ -28,6 +28,7 @@ from ispcore.resolvers.messaging_transport import (
     MessagingTransportQuery,
 )
 from ispcore.resolvers.monitoring import MonitoringQuery
+from ispcore.resolvers.monitoring_walk import MonitoringWalkQuery
 from ispcore.resolvers.netflow import NetflowMutation, NetflowQuery
 from ispcore.resolvers.payments import PaymentMutation, PaymentQuery
 from ispcore.resolvers.preseem import PreseemMutation, PreseemQuery
@@ -47,7 +48,8 @@ from ispcore.schema.scalars import SCALAR_MAP
 class Query(CompanyQuery, IdentityQuery, AuditQuery, AccountQuery, AddressQuery, RecordQuery,
             SearchQuery, BillingQuery, PaymentQuery, DocumentQuery, CollectionsQuery, IpamQuery,
             RadiusQuery, PreseemQuery, UsageQuery, NetflowQuery, MessagingTransportQuery,
-            MessagingContentQuery, WebhookQuery, MonitoringQuery, AlertQuery):
+            MessagingContentQuery, WebhookQuery, MonitoringQuery, AlertQuery,
+            MonitoringWalkQuery):
     @strawberry.field(description="Any entity by its global id (its type's read permission "
                       "applies); null if there is none.")
     async def node(self, info: Info, id: relay.GlobalID) -> Node | None:
