@@ -26,7 +26,11 @@ from ispcore.resolvers.messaging_transport import (
     MessagingTransportMutation,
     MessagingTransportQuery,
 )
-from ispcore.resolvers.monitoring import MonitoringQuery
+from ispcore.resolvers.monitoring import (
+    MonitoringConfigQuery,
+    MonitoringMutation,
+    MonitoringQuery,
+)
 from ispcore.resolvers.netflow import NetflowMutation, NetflowQuery
 from ispcore.resolvers.payments import PaymentMutation, PaymentQuery
 from ispcore.resolvers.preseem import PreseemMutation, PreseemQuery
@@ -46,7 +50,7 @@ from ispcore.schema.scalars import SCALAR_MAP
 class Query(CompanyQuery, IdentityQuery, AuditQuery, AccountQuery, AddressQuery, RecordQuery,
             SearchQuery, BillingQuery, PaymentQuery, DocumentQuery, CollectionsQuery, IpamQuery,
             RadiusQuery, PreseemQuery, UsageQuery, NetflowQuery, MessagingTransportQuery,
-            MessagingContentQuery, WebhookQuery, MonitoringQuery):
+            MessagingContentQuery, WebhookQuery, MonitoringQuery, MonitoringConfigQuery):
     @strawberry.field(description="Any entity by its global id (its type's read permission "
                       "applies); null if there is none.")
     async def node(self, info: Info, id: relay.GlobalID) -> Node | None:
@@ -59,7 +63,8 @@ class Mutation(CompanyMutation, IdentityMutation, AccountMutation, AddressMutati
                RecordMutation, BillingMutation, PaymentMutation, DocumentMutation,
                CollectionsMutation, IpamMutation, RadiusMutation, UsageBillingMutation,
                UsageIngestMutation, PreseemMutation, UsageMutation, NetflowMutation,
-               MessagingTransportMutation, MessagingContentMutation, WebhookMutation):
+               MessagingTransportMutation, MessagingContentMutation, WebhookMutation,
+               MonitoringMutation):
     pass
 
 
