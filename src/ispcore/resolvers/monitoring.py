@@ -119,7 +119,7 @@ async def poller_device_count(info: Info, poller_id: int) -> int:
         async with info.context.rows() as conn:
             found = dict((await conn.execute(
                 select(m.Device.poller_id, func.count()).where(m.Device.poller_id.in_(ids))
-                .group_by(m.Device.poller_id))).tuples().all())
+                .group_by(m.Device.poller_id))).all())
         return [found.get(i, 0) for i in ids]
 
     return await info.context.loaders.batch("pollerDeviceCount", load).load(poller_id)

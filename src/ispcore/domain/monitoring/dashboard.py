@@ -72,10 +72,10 @@ async def dashboard(uow: UnitOfWork, company_id: int | None) -> Dashboard:
         sites.setdefault(site_id, SiteHealth(site_id)).open_alerts = count
     by_kind = dict((await run(_scoped(
         select(Alert.kind, func.count()).where(Alert.status.in_(OPEN)).group_by(Alert.kind),
-        Alert.company_id, company_id))).tuples().all())
+        Alert.company_id, company_id))).all())
     pollers = dict((await run(_scoped(
         select(Poller.status, func.count()).where(Poller.active.is_(True))
-        .group_by(Poller.status), Poller.company_id, company_id))).tuples().all())
+        .group_by(Poller.status), Poller.company_id, company_id))).all())
     worst = (await run(_scoped(
         select(MetricState.device_id, func.max(MetricState.value).label("latency"))
         .join(MonitoringCheck, MonitoringCheck.id == MetricState.check_id)
@@ -84,7 +84,7 @@ async def dashboard(uow: UnitOfWork, company_id: int | None) -> Dashboard:
                MetricState.value.is_not(None), Device.monitored.is_(True))
         .group_by(MetricState.device_id)
         .order_by(func.max(MetricState.value).desc(), MetricState.device_id).limit(WORST),
-        MetricState.company_id, company_id))).tuples().all()
+        MetricState.company_id, company_id))).all()
     for health in sites.values():
         for status in DeviceStatus:
             health.by_status.setdefault(status, 0)

@@ -58,7 +58,7 @@ async def workload(uow: UnitOfWork, poller_id: int, company_id: int) -> Workload
         .join(MonitoringTemplate, MonitoringTemplate.id == Device.template_id)
         .where(Device.poller_id == poller_id, Device.company_id == company_id,
                Device.monitored.is_(True))
-        .order_by(Device.id))).tuples().all()
+        .order_by(Device.id))).all()
     checks: dict[int, list[MonitoringCheck]] = {}
     template_ids = {t.id for _, t in pairs}
     if template_ids:
