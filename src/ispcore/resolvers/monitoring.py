@@ -19,6 +19,7 @@ from ispcore.domain.monitoring import models as m
 from ispcore.resolvers.billing import listing
 from ispcore.resolvers.commands import command, payload_type, pk, values_of
 from ispcore.resolvers.mutations import mutate
+from ispcore.resolvers.prefetch import prefetch, sub_selections
 from ispcore.schema import monitoring as s
 from ispcore.schema.accounts import Account, IdInput
 from ispcore.schema.companies import Company
@@ -177,17 +178,38 @@ class MonitoringConfigQuery:
         async with info.context.unit_of_work("networkDashboard") as uow:
             d = await dashboard.dashboard(uow, company)
         return s.NetworkDashboard(
-            sites=[s.SiteHealth(up=h.by_status["UP"], warning=h.by_status["WARNING"],
-                                down=h.by_status["DOWN"], unknown=h.by_status["UNKNOWN"],
-                                total=sum(h.by_status.values()), open_alerts=h.open_alerts,
-                                site_id=h.site_id) for h in d.sites],
             open_alerts=d.open_alerts,
             open_alerts_by_kind=[s.AlertKindCount(kind=k, count=c)
                                  for k, c in sorted(d.open_alerts_by_kind.items())],
             pollers_up=d.pollers_by_status["UP"], pollers_down=d.pollers_by_status["DOWN"],
-            pollers_never_seen=d.pollers_by_status["NEVER_SEEN"],
-            worst_latency=[s.DeviceLatency(latency_ms=v, device_id=i)
-                           for i, v in d.worst_latency])
+            pollers_never_seen=d.pollers_by_status["NEVER_SEEN"], figures=d)
+
+
+async def _nodes(info: Info, node_type: Any, ids: list[int], below: str) -> dict[int, Any]:
+    """Nodes by id through the request's loader (one query), with the relations selected
+    under the field ``below`` prefetched for all of them at once."""
+    rows = await info.context.loaders.nodes(node_type).load_many(ids)
+    nodes = {i: node_type.from_model(r) for i, r in zip(ids, rows, strict=True)
+             if r is not None}
+    await prefetch(info.context, node_type, list(nodes.values()),
+                   sub_selections(info.selected_fields[0].selections, below))
+    return nodes
+
+
+async def dashboard_sites(info: Info, d: dashboard.Dashboard) -> list[s.SiteHealth]:
+    sites = await _nodes(info, NetworkSite, [h.site_id for h in d.sites if h.site_id],
+                         "networkSite")
+    return [s.SiteHealth(network_site=sites.get(h.site_id) if h.site_id else None,
+                         up=h.by_status["UP"], warning=h.by_status["WARNING"],
+                         down=h.by_status["DOWN"], unknown=h.by_status["UNKNOWN"],
+                         total=sum(h.by_status.values()), open_alerts=h.open_alerts)
+            for h in d.sites if h.site_id is None or h.site_id in sites]
+
+
+async def dashboard_worst_latency(info: Info, d: dashboard.Dashboard) -> list[s.DeviceLatency]:
+    found = await _nodes(info, Device, [i for i, _ in d.worst_latency], "device")
+    return [s.DeviceLatency(device=found[i], latency_ms=v) for i, v in d.worst_latency
+            if i in found]
 
 
 @strawberry.type

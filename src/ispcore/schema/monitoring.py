@@ -470,6 +470,8 @@ class PollerHeartbeatPayload:
 @strawberry.type(description="Monitored devices of one network site by status, and their "
                  "open alerts.")
 class SiteHealth:
+    network_site: NetworkSite | None = strawberry.field(description="Null: the devices with "
+                                                        "no site.")
     up: int
     warning: int
     down: int
@@ -477,11 +479,6 @@ class SiteHealth:
     total: int
     open_alerts: int = strawberry.field(description="OPEN or ACKNOWLEDGED alerts of its "
                                         "devices.")
-    site_id: strawberry.Private[int | None]
-
-    @strawberry.field(description="Null: the devices with no site.")
-    async def network_site(self, info: Info) -> NetworkSite | None:
-        return await related(info, NetworkSite, self.site_id)
 
 
 @strawberry.type
@@ -492,23 +489,29 @@ class AlertKindCount:
 
 @strawberry.type
 class DeviceLatency:
+    device: Device
     latency_ms: float = strawberry.field(description="Its latest ICMP latency reading.")
-    device_id: strawberry.Private[int]
-
-    @strawberry.field
-    async def device(self, info: Info) -> Device | None:
-        return await related(info, Device, self.device_id)
 
 
 @strawberry.type(description="The network at a glance.")
 class NetworkDashboard:
-    sites: list[SiteHealth] = strawberry.field(description="Every network site (by name), "
-                                               "then the devices with no site.")
     open_alerts: int = strawberry.field(description="OPEN or ACKNOWLEDGED alerts.")
     open_alerts_by_kind: list[AlertKindCount]
     pollers_up: int = strawberry.field(description="Active pollers by status.")
     pollers_down: int
     pollers_never_seen: int
-    worst_latency: list[DeviceLatency] = strawberry.field(description="The 10 monitored "
-                                                          "devices with the highest latency, "
-                                                          "worst first.")
+    figures: strawberry.Private[Any]
+
+    @strawberry.field(description="Every network site (by name), then the devices with no "
+                      "site.")
+    async def sites(self, info: Info) -> list[SiteHealth]:
+        from ispcore.resolvers.monitoring import dashboard_sites
+
+        return await dashboard_sites(info, self.figures)
+
+    @strawberry.field(description="The 10 monitored devices with the highest latency, worst "
+                      "first.")
+    async def worst_latency(self, info: Info) -> list[DeviceLatency]:
+        from ispcore.resolvers.monitoring import dashboard_worst_latency
+
+        return await dashboard_worst_latency(info, self.figures)
