@@ -157,3 +157,14 @@ async def test_heartbeats_and_silent_pollers(api: Any, runtime: Any, clock: Any)
         ("poller.down", {"pollerId": pk_of(p["id"]), "pollerName": "NOC",
                          "lastHeartbeatAt": start.isoformat(), "at": down_at}),
         ("poller.up", {"pollerId": pk_of(p["id"]), "pollerName": "NOC", "at": up_at})]
+
+
+async def test_a_server_without_the_vault_key_says_so_clearly(
+        api: Any, runtime: Any, vault_key: str, monkeypatch: Any) -> None:
+    o, _p, token, full, _ = await _setup(api)
+    await device(api, o, "Router", "10.0.0.1", templateId=full["id"], snmpVersion="V2C",
+                 snmpCommunity="s3cret")
+    monkeypatch.setattr(runtime.settings, "vault_key", None)
+    body = await api.gql(WORKLOAD, token=token)
+    assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    assert "ISPCORE_VAULT_KEY" in body["errors"][0]["message"]
