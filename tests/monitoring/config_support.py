@@ -22,6 +22,7 @@ MUTATIONS.update({
     "createCompany": _mutation("createCompany", "CreateCompanyInput", "company", "id"),
     "createNetworkSite": _mutation("createNetworkSite", "CreateNetworkSiteInput",
                                    "networkSite", "id name"),
+    "deleteNetworkSite": _mutation("deleteNetworkSite", "IdInput", "deletedId", ""),
     "createDevice": _mutation("createDevice", "CreateDeviceInput", "device", DEVICE_FIELDS),
     "updateDevice": _mutation("updateDevice", "UpdateDeviceInput", "device", DEVICE_FIELDS),
     "deleteDevice": _mutation("deleteDevice", "IdInput", "deletedId", ""),

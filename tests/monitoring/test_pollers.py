@@ -144,3 +144,23 @@ async def test_a_poller_list_reads_scopes_and_counts_in_constant_statements(
         await poller(api, o, f"P{i}", networkSiteIds=[o.site_a, o.site_b],
                      subnets=[f"10.{i}.0.0/16"])
     assert await statements() == one
+
+
+async def test_a_deleted_sites_devices_go_to_the_next_owner(
+        api: Any, runtime: Any, vault_key: str) -> None:
+    o = await org(api)
+    await poller(api, o, "Site", networkSiteIds=[o.site_a])
+    await poller(api, o, "Fallback", subnets=["0.0.0.0/0"])
+    made = await device(api, o, "AP", "192.0.2.1", networkSiteId=o.site_a)
+    assert made["poller"]["name"] == "Fallback"  # any subnet beats a site
+    site_only, _ = await poller(api, o, "Only", networkSiteIds=[o.site_b])
+    ap = await device(api, o, "AP2", "2001:db8::2", networkSiteId=o.site_b)
+    assert ap["poller"]["name"] == "Only"
+    await ok(api, o.token, "deleteNetworkSite", {"id": o.site_b})
+    await runtime.jobs.drain()  # the event handler runs
+    rows = (await api.data("{ devices(orderBy: {field: NAME}) { edges { node { name "
+                           "networkSite { id } poller { name } } } } }",
+                           token=o.token))["devices"]["edges"]
+    assert [(e["node"]["name"], e["node"]["poller"]) for e in rows] == [
+        ("AP", {"name": "Fallback"}), ("AP2", None)]
+    assert site_only["scopes"]["networkSites"] == [{"id": o.site_b, "name": "Acme Fibre South"}]

@@ -1,12 +1,14 @@
-"""Monitoring jobs: marking silent pollers down, every minute."""
+"""Monitoring jobs: marking silent pollers down, every minute; and the handler that hands on
+the devices of a deleted network site."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from ispcore.domain.events.service import register_handler
 from ispcore.domain.identity.actor import SYSTEM
-from ispcore.domain.monitoring import pollers
+from ispcore.domain.monitoring import ownership, pollers
 from ispcore.workers.registry import CRON, CronEntry, job
 
 if TYPE_CHECKING:
@@ -25,3 +27,5 @@ async def watch_pollers(runtime: Runtime) -> int:
 
 
 CRON.append(CronEntry(WATCH_POLLERS_JOB, second=45))
+register_handler(ownership.SITE_DELETED_HANDLER, {"network_site.deleted"},
+                 ownership.site_deleted)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select, update
 
@@ -81,3 +82,13 @@ async def reassign_company(uow: UnitOfWork, company_id: int) -> int:
                 update(Device).where(Device.id.in_(ids[start:start + _CHUNK]))
                 .values(poller_id=owner).execution_options(synchronize_session="evaluate"))
     return sum(len(ids) for ids in moves.values())
+
+
+#: Deleting a network site drops the pollers' scopes naming it (and the devices' link to it):
+#: their owners are recomputed when the event is handled, shortly after.
+SITE_DELETED_HANDLER = "monitoring.site_deleted"
+
+
+async def site_deleted(uow: UnitOfWork, event: Any) -> None:
+    if event.company_id is not None:
+        await reassign_company(uow, event.company_id)
