@@ -156,6 +156,13 @@ class Settings(BaseSettings):
         default=9158, description="Port of `ispcore netflow`'s Prometheus /metrics (on the "
         "collector's address; 0: none)"
     )
+    poller_heartbeat_seconds: int = Field(
+        default=30, description="How often pollers are told to send a heartbeat"
+    )
+    poller_down_after_seconds: int = Field(
+        default=90, description="A poller silent this long is marked down (poller.down); "
+        "three heartbeats by default"
+    )
 
     @property
     def scaled(self) -> bool:

@@ -134,6 +134,7 @@ def test_worker_settings_declare_cron_and_msgpack():
         f"cron:{events.DISPATCH_JOB}", "cron:platform.housekeeping",
         "cron:accounts.scheduled_events", "cron:billing.daily", "cron:billing.delinquency",
         "cron:messaging.send", "cron:messaging.due_reminders",
+        "cron:monitoring.watch_pollers",
         "cron:monitoring.escalate_alerts",
         "cron:payments.reconcile", "cron:payments.autopay",
         "cron:usage.pull_preseem",

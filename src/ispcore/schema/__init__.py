@@ -27,7 +27,11 @@ from ispcore.resolvers.messaging_transport import (
     MessagingTransportMutation,
     MessagingTransportQuery,
 )
-from ispcore.resolvers.monitoring import MonitoringQuery
+from ispcore.resolvers.monitoring import (
+    MonitoringConfigQuery,
+    MonitoringMutation,
+    MonitoringQuery,
+)
 from ispcore.resolvers.monitoring_walk import MonitoringWalkQuery
 from ispcore.resolvers.netflow import NetflowMutation, NetflowQuery
 from ispcore.resolvers.payments import PaymentMutation, PaymentQuery
@@ -48,8 +52,8 @@ from ispcore.schema.scalars import SCALAR_MAP
 class Query(CompanyQuery, IdentityQuery, AuditQuery, AccountQuery, AddressQuery, RecordQuery,
             SearchQuery, BillingQuery, PaymentQuery, DocumentQuery, CollectionsQuery, IpamQuery,
             RadiusQuery, PreseemQuery, UsageQuery, NetflowQuery, MessagingTransportQuery,
-            MessagingContentQuery, WebhookQuery, MonitoringQuery, AlertQuery,
-            MonitoringWalkQuery):
+            MessagingContentQuery, WebhookQuery, MonitoringQuery, MonitoringConfigQuery,
+            AlertQuery, MonitoringWalkQuery):
     @strawberry.field(description="Any entity by its global id (its type's read permission "
                       "applies); null if there is none.")
     async def node(self, info: Info, id: relay.GlobalID) -> Node | None:
@@ -63,7 +67,7 @@ class Mutation(CompanyMutation, IdentityMutation, AccountMutation, AddressMutati
                CollectionsMutation, IpamMutation, RadiusMutation, UsageBillingMutation,
                UsageIngestMutation, PreseemMutation, UsageMutation, NetflowMutation,
                MessagingTransportMutation, MessagingContentMutation, WebhookMutation,
-               AlertMutation):
+               AlertMutation, MonitoringMutation):
     pass
 
 
