@@ -157,6 +157,15 @@ class Settings(BaseSettings):
         "collector's address; 0: none)"
     )
 
+    metrics_raw_days: int = Field(
+        default=7, description="Days raw monitoring samples are kept (the hourly and daily "
+        "rollups keep the history after)"
+    )
+    metrics_hourly_days: int = Field(
+        default=90, description="Days hourly monitoring rollups are kept (daily ones are "
+        "kept for good)"
+    )
+
     @property
     def scaled(self) -> bool:
         return bool(self.redis_url)

@@ -27,6 +27,7 @@ from ispcore.resolvers.messaging_transport import (
     MessagingTransportQuery,
 )
 from ispcore.resolvers.monitoring import MonitoringQuery
+from ispcore.resolvers.monitoring_results import MonitoringResultsMutation
 from ispcore.resolvers.netflow import NetflowMutation, NetflowQuery
 from ispcore.resolvers.payments import PaymentMutation, PaymentQuery
 from ispcore.resolvers.preseem import PreseemMutation, PreseemQuery
@@ -59,7 +60,8 @@ class Mutation(CompanyMutation, IdentityMutation, AccountMutation, AddressMutati
                RecordMutation, BillingMutation, PaymentMutation, DocumentMutation,
                CollectionsMutation, IpamMutation, RadiusMutation, UsageBillingMutation,
                UsageIngestMutation, PreseemMutation, UsageMutation, NetflowMutation,
-               MessagingTransportMutation, MessagingContentMutation, WebhookMutation):
+               MessagingTransportMutation, MessagingContentMutation, WebhookMutation,
+               MonitoringResultsMutation):
     pass
 
 
