@@ -272,13 +272,18 @@ async def _take(uow: UnitOfWork, company_id: int, results: Sequence[DeviceResult
                 readings: list[list[_Reading]]) -> None:
     session = uow.session
     table = MetricState.__table__
-    states: dict[tuple[int, int, str], dict[str, Any]] = {
-        (row.device_id, row.check_id, row.instance): dict(row._mapping)
-        for row in await session.execute(select(table).where(
-            among(session, table.c.device_id, sorted(devices))))}
+    found = await session.execute(select(table).where(
+        among(session, table.c.device_id, sorted(devices))))
+    columns = list(found.keys())
+    by_device: dict[int, dict[tuple[int, int, str], dict[str, Any]]] = defaultdict(dict)
+    for values in found:
+        state = dict(zip(columns, values, strict=True))
+        by_device[state["device_id"]][
+            (state["device_id"], state["check_id"], state["instance"])] = state
     batch = _Batch()
     for result, taken in zip(results, readings, strict=True):
-        _device(company_id, devices[result.device_id], result, taken, states, batch)
+        _device(company_id, devices[result.device_id], result, taken,
+                by_device[result.device_id], batch)
     await _store_samples(session, batch.samples)
     await bulk.upsert(session, table, batch.states, ("device_id", "check_id", "instance"),
                       update=lambda excluded: {c: excluded[c] for c in (
@@ -290,7 +295,8 @@ async def _take(uow: UnitOfWork, company_id: int, results: Sequence[DeviceResult
 
 def _device(company_id: int, device: Any, result: DeviceResult, taken: list[_Reading],
             states: dict[tuple[int, int, str], dict[str, Any]], batch: _Batch) -> None:
-    """Work out one device's samples, states, row and events into ``batch``."""
+    """Work out one device's samples, states (``states``: the device's own), row and events
+    into ``batch``."""
     at = result.polled_at.astimezone(UTC)
     rebooted = (result.sys_uptime_ticks is not None and device.sys_uptime_ticks is not None
                 and result.sys_uptime_ticks < device.sys_uptime_ticks)
@@ -395,8 +401,7 @@ def _device_row(device: Any, result: DeviceResult, taken: list[_Reading],
     at = result.polled_at.astimezone(UTC)
     if not result.reachable:
         status = DeviceStatus.DOWN
-    elif any(s["state"] in BAD_STATES for (device_id, _, _), s in states.items()
-             if device_id == device.id):
+    elif any(s["state"] in BAD_STATES for s in states.values()):
         status = DeviceStatus.WARNING
     else:
         status = DeviceStatus.UP
@@ -429,23 +434,29 @@ def _day(moment: datetime) -> datetime:
 
 
 async def _store_samples(session: Any, samples: list[dict[str, Any]]) -> None:
-    """Insert the samples not stored yet, and fold those (only) into the rollups."""
+    """Insert the samples not stored yet, and fold those (only) into the rollups. A batch
+    holds at most one sample per metric (a device is in it once), so the metric alone keys
+    a sample here."""
     table = MetricSample.__table__
     new = await bulk.upsert(session, table, samples,
                             ("device_id", "check_id", "instance", "at"),
-                            returning=("device_id", "check_id", "instance", "at"))
+                            returning=("device_id", "check_id", "instance"))
     if not new:
         return
-    values = {(s["device_id"], s["check_id"], s["instance"], s["at"]): s["value"]
-              for s in samples}
+    by_metric = {(s["device_id"], s["check_id"], s["instance"]): s for s in samples}
+    buckets: dict[datetime, tuple[tuple[str, datetime], ...]] = {}
     folded: dict[tuple[Any, ...], list[float]] = {}
-    for device_id, check_id, instance, at in new:
-        value = values[(device_id, check_id, instance, at)]
-        for granularity, start in ((Rollup.HOUR, _hour(at)), (Rollup.DAY, _day(at))):
-            sums = folded.get((device_id, check_id, instance, str(granularity), start))
+    for metric in new:
+        sample = by_metric[tuple(metric)]
+        value, at = sample["value"], sample["at"]
+        starts = buckets.get(at)
+        if starts is None:
+            starts = buckets[at] = ((Rollup.HOUR.value, _hour(at)), (Rollup.DAY.value, _day(at)))
+        for granularity, start in starts:
+            key = (*metric, granularity, start)
+            sums = folded.get(key)
             if sums is None:
-                folded[(device_id, check_id, instance, str(granularity), start)] = [
-                    1, value, value, value]
+                folded[key] = [1, value, value, value]
             else:
                 sums[0] += 1
                 sums[1] += value
@@ -456,7 +467,7 @@ async def _store_samples(session: Any, samples: list[dict[str, Any]]) -> None:
         session, rollups,
         [{"device_id": k[0], "check_id": k[1], "instance": k[2], "granularity": k[3],
           "bucket_start": k[4], "count": s[0], "total": s[1], "minimum": s[2],
-          "maximum": s[3]} for k, s in sorted(folded.items())],
+          "maximum": s[3]} for k, s in folded.items()],
         ("device_id", "check_id", "instance", "granularity", "bucket_start"),
         update=lambda excluded: {
             "count": rollups.c["count"] + excluded["count"],
