@@ -55,7 +55,8 @@ class Settings(BaseSettings):
     )
     max_ingest_request_bytes: int = Field(
         default=8_388_608, description="Largest request body `/graphql` accepts from callers "
-        "holding usage:write (an ingestUsage call carries up to 10,000 records)"
+        "holding usage:write or monitoring:poll (an ingestUsage call carries up to 10,000 "
+        "records, a submitPollResults call a poller's batch)"
     )
     max_page_size: int = Field(default=500, description="Largest `first:` a connection accepts")
     default_page_size: int = Field(default=50, description="Page size when `first:` is omitted")

@@ -305,3 +305,14 @@ async def test_statements_do_not_grow_with_the_batch(api, runtime, clock):
                          [entry(d, n) for d in setup.devices[1:]])
         counts.append((len(one), len(fifty)))
     assert all(a == b for a, b in counts), counts
+
+
+async def test_a_pollers_batch_may_be_larger_than_other_requests(api, runtime, clock,
+                                                                 system_uow):
+    setup = await monitoring_setup(runtime)
+    big = "x" * (runtime.settings.max_request_bytes + 1000)
+    payload = await submit(api, setup.token, "big", [device_input(
+        setup.devices[0], clock.now(), sysName=big)])
+    assert payload == {"accepted": 1, "duplicate": False, "errors": []}
+    [device] = await rows(system_uow, Device)
+    assert device.sys_name == "x" * 255
