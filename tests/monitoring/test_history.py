@@ -148,8 +148,10 @@ async def test_pruning_keeps_raw_days_and_hourly_days(api, runtime, clock, syste
     ages = [timedelta(days=100), timedelta(days=10, minutes=5), timedelta(days=10),
             timedelta(days=1)]
     for n, age in enumerate(ages):
+        clock.set(now - age + timedelta(seconds=1))  # each sent as it was polled
         await submit(api, setup.token, f"b-{n}", [device_input(
             device_id, now - age, results=[result(cpu, str(n))])])
+    clock.set(now)
     assert await prune_history(lambda: system_uow(), batch=1) == {
         "samples": 3, "hourly_rollups": 1}
     async with system_uow() as uow:

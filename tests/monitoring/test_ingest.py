@@ -234,8 +234,8 @@ async def test_the_same_batch_twice_is_taken_once(api, runtime, clock, system_uo
 
 async def test_a_bad_batch_is_refused_whole_and_writes_nothing(api, runtime, clock,
                                                                system_uow):
-    setup = await monitoring_setup(runtime, devices=2)
-    mine, also_mine = setup.devices
+    setup = await monitoring_setup(runtime, devices=3)
+    mine, also_mine, third = setup.devices
     async with system_uow() as uow:
         other_poller, _ = await new_poller(uow, setup.company_id, "Branch poller")
         theirs = await new_device(uow, setup.company_id, "branch-1", "10.9.0.1",
@@ -255,6 +255,7 @@ async def test_a_bad_batch_is_refused_whole_and_writes_nothing(api, runtime, clo
         device_input(other.devices[0], now),
         device_input(also_mine, now + timedelta(hours=1)),
         {**device_input(0, now), "deviceId": gid("Account", 1)},
+        device_input(third, now - timedelta(days=8)),
     ])
     assert payload["accepted"] == 0
     assert [(e["field"], e["code"]) for e in payload["errors"]] == [
@@ -266,11 +267,12 @@ async def test_a_bad_batch_is_refused_whole_and_writes_nothing(api, runtime, clo
         ("devices.1.deviceId", "FORBIDDEN"),
         ("devices.2.deviceId", "FORBIDDEN"),
         ("devices.3.polledAt", "INVALID"),
-        ("devices.4.deviceId", "NOT_FOUND")]
+        ("devices.4.deviceId", "NOT_FOUND"),
+        ("devices.5.polledAt", "INVALID")]
     for model in (MetricSample, MetricState, MetricRollup, PollBatch, Event):
         assert await count(system_uow, model) == 0, model
-    [device, _] = await rows(system_uow, Device, Device.poller_id == setup.poller_id,
-                             order=(Device.id,))
+    [device, *_] = await rows(system_uow, Device, Device.poller_id == setup.poller_id,
+                              order=(Device.id,))
     assert (device.status, device.last_polled_at) == ("UNKNOWN", None)
     # The poller drops what was refused and sends the rest under the same id: it is taken.
     payload = await submit(api, setup.token, "bad", [device_input(mine, now, results=[

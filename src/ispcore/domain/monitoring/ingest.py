@@ -178,6 +178,8 @@ async def _checked(uow: UnitOfWork, poller_id: int, company_id: int | None,
                 among(session, MonitoringCheck.template_id, sorted(templates)))):
             checks[check.template_id][check.id] = check
     latest = uow.clock.now() + FUTURE_TOLERANCE
+    # Older samples could not be told from ones already counted (their raw rows are gone).
+    earliest = uow.clock.now() - timedelta(days=uow.settings.metrics_raw_days)
     seen: set[int] = set()
     readings: list[list[_Reading]] = []
     for index, result in enumerate(results):
@@ -186,6 +188,9 @@ async def _checked(uow: UnitOfWork, poller_id: int, company_id: int | None,
         if result.polled_at.tzinfo is None or result.polled_at > latest:
             errors.add(f"{at}.polled_at", ErrorCode.INVALID,
                        "The poll time is in the future (check the poller's clock).")
+        elif result.polled_at < earliest:
+            errors.add(f"{at}.polled_at", ErrorCode.INVALID,
+                       "The poll time is older than the raw history kept.")
         readings.append([])  # the results of a device refused are not looked at
         if result.device_id in seen:
             errors.add(f"{at}.device_id", ErrorCode.INVALID, "The device is in the batch twice.")
