@@ -3,8 +3,9 @@ metric history series and current readings."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry import relay
@@ -12,6 +13,7 @@ from strawberry import relay
 from ispcore.domain.monitoring import history
 from ispcore.schema.errors import UserError
 from ispcore.schema.scalars import BigInt
+from ispcore.schema.usage_ingest import _global_id
 
 if TYPE_CHECKING:
     from ispcore.schema.monitoring import CheckState
@@ -103,3 +105,37 @@ class MetricReading:
     since: datetime = strawberry.field(description="When the state began.")
     read_at: datetime
     error: str | None = strawberry.field(description="Why the last read failed, else null.")
+
+
+def _result_from_input(value: Mapping[str, Any]) -> CheckResultInput:
+    result = object.__new__(CheckResultInput)
+    result.__dict__.update(
+        check_id=_global_id(value["checkId"]), instance=value.get("instance", ""),
+        label=value.get("label"), value=value.get("value"),
+        counter_bits=value.get("counterBits"), error=value.get("error"))
+    return result
+
+
+def _device_from_input(value: Mapping[str, Any]) -> DevicePollInput:
+    device = object.__new__(DevicePollInput)
+    device.__dict__.update(
+        device_id=_global_id(value["deviceId"]), polled_at=value["polledAt"],
+        reachable=value["reachable"], error=value.get("error"),
+        sys_name=value.get("sysName"), sys_uptime_ticks=value.get("sysUptimeTicks"),
+        icmp_latency_ms=value.get("icmpLatencyMs"),
+        icmp_loss_percent=value.get("icmpLossPercent"),
+        results=[_result_from_input(r) for r in value["results"]])
+    return device
+
+
+def _submit_from_input(cls: type, value: Mapping[str, Any], _context: Any) -> Any:
+    """The batch built straight from its coerced GraphQL value, as ``ingestUsage``'s records
+    are: strawberry's generic conversion took 3 of the 5 CPU-seconds of a 1,000-device
+    batch of 20 metrics."""
+    data = object.__new__(cls)
+    data.__dict__.update(batch_id=value["batchId"],
+                         devices=[_device_from_input(d) for d in value["devices"]])
+    return data
+
+
+SubmitPollResultsInput.__strawberry_definition__.from_input = _submit_from_input  # type: ignore[attr-defined]
