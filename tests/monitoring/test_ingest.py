@@ -318,3 +318,24 @@ async def test_a_pollers_batch_may_be_larger_than_other_requests(api, runtime, c
     assert payload == {"accepted": 1, "duplicate": False, "errors": []}
     [device] = await rows(system_uow, Device)
     assert device.sys_name == "x" * 255
+
+
+async def test_states_of_a_former_template_do_not_count(api, runtime, clock, system_uow):
+    from sqlalchemy import update
+
+    setup = await monitoring_setup(runtime)
+    [device_id] = setup.devices
+    t0 = clock.now() - timedelta(minutes=5)
+    await submit(api, setup.token, "b-0", [device_input(
+        device_id, t0, results=[result(setup.checks["cpuLoad"], "99")])])
+    async with system_uow() as uow:
+        template_id, checks = await new_template(uow, setup.company_id, "Quiet routers")
+        await uow.session.execute(update(Device).values(template_id=template_id))
+    await submit(api, setup.token, "b-1", [device_input(
+        device_id, t0 + timedelta(minutes=1), results=[result(checks["cpuLoad"], "99")])])
+    [device] = await rows(system_uow, Device)
+    assert device.status == "WARNING"  # the new template's check is past its threshold too
+    await submit(api, setup.token, "b-2", [device_input(
+        device_id, t0 + timedelta(minutes=2), results=[result(checks["cpuLoad"], "5")])])
+    [device] = await rows(system_uow, Device)
+    assert device.status == "UP"  # the old template's WARNING state no longer counts

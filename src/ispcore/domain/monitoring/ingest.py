@@ -287,8 +287,9 @@ async def _take(uow: UnitOfWork, company_id: int, results: Sequence[DeviceResult
             (state["device_id"], state["check_id"], state["instance"])] = state
     batch = _Batch()
     for result, taken in zip(results, readings, strict=True):
-        _device(company_id, devices[result.device_id], result, taken,
-                by_device[result.device_id], batch)
+        device = devices[result.device_id]
+        _device(company_id, device, result, taken, by_device[result.device_id],
+                checks.get(device.template_id, {}), batch)
     await _store_samples(session, batch.samples)
     await bulk.upsert(session, table, batch.states, ("device_id", "check_id", "instance"),
                       update=lambda excluded: {c: excluded[c] for c in (
@@ -299,9 +300,10 @@ async def _take(uow: UnitOfWork, company_id: int, results: Sequence[DeviceResult
 
 
 def _device(company_id: int, device: Any, result: DeviceResult, taken: list[_Reading],
-            states: dict[tuple[int, int, str], dict[str, Any]], batch: _Batch) -> None:
-    """Work out one device's samples, states (``states``: the device's own), row and events
-    into ``batch``."""
+            states: dict[tuple[int, int, str], dict[str, Any]], template: dict[int, Any],
+            batch: _Batch) -> None:
+    """Work out one device's samples, states (``states``: the device's own; ``template``:
+    its template's checks by id), row and events into ``batch``."""
     at = result.polled_at.astimezone(UTC)
     rebooted = (result.sys_uptime_ticks is not None and device.sys_uptime_ticks is not None
                 and result.sys_uptime_ticks < device.sys_uptime_ticks)
@@ -351,7 +353,7 @@ def _device(company_id: int, device: Any, result: DeviceResult, taken: list[_Rea
     if device.last_polled_at is not None and at <= device.last_polled_at:
         return  # a late result: history only
     metric_events = len(batch.events)
-    _device_row(device, result, taken, states, batch)
+    _device_row(device, result, taken, states, template, batch)
     # The device's up or down first, then its thresholds.
     batch.events[first_event:] = (batch.events[metric_events:]
                                   + batch.events[first_event:metric_events])
@@ -401,12 +403,15 @@ def _event(device: Any, kind: str, payload: dict[str, Any]) -> dict[str, Any]:
 
 
 def _device_row(device: Any, result: DeviceResult, taken: list[_Reading],
-                states: dict[tuple[int, int, str], dict[str, Any]], batch: _Batch) -> None:
-    """The device's row after this poll, and its up/down events."""
+                states: dict[tuple[int, int, str], dict[str, Any]], template: dict[int, Any],
+                batch: _Batch) -> None:
+    """The device's row after this poll, and its up/down events. States of checks no
+    longer in its template (it changed templates) do not count."""
     at = result.polled_at.astimezone(UTC)
     if not result.reachable:
         status = DeviceStatus.DOWN
-    elif any(s["state"] in BAD_STATES for s in states.values()):
+    elif any(s["state"] in BAD_STATES and s["check_id"] in template
+             for s in states.values()):
         status = DeviceStatus.WARNING
     else:
         status = DeviceStatus.UP
