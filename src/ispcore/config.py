@@ -55,7 +55,8 @@ class Settings(BaseSettings):
     )
     max_ingest_request_bytes: int = Field(
         default=8_388_608, description="Largest request body `/graphql` accepts from callers "
-        "holding usage:write (an ingestUsage call carries up to 10,000 records)"
+        "holding usage:write or monitoring:poll (an ingestUsage call carries up to 10,000 "
+        "records, a submitPollResults call a poller's batch)"
     )
     max_page_size: int = Field(default=500, description="Largest `first:` a connection accepts")
     default_page_size: int = Field(default=50, description="Page size when `first:` is omitted")
@@ -162,6 +163,15 @@ class Settings(BaseSettings):
     poller_down_after_seconds: int = Field(
         default=90, description="A poller silent this long is marked down (poller.down); "
         "three heartbeats by default"
+    )
+
+    metrics_raw_days: int = Field(
+        default=7, description="Days raw monitoring samples are kept (the hourly and daily "
+        "rollups keep the history after)"
+    )
+    metrics_hourly_days: int = Field(
+        default=90, description="Days hourly monitoring rollups are kept (daily ones are "
+        "kept for good)"
     )
 
     @property

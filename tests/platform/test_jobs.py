@@ -132,7 +132,8 @@ def test_worker_settings_declare_cron_and_msgpack():
     assert {f.name for f in WorkerSettings.functions} >= {events.DISPATCH_JOB}
     assert [c.name for c in WorkerSettings.cron_jobs] == [
         f"cron:{events.DISPATCH_JOB}", "cron:platform.housekeeping",
-        "cron:accounts.scheduled_events", "cron:billing.daily", "cron:billing.delinquency",
+        "cron:accounts.scheduled_events", "cron:monitoring.prune_history",
+        "cron:billing.daily", "cron:billing.delinquency",
         "cron:messaging.send", "cron:messaging.due_reminders",
         "cron:monitoring.watch_pollers",
         "cron:monitoring.escalate_alerts",

@@ -32,6 +32,7 @@ from ispcore.resolvers.monitoring import (
     MonitoringMutation,
     MonitoringQuery,
 )
+from ispcore.resolvers.monitoring_results import MonitoringResultsMutation
 from ispcore.resolvers.monitoring_walk import MonitoringWalkQuery
 from ispcore.resolvers.netflow import NetflowMutation, NetflowQuery
 from ispcore.resolvers.payments import PaymentMutation, PaymentQuery
@@ -67,7 +68,7 @@ class Mutation(CompanyMutation, IdentityMutation, AccountMutation, AddressMutati
                CollectionsMutation, IpamMutation, RadiusMutation, UsageBillingMutation,
                UsageIngestMutation, PreseemMutation, UsageMutation, NetflowMutation,
                MessagingTransportMutation, MessagingContentMutation, WebhookMutation,
-               AlertMutation, MonitoringMutation):
+               AlertMutation, MonitoringMutation, MonitoringResultsMutation):
     pass
 
 

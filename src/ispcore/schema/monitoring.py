@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import enum
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from graphql import GraphQLError
@@ -27,6 +27,7 @@ from ispcore.schema.filtering import (
     listing_inputs,
 )
 from ispcore.schema.ipam import NetworkSite
+from ispcore.schema.monitoring_results import MetricGranularity, MetricReading, MetricSeries
 from ispcore.schema.nodes import ModelNode, model_node, related
 from ispcore.schema.permissions import Require, denied
 from ispcore.schema.relations import Many, One, Rows, relation
@@ -180,6 +181,26 @@ class Device(ModelNode):
     poller: Poller | None = relation(One("Poller", "poller_id"),
                                      description="The poller that owns it (by site or "
                                      "subnet); null: none does, so it is not polled.")
+
+    @strawberry.field(description="History of one of its template's metrics over [from, "
+                      "to): one series per instance (only `instance` when given).")
+    async def metrics(
+            self, info: Info, name: str,
+            start: Annotated[datetime, strawberry.argument(name="from")],
+            to: datetime,
+            granularity: MetricGranularity | None = MetricGranularity.AUTO,
+            instance: str | None = None,
+    ) -> list[MetricSeries]:
+        from ispcore.resolvers.monitoring_results import device_metrics
+
+        return await device_metrics(info, self, name, start, to, granularity, instance)
+
+    @strawberry.field(description="The last reading of each of its metrics.")
+    async def readings(self, info: Info
+                       ) -> list[MetricReading]:
+        from ispcore.resolvers.monitoring_results import device_readings
+
+        return await device_readings(info, self)
 
 
 DEVICE_LISTING = listing_inputs(

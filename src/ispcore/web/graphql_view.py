@@ -19,8 +19,9 @@ from ispcore.runtime import Runtime
 from ispcore.schema.context import Context
 from ispcore.web.auth import principal_for
 
-#: Callers holding it may send bodies up to ``max_ingest_request_bytes`` (``ingestUsage``).
-INGEST_PERMISSION = "usage:write"
+#: Callers holding one may send bodies up to ``max_ingest_request_bytes`` (``ingestUsage``,
+#: ``submitPollResults``).
+INGEST_PERMISSIONS = ("usage:write", "monitoring:poll")
 
 
 def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None
@@ -111,10 +112,11 @@ class GraphQLView(GraphQL):
         await super().__call__(scope, receive, send)
 
     def _body_limit(self, actor: Actor) -> int:
-        """Bodies are small, except the usage batches middleware pushes (the body is read
-        only after authentication, so the larger limit needs a token holding usage:write)."""
+        """Bodies are small, except the usage batches middleware pushes and the results
+        pollers push (the body is read only after authentication, so the larger limit needs
+        a token holding usage:write or monitoring:poll)."""
         settings = self.runtime.settings
-        if actor.can(INGEST_PERMISSION):
+        if any(actor.can(p) for p in INGEST_PERMISSIONS):
             return max(settings.max_request_bytes, settings.max_ingest_request_bytes)
         return settings.max_request_bytes
 

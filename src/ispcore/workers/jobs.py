@@ -9,6 +9,7 @@ from ispcore.domain.events.service import DISPATCH_JOB, dispatch_pending
 from ispcore.domain.idempotency import service as idempotency
 from ispcore.domain.identity import users
 from ispcore.domain.identity.actor import SYSTEM
+from ispcore.domain.monitoring import retention as monitoring_retention
 from ispcore.domain.scheduling import service as scheduling
 from ispcore.domain.usage import retention as usage_retention
 from ispcore.domain.webhooks import retention as webhook_retention
@@ -61,6 +62,17 @@ async def run_scheduled_events(runtime: Runtime) -> dict[str, int]:
 
 
 CRON.append(CronEntry(SCHEDULED_EVENTS_JOB, second=15))
+
+
+@job(monitoring_retention.PRUNE_JOB)
+async def prune_metric_history(runtime: Runtime) -> dict[str, int]:
+    """Hourly (the cron has no coarser step; a run with nothing past its retention costs two
+    small deletes): raw samples and hourly rollups past their retention, in batches."""
+    return await monitoring_retention.prune_history(
+        lambda: runtime.unit_of_work(SYSTEM, action=monitoring_retention.PRUNE_JOB))
+
+
+CRON.append(CronEntry(monitoring_retention.PRUNE_JOB, second=20, minutes=frozenset({43})))
 
 
 import ispcore.workers.billing  # noqa: E402  (billing's jobs)
