@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tests.accounts.factories import MUTATIONS, _mutation, ok
+from tests.network.ipam_support import MUTATIONS as _  # noqa: F401  (createNetworkSite, …)
 
 DEVICE_FIELDS = """id name description managementAddress serialNumber macAddress monitored
   snmpVersion snmpPort snmpUsername snmpAuthProtocol snmpPrivProtocol status
@@ -19,10 +20,6 @@ POLLER_FIELDS = """id name description concurrency active status lastHeartbeatAt
   scopes { subnets networkSites { id name } }"""
 
 MUTATIONS.update({
-    "createCompany": _mutation("createCompany", "CreateCompanyInput", "company", "id"),
-    "createNetworkSite": _mutation("createNetworkSite", "CreateNetworkSiteInput",
-                                   "networkSite", "id name"),
-    "deleteNetworkSite": _mutation("deleteNetworkSite", "IdInput", "deletedId", ""),
     "createDevice": _mutation("createDevice", "CreateDeviceInput", "device", DEVICE_FIELDS),
     "updateDevice": _mutation("updateDevice", "UpdateDeviceInput", "device", DEVICE_FIELDS),
     "deleteDevice": _mutation("deleteDevice", "IdInput", "deletedId", ""),
