@@ -139,6 +139,7 @@ _STR = [str(i) for i in range(128)]
 #: Dotted text of OID parents (raw BER without the last arc): a table column's rows share it.
 _PARENTS: dict[bytes, str] = {}
 _MULTI_PARENTS: dict[bytes, tuple[bytes, str]] = {}
+_MULTI_OIDS: dict[bytes, tuple[bytes, str]] = {}
 
 
 def _parent_text(parent: bytes) -> str:
@@ -160,8 +161,19 @@ def decode_oid(raw: bytes) -> tuple[OidKey, str]:
                 text = _PARENTS[parent] = _parent_text(parent)
             return raw, text + _STR[raw[-1]]
         return raw, arcs_text(raw)
-    # Some arc >= 128: mostly only the last one (a pid, a package index), so the parent's
-    # key and text are cached too.
+    # Some arc >= 128. A poller reads the same OIDs every interval: whole OIDs are cached
+    # (bounded, like the parents), so rows indexed by addresses or ports decode once.
+    found = _MULTI_OIDS.get(raw)
+    if found is None:
+        if len(_MULTI_OIDS) > 50000:
+            _MULTI_OIDS.clear()
+        found = _MULTI_OIDS[raw] = _decode_multi(raw)
+    return found
+
+
+def _decode_multi(raw: bytes) -> tuple[OidKey, str]:
+    """Mostly only the last arc is >= 128 (a pid, a package index), so the parent's key and
+    text are cached too."""
     end = len(raw) - 1
     if raw[end] & 0x80:
         raise SnmpProtocolError("truncated OID")
