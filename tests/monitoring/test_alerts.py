@@ -3,6 +3,7 @@ the email reaching a real SMTP server and the rotation's webhook reaching a real
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -105,6 +106,24 @@ async def test_handling_an_event_twice_opens_one_alert(api, runtime):
     await down(runtime, device)
     await settle(runtime)
     assert [x["status"] for x in await alerts(api, a.setup.token)] == ["CLOSED", "OPEN"]
+
+
+async def test_a_down_handled_after_its_up_opens_nothing(api, runtime, clock):
+    """A handler run that failed is retried later, after the next event's: a device.down
+    handled once the device is back up (the up handled first) must not open an alert."""
+    a = await alerting_company(api)
+    device = await add_device(runtime, a.company_id)
+    await down(runtime, device)
+    clock.advance(timedelta(minutes=2))
+    await up(runtime, device)
+    async with runtime.unit_of_work(SYSTEM, action="test") as uow:
+        events = list(await uow.session.scalars(
+            select(Event).where(Event.type.in_(("device.down", "device.up")))
+            .order_by(Event.id.desc())))
+        assert [e.type for e in events] == ["device.up", "device.down"]
+        for event in events:
+            await domain_alerts.handle(uow, event)
+    assert await alerts(api, a.setup.token) == []
 
 
 async def test_only_a_critical_threshold_opens_and_any_other_state_closes(api, runtime):

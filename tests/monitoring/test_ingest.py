@@ -339,3 +339,17 @@ async def test_states_of_a_former_template_do_not_count(api, runtime, clock, sys
         device_id, t0 + timedelta(minutes=2), results=[result(checks["cpuLoad"], "5")])])
     [device] = await rows(system_uow, Device)
     assert device.status == "UP"  # the old template's WARNING state no longer counts
+
+
+async def test_a_gauge_past_the_float_range_is_refused(api, runtime, clock, system_uow):
+    """"1e400" is a finite decimal but an infinite float: stored, it would break the
+    readings (GraphQL has no Infinity) and the event's JSON."""
+    setup = await monitoring_setup(runtime)
+    [device_id] = setup.devices
+    payload = await submit(api, setup.token, "huge", [device_input(
+        device_id, clock.now(), results=[result(setup.checks["cpuLoad"], "1e400")])])
+    assert payload["accepted"] == 0
+    assert [(e["field"], e["code"]) for e in payload["errors"]] == [
+        ("devices.0.results.0.value", "INVALID")]
+    for model in (MetricSample, MetricState, PollBatch, Event):
+        assert await count(system_uow, model) == 0, model

@@ -29,6 +29,26 @@ def test_refused_device_and_refused_check_are_dropped_alone():
     assert scheduler.dropped == 1
 
 
+def test_a_refused_value_drops_that_result_alone():
+    scheduler = Scheduler(api=None, version="x")  # type: ignore[arg-type]
+    kept = scheduler._without_refused(_batch(), [
+        UserError("devices.0.results.1.counterBits", "INVALID", "32 or 64 bits")])
+    assert [d["deviceId"] for d in kept] == ["d0", "d1", "d2"]
+    assert kept[0]["results"] == [{"checkId": "a"}]
+    assert scheduler.dropped == 0
+
+
+def test_a_counter_check_reading_a_non_counter_is_a_per_check_error():
+    """The API refuses a COUNTER result without counterBits (and with it the device's whole
+    poll): a Gauge32 or a numeric string on a COUNTER check is that check's error."""
+    check = PolledCheck("C", "ifSpeed", "SNMP_GET", "1.3", "COUNTER")
+    for value in (v.Gauge32(1000), v.OctetString(b"23.5")):
+        row = _result(check, value)
+        assert row["value"] is None and row["counterBits"] is None
+        assert "not a counter" in row["error"]
+    assert _result(check, v.Counter32(7))["counterBits"] == 32
+
+
 def test_an_error_naming_no_device_drops_the_batch():
     scheduler = Scheduler(api=None, version="x")  # type: ignore[arg-type]
     assert scheduler._without_refused(_batch(), [UserError("batchId", "INVALID", "bad")]) == []
@@ -57,8 +77,9 @@ def test_submitted_values():
     check = PolledCheck("C", "x", "SNMP_GET", "1.3", "COUNTER")
     big = _result(check, v.Counter64(2**64 - 1))
     assert big["value"] == "18446744073709551615" and big["counterBits"] == 64
-    assert _result(check, v.OctetString(b" 23.5 "))["value"] == "23.5"
-    text = _result(check, v.OctetString(b"eth0"))
+    gauge = PolledCheck("G", "x", "SNMP_GET", "1.3", "GAUGE")
+    assert _result(gauge, v.OctetString(b" 23.5 "))["value"] == "23.5"
+    text = _result(gauge, v.OctetString(b"eth0"))
     assert text["value"] is None and "not a number" in text["error"]
     missing = _result(check, v.NO_SUCH_INSTANCE)
     assert missing["value"] is None and missing["error"] == "noSuchInstance"

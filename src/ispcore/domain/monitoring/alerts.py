@@ -152,6 +152,10 @@ async def _device_changed(uow: UnitOfWork, event: Event, down: bool) -> None:
     if state.flapping_at(at):
         log.info("device %s is flapping: %s raises no alert", device.id, event.type)
         return
+    if device.status_changed_at is not None and at < device.status_changed_at:
+        # Stale: its status changed since (a failed run retried after the next event's).
+        log.info("device %s: %s is older than its status; no alert", device.id, event.type)
+        return
     subject = _device_subject(device.company_id, p)
     if down:
         await open_alert(uow, subject, at)

@@ -13,6 +13,7 @@ state. A device that does not answer is DOWN and its metric states stay as they 
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -256,7 +257,10 @@ def _number(where: str, check: Any, given: CheckResult, errors: _Errors) -> Deci
         number = Decimal(given.value.strip())
     except InvalidOperation:
         number = None
-    if number is None or not number.is_finite():
+    # Finite as a Decimal is not enough: "1e400" is an infinite float, which the readings
+    # (GraphQL has no Infinity) and the events' JSON cannot hold.
+    if number is None or not number.is_finite() or not math.isfinite(
+            float(number) * check.scale):
         errors.add(f"{where}.value", ErrorCode.INVALID,
                    f"{given.value[:40]!r} is not a decimal number.")
         return None

@@ -48,6 +48,12 @@ def _result(check: PolledCheck, value: v.SnmpValue, instance: str = "",
     except ValueError as exc:
         row["error"] = str(exc)[:200]
         return row
+    if check.value_type == "COUNTER" and value.counter_bits is None:
+        # The API refuses a counter without its width; sent as is, the whole device's poll
+        # would be refused each time (a COUNTER check on a Gauge32 OID, say).
+        row["value"] = None
+        row["error"] = f"{value.snmp_type} is not a counter (the check is a COUNTER)"
+        return row
     row["counterBits"] = value.counter_bits
     return row
 

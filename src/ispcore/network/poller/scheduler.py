@@ -197,7 +197,7 @@ class Scheduler:
                 self.dropped += len(devices)
                 return []
             index = int(match.group(1))
-            if match.group(2) is not None and error.field.endswith(".checkId"):  # type: ignore[union-attr]
+            if match.group(2) is not None:  # one result refused (its check, value, ...)
                 drop_results.add((index, int(match.group(2))))
             else:
                 drop_devices.add(index)
