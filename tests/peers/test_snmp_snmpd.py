@@ -186,3 +186,27 @@ async def test_error_status_and_too_big_splitting():
             with pytest.raises(SnmpError, match="genErr") as failure:
                 await client.get(["1.3.6.1.2.1.1.9.0"])
             assert failure.value.status == 5
+
+
+async def test_walk_labels_longer_than_the_api_keeps_are_clipped_not_lost():
+    from ispcore.network.poller.probe import LABEL_LENGTH, _walk_check
+    from ispcore.network.poller.workload import PolledCheck
+
+    column, names = "1.3.6.1.2.1.31.1.1.1.6", "1.3.6.1.2.1.31.1.1.1.1"
+    long_name = "x" * 300
+
+    def answer(request):
+        asked = ber.oid_text(request.varbinds[0][0])
+        if asked.startswith(names):
+            rows = [(names + ".1", v.OctetString(long_name.encode()))] if asked == names else []
+        else:
+            rows = [(column + ".1", v.Counter64(7))] if asked == column else []
+        return _reply(request, rows or [("1.3.6.1.2.1.99", v.Integer(0))])
+
+    check = PolledCheck("C", "ifHCInOctets", "SNMP_WALK", column, "COUNTER", names)
+    async with scripted_agent(answer) as port:
+        creds = SnmpCredentials("V2C", port, community="public")
+        async with SnmpClient("127.0.0.1", creds, timeout=2, retries=0) as client:
+            [row] = await _walk_check(client, check)
+    assert (row["instance"], row["value"], row["counterBits"]) == ("1", "7", 64)
+    assert row["label"] == long_name[:LABEL_LENGTH] and len(row["label"]) == 255

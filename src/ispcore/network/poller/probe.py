@@ -36,6 +36,9 @@ def numeric_text(value: v.SnmpValue) -> str:
     raise ValueError(f"{value.snmp_type} is not a number")
 
 
+LABEL_LENGTH = 255
+
+
 def _result(check: PolledCheck, value: v.SnmpValue, instance: str = "",
             label: str | None = None) -> dict[str, Any]:
     row: dict[str, Any] = {"checkId": check.check_id, "instance": instance, "label": label,
@@ -75,7 +78,8 @@ async def _walk_check(client: SnmpClient, check: PolledCheck) -> list[dict[str, 
     labels: dict[str, str] = {}
     if check.label_oid:
         label_base = check.label_oid.strip(".") + "."
-        labels = {oid[len(label_base):]: value.text()
+        # Labels are display text: clipped to what the API keeps (255) rather than refused.
+        labels = {oid[len(label_base):]: value.text()[:LABEL_LENGTH]
                   for oid, value in await client.walk(check.label_oid, WALK_REPETITIONS)}
     return [_result(check, value, oid[len(base):], labels.get(oid[len(base):]))
             for oid, value in rows]
