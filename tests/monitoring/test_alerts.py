@@ -126,6 +126,29 @@ async def test_a_down_handled_after_its_up_opens_nothing(api, runtime, clock):
     assert await alerts(api, a.setup.token) == []
 
 
+async def test_a_breach_handled_after_its_clearing_opens_nothing(api, runtime):
+    """The same for thresholds: a CRITICAL breach whose run is retried after the later
+    clearing of the same check and instance was handled must not reopen the alert; a
+    breach of another instance is not affected."""
+    a = await alerting_company(api)
+    device = await add_device(runtime, a.company_id)
+    check = await add_check(runtime, a.company_id)
+    await threshold(runtime, device, check, "CRITICAL", "OK", 950.0)
+    await threshold(runtime, device, check, "CRITICAL", "OK", 951.0, instance="3")
+    await threshold(runtime, device, check, "OK", "CRITICAL", 100.0)
+    async with runtime.unit_of_work(SYSTEM, action="test") as uow:
+        events = list(await uow.session.scalars(
+            select(Event).where(Event.type.in_(domain_alerts.THRESHOLD_EVENTS))
+            .order_by(Event.id.desc())))
+        assert [e.type for e in events] == ["device.threshold_cleared",
+                                            "device.threshold_breached",
+                                            "device.threshold_breached"]
+        for event in events:
+            await domain_alerts.handle(uow, event)
+    [alert] = await alerts(api, a.setup.token)
+    assert (alert["subjectKey"], alert["status"]) == (f"check:{device}:{check}:3", "OPEN")
+
+
 async def test_only_a_critical_threshold_opens_and_any_other_state_closes(api, runtime):
     a = await alerting_company(api)
     device = await add_device(runtime, a.company_id)

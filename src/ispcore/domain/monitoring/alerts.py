@@ -49,6 +49,7 @@ EVENT_TYPES = {"device.down", "device.up", "device.threshold_breached",
                "device.threshold_cleared", "poller.down", "poller.up"}
 ESCALATE_JOB = "monitoring.escalate_alerts"
 CRITICAL = "CRITICAL"
+THRESHOLD_EVENTS = ("device.threshold_breached", "device.threshold_cleared")
 
 
 @dataclass(frozen=True)
@@ -167,16 +168,31 @@ async def _exists(uow: UnitOfWork, model: Any, pk: int) -> bool:
     return await uow.session.scalar(select(model.id).where(model.id == pk)) is not None
 
 
+async def _superseded(uow: UnitOfWork, event: Event) -> bool:
+    """Whether a later threshold event of the same device, check and instance exists: a run
+    retried after the next event's was handled must not undo it."""
+    later = await uow.session.scalars(select(Event.payload).where(
+        Event.entity_type == "Device", Event.entity_id == event.entity_id,
+        Event.type.in_(THRESHOLD_EVENTS), Event.id > event.id))
+    p = event.payload
+    return any(q.get("checkId") == p["checkId"] and q.get("instance", "") == p.get("instance", "")
+               for q in later)
+
+
 async def handle(uow: UnitOfWork, event: Event) -> None:
     p, company_id = event.payload, event.company_id
     if company_id is None:
         return
     if event.type in ("device.down", "device.up"):
         await _device_changed(uow, event, event.type == "device.down")
-    elif event.type in ("device.threshold_breached", "device.threshold_cleared"):
+    elif event.type in THRESHOLD_EVENTS:
         if not await _exists(uow, Device, p["deviceId"]) or not await _exists(
                 uow, MonitoringCheck, p["checkId"]):
             return  # deleted since: nothing to alert about
+        if await _superseded(uow, event):
+            log.info("%s %s is older than a later one for its check; no alert change",
+                     event.type, event.id)
+            return
         subject = _check_subject(company_id, p)
         if event.type == "device.threshold_breached" and p.get("state") == CRITICAL:
             await open_alert(uow, subject, _at(event))
