@@ -4,12 +4,25 @@ from __future__ import annotations
 
 import json
 import operator
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager as AsyncContextManager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, event
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Integer,
+    MetaData,
+    Table,
+    bindparam,
+    event,
+    func,
+    select,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -187,8 +200,6 @@ async def bulk_update(session: AsyncSession, model: Any, rows: list[dict[str, An
     if session.bind.dialect.name == "sqlite":
         await session.execute(update(model), rows)
         return
-    from sqlalchemy.dialects import postgresql
-
     table = model.__table__
     columns = list(rows[0])
     dialect = postgresql.dialect()
@@ -200,6 +211,51 @@ async def bulk_update(session: AsyncSession, model: Any, rows: list[dict[str, An
     await raw.execute(
         f'UPDATE "{table.name}" AS t SET {sets} FROM unnest({", ".join(arrays)}) '
         f'AS v({names}) WHERE t.id = v.id', *[[row[c] for row in rows] for c in columns])
+
+
+def _is_postgresql(session: AsyncSession) -> bool:
+    return session.bind.dialect.name == "postgresql"
+
+
+def least(session: AsyncSession, a: Any, b: Any) -> Any:
+    return (func.least if _is_postgresql(session) else func.min)(a, b)
+
+
+def greatest(session: AsyncSession, a: Any, b: Any) -> Any:
+    return (func.greatest if _is_postgresql(session) else func.max)(a, b)
+
+
+async def bulk_upsert(session: AsyncSession, table: Table, rows: Sequence[dict[str, Any]],
+                 keys: Sequence[str], *, update: Callable[[Any], dict[str, Any]] | None = None,
+                 returning: Sequence[str] = ()) -> list[Any]:
+    """Insert ``rows`` (dicts with the same keys) in one ``INSERT … ON CONFLICT`` whatever
+    their number: one array parameter per column (``unnest``) on PostgreSQL, one executemany
+    on SQLite. A row whose ``keys`` are taken is left alone, or with ``update`` gets
+    ``update(excluded)``'s columns set. Returns the ``returning`` columns of the rows
+    inserted or updated."""
+    if not rows:
+        return []
+    if _is_postgresql(session):
+        columns = list(rows[0])
+        values = func.unnest(*[bindparam(f"v_{c}", [r[c] for r in rows],
+                                         type_=ARRAY(table.c[c].type)) for c in columns]
+                             ).table_valued(*columns).render_derived()
+        statement = postgresql.insert(table).from_select(
+            columns, select(*[values.c[c] for c in columns]))
+    else:
+        statement = sqlite.insert(table)
+    if update is None:
+        statement = statement.on_conflict_do_nothing(index_elements=list(keys))
+    else:
+        statement = statement.on_conflict_do_update(index_elements=list(keys),
+                                                    set_=update(statement.excluded))
+    if returning:
+        statement = statement.returning(*[table.c[c] for c in returning])
+    if _is_postgresql(session):
+        result = await session.execute(statement)
+    else:
+        result = await session.execute(statement, list(rows))
+    return list(result.all()) if returning else []
 
 
 def among(on: AsyncSession | AsyncConnection, column: Any, ids: Sequence[Any], *,

@@ -23,11 +23,10 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from ispcore.db import among, bulk_update
+from ispcore.db import among, bulk_update, bulk_upsert, greatest, least
 from ispcore.domain.common.errors import DomainError, ErrorCode, Forbidden, InvalidInput
 from ispcore.domain.common.unit_of_work import UnitOfWork
 from ispcore.domain.events.service import record_events
-from ispcore.domain.monitoring import bulk
 from ispcore.domain.monitoring.models import (
     CheckKind,
     CheckState,
@@ -295,7 +294,7 @@ async def _take(uow: UnitOfWork, company_id: int, results: Sequence[DeviceResult
         _device(company_id, device, result, taken, by_device[result.device_id],
                 checks.get(device.template_id, {}), batch)
     await _store_samples(session, batch.samples)
-    await bulk.upsert(session, table, batch.states, ("device_id", "check_id", "instance"),
+    await bulk_upsert(session, table, batch.states, ("device_id", "check_id", "instance"),
                       update=lambda excluded: {c: excluded[c] for c in (
                           "label", "read_at", "raw_counter", "counter_bits", "value", "state",
                           "state_since", "error")})
@@ -452,7 +451,7 @@ async def _store_samples(session: Any, samples: list[dict[str, Any]]) -> None:
     holds at most one sample per metric (a device is in it once), so the metric alone keys
     a sample here."""
     table = MetricSample.__table__
-    new = await bulk.upsert(session, table, samples,
+    new = await bulk_upsert(session, table, samples,
                             ("device_id", "check_id", "instance", "at"),
                             returning=("device_id", "check_id", "instance"))
     if not new:
@@ -477,7 +476,7 @@ async def _store_samples(session: Any, samples: list[dict[str, Any]]) -> None:
                 sums[2] = min(sums[2], value)
                 sums[3] = max(sums[3], value)
     rollups = MetricRollup.__table__
-    await bulk.upsert(
+    await bulk_upsert(
         session, rollups,
         [{"device_id": k[0], "check_id": k[1], "instance": k[2], "granularity": k[3],
           "bucket_start": k[4], "count": s[0], "total": s[1], "minimum": s[2],
@@ -486,5 +485,5 @@ async def _store_samples(session: Any, samples: list[dict[str, Any]]) -> None:
         update=lambda excluded: {
             "count": rollups.c["count"] + excluded["count"],
             "total": rollups.c["total"] + excluded["total"],
-            "minimum": bulk.least(session, rollups.c["minimum"], excluded["minimum"]),
-            "maximum": bulk.greatest(session, rollups.c["maximum"], excluded["maximum"])})
+            "minimum": least(session, rollups.c["minimum"], excluded["minimum"]),
+            "maximum": greatest(session, rollups.c["maximum"], excluded["maximum"])})

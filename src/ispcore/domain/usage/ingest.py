@@ -17,11 +17,10 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, func, or_, select, tuple_
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import or_, select, tuple_
+from sqlalchemy.dialects import sqlite
 
-from ispcore.db import among
+from ispcore.db import among, bulk_upsert
 from ispcore.domain.accounts.models import Account
 from ispcore.domain.billing.calendar import cycle_containing
 from ispcore.domain.billing.catalogue import ServiceKind
@@ -202,27 +201,9 @@ async def _add(uow: UnitOfWork, model: Any, keys: tuple[str, ...],
                rows: list[dict[str, Any]], extra: dict[str, Any] | None = None) -> None:
     """Upsert ``rows`` into a rollup table: new rows as given, existing ones (same
     ``keys``) get the counters added. ``extra`` sets more columns on existing rows."""
-    if not rows:
-        return
     table = model.__table__
-    if uow.session.bind.dialect.name == "postgresql":
-        # One statement, one array parameter per column (an executemany costs a round of
-        # the protocol per row).
-        columns = list(rows[0])
-        values = func.unnest(*[bindparam(f"v_{c}", [r[c] for r in rows],
-                                         type_=ARRAY(table.c[c].type)) for c in columns]
-                             ).table_valued(*columns).render_derived()
-        statement = postgresql.insert(table).from_select(
-            columns, select(*[values.c[c] for c in columns]))
-    else:
-        statement = sqlite.insert(table)
-    updates = {c: table.c[c] + statement.excluded[c] for c in _COUNTERS}
-    statement = statement.on_conflict_do_update(index_elements=list(keys),
-                                                set_={**updates, **(extra or {})})
-    if uow.session.bind.dialect.name == "postgresql":
-        await uow.session.execute(statement)
-    else:
-        await uow.session.execute(statement, rows)
+    await bulk_upsert(uow.session, table, rows, keys, update=lambda excluded: {
+        **{c: table.c[c] + excluded[c] for c in _COUNTERS}, **(extra or {})})
 
 
 async def credit(uow: UnitOfWork, company_id: int, source: Source | str,
