@@ -13,7 +13,7 @@ from strawberry import relay
 from ispcore.domain.monitoring import history
 from ispcore.schema.errors import UserError
 from ispcore.schema.scalars import BigInt
-from ispcore.schema.usage_ingest import _global_id
+from ispcore.schema.usage_ingest import parse_global_id
 
 if TYPE_CHECKING:
     from ispcore.schema.monitoring import CheckState
@@ -110,7 +110,7 @@ class MetricReading:
 def _result_from_input(value: Mapping[str, Any]) -> CheckResultInput:
     result = object.__new__(CheckResultInput)
     result.__dict__.update(
-        check_id=_global_id(value["checkId"]), instance=value.get("instance", ""),
+        check_id=parse_global_id(value["checkId"]), instance=value.get("instance", ""),
         label=value.get("label"), value=value.get("value"),
         counter_bits=value.get("counterBits"), error=value.get("error"))
     return result
@@ -119,7 +119,7 @@ def _result_from_input(value: Mapping[str, Any]) -> CheckResultInput:
 def _device_from_input(value: Mapping[str, Any]) -> DevicePollInput:
     device = object.__new__(DevicePollInput)
     device.__dict__.update(
-        device_id=_global_id(value["deviceId"]), polled_at=value["polledAt"],
+        device_id=parse_global_id(value["deviceId"]), polled_at=value["polledAt"],
         reachable=value["reachable"], error=value.get("error"),
         sys_name=value.get("sysName"), sys_uptime_ticks=value.get("sysUptimeTicks"),
         icmp_latency_ms=value.get("icmpLatencyMs"),

@@ -31,7 +31,9 @@ class UsageRecordInput:
     radius_username: str | None = UNSET
 
 
-def _global_id(value: Any) -> Any:
+def parse_global_id(value: Any) -> Any:
+    """A coerced ``ID`` input value as a GlobalID (for inputs built straight from the
+    variables, which skip strawberry's own conversion)."""
     if value is UNSET or value is None:
         return value
     try:
@@ -48,7 +50,7 @@ def _record_from_input(cls: type, value: Mapping[str, Any], _context: Any) -> An
     record.__dict__.update(
         start=value["start"], end=value["end"], bytes_in=value["bytesIn"],
         bytes_out=value["bytesOut"], source_record_id=value["sourceRecordId"],
-        account_id=_global_id(value.get("accountId", UNSET)),
+        account_id=parse_global_id(value.get("accountId", UNSET)),
         ip_address=value.get("ipAddress", UNSET),
         radius_username=value.get("radiusUsername", UNSET))
     return record
@@ -83,7 +85,7 @@ def _ingest_from_input(cls: type, value: Mapping[str, Any], context: Any) -> Any
     data = object.__new__(cls)
     data.__dict__.update(
         idempotency_key=value["idempotencyKey"],
-        company_id=_global_id(value.get("companyId", UNSET)),
+        company_id=parse_global_id(value.get("companyId", UNSET)),
         records=[_record_from_input(UsageRecordInput, item, context)
                  for item in value["records"]])
     return data
