@@ -30,7 +30,8 @@ LINE_FIELDS = """id position kind description periodStart periodEnd quantity
   unitPrice { amount } amount { amount } discount { amount } tax { amount } total { amount }
   taxable account { id } taxes { amount { amount } taxRate { name } }
   discounts { name amount { amount } }"""
-INVOICE_FIELDS = f"""id number status currency periodStart periodEnd issuedOn dueOn message
+INVOICE_FIELDS = f"""id number status kind currency billDate periodStart periodEnd issuedOn
+  dueOn message amountPaid {{ amount }}
   subtotal {{ amount }} discountTotal {{ amount }} taxTotal {{ amount }} total {{ amount }}
   remainingDue {{ amount }} account {{ id }} lines {{ {LINE_FIELDS} }}"""
 RUN_FIELDS = """id runOn status accountsBilled invoicesCreated accountsFailed
@@ -114,7 +115,8 @@ MUTATIONS.update({
 })
 
 ACCOUNT = f"""query($id: ID!) {{ account(id: $id) {{ id nextBillDate
-  balance {{ amount currency }} billing {{ billingMode billDay dueDays billInAdvance prorate }}
+  balance {{ amount currency }} amountDue {{ amount }} unappliedCredit {{ amount }}
+  billing {{ billingMode billDay dueDays billInAdvance prorate }}
   services {{ {ACCOUNT_SERVICE_FIELDS} }}
   invoices {{ {INVOICE_FIELDS} }}
   transactions {{ {ENTRY_FIELDS} }}

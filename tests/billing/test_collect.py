@@ -37,7 +37,7 @@ from tests.billing.stripe_shapes import FakeStripe, form_of
 
 def owed(view: dict[str, Any]) -> list[str]:
     return [i["remainingDue"]["amount"]
-            for i in sorted(view["invoices"], key=lambda i: i["periodStart"])]
+            for i in sorted(view["invoices"], key=lambda i: (i["issuedOn"], i["number"]))]
 
 
 async def reconcile(api: Any, billing: Any) -> dict[str, int]:

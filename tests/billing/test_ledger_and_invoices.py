@@ -32,23 +32,40 @@ def manual(account: str, billing: Any, **fields: Any) -> dict[str, Any]:
             "glCodeId": billing.fees, "description": "Truck roll", **fields}
 
 
+def books(view: dict[str, Any]) -> tuple[str, str, str]:
+    """(balance, amount due, unapplied credit) of an account view."""
+    return (view["balance"]["amount"], view["amountDue"]["amount"],
+            view["unappliedCredit"]["amount"])
+
+
 async def test_manual_transactions_move_the_balance_and_voids_reverse_them(api: Any) -> None:
     billing = await billing_setup(api)
     account = await customer(api, billing)
     fee = await ok(api, billing.token, "createManualTransaction", manual(account, billing))
     assert (fee["kind"], fee["amount"]) == ("MANUAL_DEBIT", {"amount": "25.00",
                                                               "currency": "USD"})
+    # A debit is invoiced at once: everything the account owes is on an invoice.
+    [invoice] = (await account_view(api, billing, account))["invoices"]
+    assert (invoice["id"], invoice["status"], invoice["kind"], invoice["total"]["amount"],
+            invoice["billDate"], invoice["periodStart"], invoice["lines"][0]["kind"]) == (
+        fee["invoice"]["id"], "ISSUED", "INVOICE", "25.00", None, None, "MANUAL")
     credit = await ok(api, billing.token, "createManualTransaction",
                       manual(account, billing, type="CREDIT", amount="10.5",
                              description="Goodwill"))
     assert credit["amount"]["amount"] == "-10.50"
-    assert (await account_view(api, billing, account))["balance"]["amount"] == "14.50"
+    # A credit goes to the open invoice at once.
+    view = await account_view(api, billing, account)
+    assert books(view) == ("14.50", "14.50", "0.00")
+    assert view["invoices"][0]["remainingDue"]["amount"] == "14.50"
     reversal = await ok(api, billing.token, "voidTransaction",
                         {"id": fee["id"], "reason": "Waived"})
     assert (reversal["kind"], reversal["amount"]["amount"], reversal["reverses"]["id"]) == (
         "REVERSAL", "-25.00", fee["id"])
     assert reversal["description"] == "Void: Truck roll (Waived)"
-    assert (await account_view(api, billing, account))["balance"]["amount"] == "-10.50"
+    # The debit's invoice is void; the credit it had taken is credit again.
+    view = await account_view(api, billing, account)
+    assert view["invoices"][0]["status"] == "VOID"
+    assert books(view) == ("-10.50", "0.00", "10.50")
     assert await refused(api, billing.token, "voidTransaction",
                          {"id": fee["id"], "reason": "Again"}) == [("id", "INVALID")]
     assert await refused(api, billing.token, "voidTransaction",
@@ -169,8 +186,9 @@ async def test_the_calculator_shows_the_next_invoice_and_writes_nothing(
                      "quantity": 2}]}}, billing.token))["billingQuote"]
     assert quote["errors"] == []
     q = quote["quote"]
+    # The period is the service the lines bill: TV's first days from Nov 22 included.
     assert (q["periodStart"], q["periodEnd"], q["nextBillDate"]) == (
-        "2026-12-02", "2027-01-02", "2027-01-02")
+        "2026-11-22", "2027-01-02", "2027-01-02")
     lines = sorted((li["kind"], li["description"], li["amount"]["amount"]) for li in q["lines"])
     assert lines == sorted([
         ("ADJUSTMENT", "Credit: Fibre 100", "-20.00"),

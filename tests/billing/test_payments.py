@@ -32,7 +32,7 @@ TRACE = """query($id: ID!) { invoice(id: $id) { payments { amount { amount }
 
 def owed(view: dict[str, Any]) -> list[str]:
     """Each invoice's remaining due, oldest first."""
-    ordered = sorted(view["invoices"], key=lambda i: i["periodStart"])
+    ordered = sorted(view["invoices"], key=lambda i: (i["issuedOn"], i["number"]))
     return [i["remainingDue"]["amount"] for i in ordered]
 
 
@@ -126,7 +126,11 @@ async def test_a_bounced_cheque_is_reversed_with_a_fee(api: Any, runtime: Any, c
         ("PAYMENT", "-127.50", "PAYMENTS"), ("PAYMENT_REVERSAL", "127.50", "PAYMENTS"),
         ("FEE", "25.00", "FEES")]
     view = await account_view(api, billing, account)
-    assert (owed(view), view["balance"]["amount"]) == (["63.75", "63.75"], "152.50")
+    # The fee is invoiced at once, so all the account owes is on invoices.
+    assert (owed(view), view["balance"]["amount"]) == (["63.75", "63.75", "25.00"], "152.50")
+    fee = max(view["invoices"], key=lambda i: i["number"])
+    assert ([li["description"] for li in fee["lines"]], fee["billDate"]) == (
+        ["Returned payment fee"], None)
     # A reversed payment is neither reversed again nor refunded.
     assert await refused(api, billing.token, "reversePayment",
                          {"id": payment["id"], "reason": "again"}) == [("id", "INVALID")]

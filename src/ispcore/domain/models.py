@@ -56,6 +56,7 @@ from ispcore.domain.billing.models import (
 )
 from ispcore.domain.billing.payment_models import (
     AchFile,
+    Credit,
     Payment,
     PaymentAllocation,
     PaymentBatch,
@@ -163,6 +164,7 @@ __all__ = [
     "ContactEmail",
     "ContactMessageOptOut",
     "ContactPhoneNumber",
+    "Credit",
     "CustomField",
     "CustomFieldValue",
     "DelinquencyExclusion",

@@ -9,7 +9,7 @@ from strawberry.types import Info
 
 from ispcore.domain.billing import account_services as services
 from ispcore.domain.billing import account_terms as extras
-from ispcore.domain.billing import catalogue, invoices, ledger, quote, runs, settings
+from ispcore.domain.billing import catalogue, invoices, quote, runs, settings, transactions
 from ispcore.domain.billing.catalogue import Kind
 from ispcore.domain.billing.money import from_minor
 from ispcore.domain.common.errors import DomainError
@@ -220,11 +220,12 @@ async def _remove_vacation(uow: UnitOfWork, data: Any) -> dict[str, Any]:
 # --- ledger, invoices, runs --------------------------------------------------------------------
 
 async def _manual(uow: UnitOfWork, data: Any) -> dict[str, Any]:
-    return {"transaction": await ledger.post_manual(uow, values_of(data, IDS))}
+    return {"transaction": await transactions.post_manual(uow, values_of(data, IDS))}
 
 
 async def _void_transaction(uow: UnitOfWork, data: Any) -> dict[str, Any]:
-    return {"transaction": await ledger.void_entry(uow, pk(data.id, LedgerEntry), data.reason)}
+    return {"transaction": await transactions.void_entry(uow, pk(data.id, LedgerEntry),
+                                                         data.reason)}
 
 
 async def _issue(uow: UnitOfWork, data: Any) -> dict[str, Any]:
@@ -297,7 +298,8 @@ async def _quote(info: Info, data: Any) -> BillingQuotePayload:
                        discount=cash(li.discount), tax=cash(li.tax), total=cash(li.total))
              for li in result.lines]
     return BillingQuotePayload(quote=BillingQuote(
-        period_start=result.period.start, period_end=result.period.end,
+        period_start=result.period.start if result.period else None,
+        period_end=result.period.end if result.period else None,
         next_bill_date=result.next_bill_date, lines=lines, subtotal=cash(result.subtotal),
         discount_total=cash(result.discount_total), tax_total=cash(result.tax_total),
         total=cash(result.total)))
@@ -433,11 +435,14 @@ class BillingMutation:
     create_manual_transaction = command(
         _manual, input_type=s.CreateManualTransactionInput, permission=WRITE, idempotent=True,
         payload=payload_type("CreateManualTransaction", "transaction", LedgerEntry),
-        description="Debit or credit an account by hand.")
+        description="Debit or credit an account by hand (its payer's, for a child billed to "
+        "its parent). A debit is invoiced at once; a credit goes to the open invoices, oldest "
+        "first, and the rest stays as credit for the next invoice.")
     void_transaction = command(
         _void_transaction, input_type=s.VoidInput, permission=WRITE,
         payload=payload_type("VoidTransaction", "transaction", LedgerEntry),
-        description="Reverse a manual transaction; returns the reversing entry.")
+        description="Reverse a manual transaction or a write-off (a manual debit: with its "
+        "invoice); what a credit had paid is owed again. Returns the reversing entry.")
     issue_invoices = command(
         _issue, input_type=s.IssueInvoicesInput, permission=WRITE,
         payload=IssueInvoicesPayload, description="Issue draft invoices: numbered, posted, "

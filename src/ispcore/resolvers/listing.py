@@ -174,6 +174,8 @@ def _encode_value(value: Any) -> Any:
 
 def _decode_value(column: Any, value: Any) -> Any:
     """A cursor value back to the column's type; anything else is a tampered cursor."""
+    if value is None and column.nullable:
+        return None
     expected = column.type.python_type
     if expected is datetime:
         moment = datetime.fromisoformat(value) if isinstance(value, str) else None
@@ -207,14 +209,31 @@ def _decode_cursor(cursor: str, signature: str, columns: list[Any]) -> list[Any]
         raise bad_input("The cursor is malformed or belongs to another ordering.") from None
 
 
+def _sorted(column: Any, direction: OrderDirection) -> Any:
+    """Nulls sort as the largest value on every database: last going up, first going down."""
+    if direction is OrderDirection.ASC:
+        return column.asc().nulls_last()
+    return column.desc().nulls_first()
+
+
+def _equal(column: Any, value: Any) -> ColumnElement[bool]:
+    return column.is_(None) if value is None else column == value
+
+
+def _beyond(column: Any, direction: OrderDirection, value: Any) -> ColumnElement[bool]:
+    """Rows past ``value`` on this key alone, nulls counting as the largest value."""
+    if direction is OrderDirection.ASC:
+        return false() if value is None else or_(column > value, column.is_(None))
+    return column.is_not(None) if value is None else column < value
+
+
 def _after(columns: list[Any], directions: list[OrderDirection], values: list[Any]
            ) -> ColumnElement[bool]:
     """Rows strictly after ``values`` in the given lexicographic order."""
     alternatives = []
     for i, (column, direction) in enumerate(zip(columns, directions, strict=True)):
-        equal = [c == v for c, v in zip(columns[:i], values[:i], strict=True)]
-        beyond = column > values[i] if direction is OrderDirection.ASC else column < values[i]
-        alternatives.append(and_(*equal, beyond))
+        equal = [_equal(c, v) for c, v in zip(columns[:i], values[:i], strict=True)]
+        alternatives.append(and_(*equal, _beyond(column, direction, values[i])))
     return or_(*alternatives)
 
 
@@ -260,8 +279,8 @@ async def paginate(
     page = filtered.with_only_columns(*selected)
     if after:
         page = page.where(_after(columns, directions, _decode_cursor(after, signature, columns)))
-    page = page.order_by(*(c.asc() if d is OrderDirection.ASC else c.desc()
-                           for c, d in zip(columns, directions, strict=True))).limit(size + 1)
+    page = page.order_by(*(_sorted(c, d) for c, d in zip(columns, directions, strict=True))
+                         ).limit(size + 1)
 
     async with open_rows() as conn:  # with first: 0 this still tells if rows follow
         rows = list((await conn.execute(page)).all())

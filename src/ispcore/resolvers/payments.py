@@ -6,7 +6,7 @@ import strawberry
 from strawberry import relay
 from strawberry.types import Info
 
-from ispcore.domain.billing import ach, batches, collect, payment_methods, payments
+from ispcore.domain.billing import ach, batches, collect, payment_methods, payments, transactions
 from ispcore.domain.common.records import company_of
 from ispcore.domain.common.unit_of_work import UnitOfWork
 from ispcore.resolvers.billing import listing
@@ -21,10 +21,11 @@ from ispcore.resolvers.commands import (
 from ispcore.resolvers.connections import fetch_node
 from ispcore.schema import payments as s
 from ispcore.schema.accounts import Account, IdInput
-from ispcore.schema.billing import GlCode
+from ispcore.schema.billing import GlCode, Invoice
 from ispcore.schema.companies import Company
 from ispcore.schema.payments import (
     AchFile,
+    Credit,
     Payment,
     PaymentBatch,
     PaymentMethod,
@@ -38,7 +39,8 @@ WRITE = "billing:write"
 CONFIGURE = "billing:configure"
 RUN = "billing:run"
 
-IDS = {"account_id": Account, "payment_gl_code_id": GlCode, "fee_gl_code_id": GlCode}
+IDS = {"account_id": Account, "payment_gl_code_id": GlCode, "fee_gl_code_id": GlCode,
+       "gl_code_id": GlCode, "invoice_id": Invoice}
 
 
 async def _create(uow: UnitOfWork, data: Any) -> dict[str, Any]:
@@ -54,6 +56,10 @@ async def _refund(uow: UnitOfWork, data: Any) -> dict[str, Any]:
 async def _reverse(uow: UnitOfWork, data: Any) -> dict[str, Any]:
     return {"payment": await payments.reverse_payment(
         uow, pk(data.id, Payment), data.reason, data.fee, data.charge_fee)}
+
+
+async def _write_off(uow: UnitOfWork, data: Any) -> dict[str, Any]:
+    return {"credit": await transactions.write_off(uow, values_of(data, IDS))}
 
 
 async def _update_settings(uow: UnitOfWork, data: Any) -> dict[str, Any]:
@@ -122,6 +128,9 @@ async def _reconcile(open_uow: OpenUow, data: Any) -> dict[str, Any]:
 class PaymentQuery:
     payments = listing(Payment, s.PAYMENT_LISTING, (Payment.model.reference,),
                        "Payments received and being collected.")
+    credits = listing(Credit, s.CREDIT_LISTING, (Credit.model.description,),
+                      "Credits that are not payments: manual credits, credit notes and "
+                      "write-offs.")
     payment_batches = listing(PaymentBatch, s.PAYMENT_BATCH_LISTING, (PaymentBatch.model.name,),
                               "Payment batches and their deposit slips.")
     ach_files = listing(AchFile, s.ACH_FILE_LISTING, (), "NACHA files made.")
@@ -163,6 +172,12 @@ class PaymentMutation:
         payload=payload_type("ReversePayment", "payment", Payment),
         description="A payment that came back (a bounced cheque): the account owes it "
         "again, with a returned-payment fee if asked.")
+    write_off_invoice = command(
+        _write_off, input_type=s.WriteOffInvoiceInput, permission=WRITE, idempotent=True,
+        payload=payload_type("WriteOffInvoice", "credit", Credit),
+        description="Give up what an issued invoice has left to pay: a credit on the ledger "
+        "code given that pays the rest of that invoice (voidTransaction on its entry takes "
+        "it back).")
     update_payment_settings = command(
         _update_settings, input_type=s.UpdatePaymentSettingsInput, permission=CONFIGURE,
         payload=payload_type("UpdatePaymentSettings", "payment_settings", PaymentSettings),

@@ -14,6 +14,7 @@ from ispcore.domain.accounts.service import StatusChangeKind as DomainStatusChan
 from ispcore.domain.addresses.models import AccountPostalAddress
 from ispcore.domain.addresses.models import AddressOccupancy as OccupancyModel
 from ispcore.domain.addresses.service import PostalKind
+from ispcore.domain.billing import allocation
 from ispcore.domain.custom_fields.service import EntityType
 from ispcore.domain.messaging.content_models import ContactMessageOptOut
 from ispcore.schema.companies import Company
@@ -280,7 +281,7 @@ class Account(ModelNode):
         Many("AccountService", "account_id", order_by=("start_date", "id")),
         description="Null without billing:read. Services and packages, past and present.")
     invoices: list[Annotated[Invoice, strawberry.lazy(BILLING)]] | None = relation(
-        Many("Invoice", "account_id", order_by=("bill_date", "id"), arrange=newest_first),
+        Many("Invoice", "account_id", order_by=("id",), arrange=newest_first),
         description="Null without billing:read. Newest first.")
     transactions: list[Annotated[LedgerEntry, strawberry.lazy(BILLING)]] | None = relation(
         Many("LedgerEntry", "account_id"),
@@ -332,6 +333,29 @@ class Account(ModelNode):
         if not info.context.actor.can("billing:read"):
             return None
         minor = await info.context.loaders.balances().load(self.pk)
+        return await as_money(info, minor, self.company_id)
+
+    @strawberry.field(description="What the account's open invoices have left to pay. Null "
+                      "without billing:read. amountDue - unappliedCredit = balance.")
+    async def amount_due(self, info: Info) -> Money | None:
+        return await self._money_of(info, allocation.amounts_due)
+
+    @strawberry.field(description="Credit not on any invoice yet (an overpayment, a credit "
+                      "larger than what was owed): the next invoice takes it. Null without "
+                      "billing:read.")
+    async def unapplied_credit(self, info: Info) -> Money | None:
+        return await self._money_of(info, allocation.unapplied_credit)
+
+    async def _money_of(self, info: Info, read: Any) -> Money | None:
+        """``read(conn, account_ids)`` of this account, batched over the page."""
+        if not info.context.actor.can("billing:read"):
+            return None
+
+        async def load(conn: Any, ids: Any) -> list[int]:
+            found = await read(conn, ids)
+            return [found[i] for i in ids]
+
+        minor = await info.context.loaders.keyed(read.__name__, load).load(self.pk)
         return await as_money(info, minor, self.company_id)
 
     @strawberry.field(description="Null without usage:read. Usage in buckets of the "

@@ -18,6 +18,7 @@ from ispcore.domain.billing.discounts import PERCENT_SCALE
 from ispcore.domain.billing.engine import BillingMode as DomainBillingMode
 from ispcore.domain.billing.engine import LineKind as DomainLineKind
 from ispcore.domain.billing.engine import VacationBilling as DomainVacationBilling
+from ispcore.domain.billing.invoices import InvoiceKind as DomainInvoiceKind
 from ispcore.domain.billing.invoices import InvoiceStatus as DomainInvoiceStatus
 from ispcore.domain.billing.ledger import Direction as DomainDirection
 from ispcore.domain.billing.ledger import EntryKind as DomainEntryKind
@@ -65,9 +66,12 @@ DiscountKind = strawberry.enum(c.DiscountKind)
 DiscountTarget = strawberry.enum(c.DiscountTarget, description="What a discount takes off: the "
                                  "whole bill, one service or one package.")
 InvoiceStatus = strawberry.enum(DomainInvoiceStatus)
+InvoiceKind = strawberry.enum(DomainInvoiceKind, description="INVOICE, or CREDIT_NOTE: an "
+                              "invoice whose lines come to less than nothing.")
 LineKind = strawberry.enum(DomainLineKind, name="InvoiceLineKind", description=(
     "SERVICE: a whole cycle; PRORATED: part of one; VACATION: vacation days; ONE_TIME; "
-    "ADJUSTMENT: proration of a change; MANUAL: added by staff; USAGE: data overage, or a "
+    "ADJUSTMENT: proration of a change; MANUAL: added by staff (a draft's line, a manual "
+    "debit) or a fee; USAGE: data overage, or a "
     "correction of it for usage that arrived late."))
 EntryKind = strawberry.enum(DomainEntryKind, name="LedgerEntryKind")
 Direction = strawberry.enum(DomainDirection, name="TransactionDirection")
@@ -464,9 +468,14 @@ class Invoice(ModelNode):
     number: str | None = strawberry.field(description="Given when issued.")
     status: InvoiceStatus
     currency: str
-    bill_date: date = strawberry.field(description="The bill date it was made on.")
-    period_start: date
-    period_end: date = strawberry.field(description="Exclusive.")
+    bill_date: date | None = strawberry.field(
+        description="The bill date it was made on; null for an invoice made at once (a manual "
+        "debit, a returned-payment fee).")
+    period_start: date | None = strawberry.field(
+        description="The service it bills: the first day of its earliest service line; null "
+        "when no line bills a service period (a credit note, a fee).")
+    period_end: date | None = strawberry.field(
+        description="The end (exclusive) of its latest service line.")
     issued_on: date | None
     due_on: date | None
     message: str
@@ -486,7 +495,12 @@ class Invoice(ModelNode):
     discount_total: Money = money("discount_minor")
     tax_total: Money = money("tax_minor")
     total: Money = money("total_minor")
-    amount_paid: Money = money("paid_minor")
+    amount_paid: Money = money("paid_minor", description="Put on it by payments and credits.")
+
+    @strawberry.field(description="CREDIT_NOTE when its lines come to less than nothing: it "
+                      "owes nothing and credits the account (see Credit).")
+    def kind(self) -> InvoiceKind:
+        return InvoiceKind.CREDIT_NOTE if self.total_minor < 0 else InvoiceKind.INVOICE
 
     @strawberry.field(description="What is still owed on it (zero when void).")
     async def remaining_due(self, info: Info) -> Money:
@@ -499,8 +513,8 @@ class Invoice(ModelNode):
     lines: list[InvoiceLine] | None = relation(Many("InvoiceLine", "invoice_id",
                                                     order_by=("position",)))
     payments: list[Annotated[PaymentAllocation, strawberry.lazy(PAYMENTS)]] | None = relation(
-        Many("PaymentAllocation", "invoice_id"), description="What paid it, in order (negative "
-        "rows: money taken back by a refund, reversal or void).")
+        Many("PaymentAllocation", "invoice_id"), description="What paid it (payments and "
+        "credits), in order (negative rows: money taken back by a refund, reversal or void).")
 
     @strawberry.field(description="Data usage of its account and of the accounts with lines "
                       "on it, in the periods that ended on its bill date: billable and free.")
@@ -562,8 +576,9 @@ class QuoteLine:
 
 @strawberry.type(description="What the next invoice would hold; nothing is written.")
 class BillingQuote:
-    period_start: date
-    period_end: date
+    period_start: date | None = strawberry.field(description="As the invoice's: null when no "
+                                                 "line would bill a service period.")
+    period_end: date | None
     next_bill_date: date = strawberry.field(description="The bill date after that invoice.")
     lines: list[QuoteLine]
     subtotal: Money

@@ -73,19 +73,62 @@ class PaymentMethod(ModelNode):
     account: Account | None = relation(One("Account", "account_id"))
 
 
-@strawberry.type(description="A payment's share of an invoice (negative when taken back by "
-                 "a refund, reversal or void).")
+CreditKind = strawberry.enum(m.CreditKind, description="MANUAL: given by staff; CREDIT_NOTE: "
+                             "an invoice whose lines came to less than nothing; WRITE_OFF: "
+                             "what an invoice had left to pay, given up.")
+
+
+@strawberry.type(description="A payment's or a credit's share of an invoice (negative when "
+                 "taken back by a refund, reversal or void).")
 @model_node(m.PaymentAllocation, read_permission=READ)
 class PaymentAllocation(ModelNode):
     created_at: datetime
     company_id: strawberry.Private[int]
-    payment_id: strawberry.Private[int]
+    payment_id: strawberry.Private[int | None]
+    credit_id: strawberry.Private[int | None]
     invoice_id: strawberry.Private[int]
     amount_minor: strawberry.Private[int]
 
     amount: Money = money("amount_minor")
     invoice: Invoice | None = relation(One("Invoice", "invoice_id"))
-    payment: Payment | None = relation(One("Payment", "payment_id"))
+    payment: Payment | None = relation(One("Payment", "payment_id"),
+                                       description="Null when the money is a credit's.")
+    credit: Credit | None = relation(One("Credit", "credit_id"),
+                                     description="Null when the money is a payment's.")
+
+
+@strawberry.type(description="Money owed back to an account that is not a payment: a manual "
+                 "credit, a credit note or a write-off. Like a payment's money it goes to the "
+                 "account's open invoices, oldest first (a write-off: to the invoice it writes "
+                 "off); what is left is unapplied credit, which the next invoice takes.")
+@model_node(m.Credit, read_permission=READ)
+class Credit(ModelNode):
+    kind: CreditKind
+    currency: str
+    description: str
+    created_at: datetime
+    voided_at: datetime | None = strawberry.field(
+        description="Set when voided: what it had put on invoices was taken back.")
+    company_id: strawberry.Private[int]
+    account_id: strawberry.Private[int]
+    amount_minor: strawberry.Private[int]
+    unallocated_minor: strawberry.Private[int]
+    ledger_entry_id: strawberry.Private[int | None]
+    invoice_id: strawberry.Private[int | None]
+    user_id: strawberry.Private[int | None]
+
+    amount: Money = money("amount_minor")
+    unapplied: Money = money("unallocated_minor", description="Not on any invoice yet.")
+    account: Account | None = relation(One("Account", "account_id"))
+    invoice: Invoice | None = relation(One("Invoice", "invoice_id"),
+                                       description="The credit note, or the invoice written off.")
+    transaction: LedgerEntry | None = relation(
+        One("LedgerEntry", "ledger_entry_id"),
+        description="A manual credit's or write-off's ledger entry (a credit note's are its "
+        "invoice's).")
+    user: User | None = relation(One("User", "user_id"), description="Who gave it.")
+    allocations: list[PaymentAllocation] | None = relation(
+        Many("PaymentAllocation", "credit_id"), description="Where it went, in order.")
 
 
 @strawberry.type(description="Money given back from a payment.")
@@ -243,12 +286,27 @@ PAYMENT_BATCH_LISTING = listing_inputs(
 ACH_FILE_LISTING = listing_inputs(
     "AchFile", {"id": IdOf("AchFile"), "company_id": IdOf("Company"),
                 "created_on": DateFilter}, order_by=["created_at"])
+CREDIT_LISTING = listing_inputs(
+    "Credit", {"id": IdOf("Credit"), "company_id": IdOf("Company"),
+               "account_id": IdOf("Account"), "kind": StringFilter,
+               "invoice_id": IdOf("Invoice"), "created_at": DateTimeFilter},
+    order_by=["created_at"])
 PAYMENT_LISTING = listing_inputs(
     "Payment", {"id": IdOf("Payment"), "company_id": IdOf("Company"),
                 "account_id": IdOf("Account"), "status": StringFilter, "method": StringFilter,
                 "batch_id": IdOf("PaymentBatch"), "ach_file_id": IdOf("AchFile"),
                 "reference": StringFilter, "received_on": DateFilter,
                 "created_at": DateTimeFilter}, order_by=["received_at", "created_at"])
+
+
+@strawberry.input
+class WriteOffInvoiceInput:
+    invoice_id: relay.GlobalID
+    gl_code_id: relay.GlobalID = strawberry.field(description="Where the loss is booked (bad "
+                                                  "debt, say).")
+    reason: str
+    idempotency_key: str | None = strawberry.field(
+        default=None, description="Retrying with the same key returns the first result.")
 
 
 @strawberry.input

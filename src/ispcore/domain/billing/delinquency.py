@@ -30,6 +30,7 @@ from sqlalchemy.exc import IntegrityError
 from ispcore.db import among, bulk_insert
 from ispcore.domain.accounts import service as accounts
 from ispcore.domain.accounts.models import Account, AccountStatus
+from ispcore.domain.billing import allocation
 from ispcore.domain.billing.collections_models import (
     AccountDelinquency,
     DelinquencySettings,
@@ -314,11 +315,10 @@ async def sweep_all(open_uow: Callable[[], UnitOfWork]) -> dict[int, SweepCounts
 
 
 def _register() -> None:
-    """A payment clears the delinquency of the account that paid, at once."""
-    from ispcore.domain.billing import payments
-
-    if review_accounts not in payments.PAYMENT_APPLIED_HOOKS:
-        payments.PAYMENT_APPLIED_HOOKS.append(review_accounts)
+    """Money put on an account's invoices (a payment, a credit, a void) clears its
+    delinquency at once when nothing overdue is left."""
+    if review_accounts not in allocation.MONEY_APPLIED_HOOKS:
+        allocation.MONEY_APPLIED_HOOKS.append(review_accounts)
 
 
 _register()

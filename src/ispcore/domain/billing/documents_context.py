@@ -150,6 +150,8 @@ async def invoice_contexts(session: Any, company: Any, invoices: list[Invoice]
                                                        company.country)},
             "invoice": {
                 "number": invoice.number, "status": invoice.status,
+                "credit_note": invoice.total_minor < 0,
+                "credit": money(max(-invoice.total_minor, 0)),
                 "issued_on": invoice.issued_on, "due_on": invoice.due_on,
                 "bill_date": invoice.bill_date, "period_start": invoice.period_start,
                 "period_end": _last_day(invoice.period_end), "message": invoice.message,

@@ -177,13 +177,31 @@ class ItemState:
     end: date | None
 
 
+#: Lines that bill the account's service for a span of days (not adjustments of earlier
+#: periods, one-time charges or fees).
+SERVICE_KINDS = frozenset({LineKind.SERVICE, LineKind.PRORATED, LineKind.VACATION,
+                           LineKind.USAGE})
+
+
 @dataclass
 class Bill:
-    period: Period
+    #: The cycle the bill date closes or opens (what discounts' ``until`` is compared with).
+    window: Period
     next_bill_date: date
     lines: list[Line]
     items: dict[int, ItemState]
     grants_used: list[int]
+
+    @property
+    def period(self) -> Period | None:
+        """The service the invoice bills: from the earliest service line's first day to the
+        latest one's end (a quarterly service billed with monthly ones spans the quarter);
+        None when no line bills a service period (credits only, fees, one-time charges)."""
+        spans = [line.period for line in self.lines
+                 if line.kind in SERVICE_KINDS and line.period is not None]
+        if not spans:
+            return None
+        return Period(min(p.start for p in spans), max(p.end for p in spans))
 
     @property
     def subtotal(self) -> int:
@@ -419,7 +437,7 @@ def bill(plan: Plan) -> Bill:
     """The invoice ``plan``'s account gets on its next bill date, and where each item's
     billing stands afterwards."""
     terms = plan.terms
-    period, through, next_date = window(plan.next_bill_date, terms)
+    cycle, through, next_date = window(plan.next_bill_date, terms)
     lines: list[Line] = []
     states: dict[int, ItemState] = {}
     for item in plan.items:
@@ -433,12 +451,12 @@ def bill(plan: Plan) -> Bill:
                           charge.period, item_id=None, charge_id=charge.id,
                           account_service_id=charge.item_id,
                           service_id=charge.service_id, package_id=charge.package_id))
-    used = _apply_discounts(lines, plan.grants, period, terms.rounding)
+    used = _apply_discounts(lines, plan.grants, cycle, terms.rounding)
     if lines:
         lines += [Line(fee.account_id, LineKind.MANUAL, fee.description, fee.quantity,
                        fee.unit_price, fee.amount, fee.gl_code_id, fee.taxable)
                   for fee in plan.invoice_fees]
-    return Bill(period, next_date, lines, states, used)
+    return Bill(cycle, next_date, lines, states, used)
 
 
 def levy(lines: list[Line], rates: list[Rate], rule: Rounding) -> None:

@@ -4,15 +4,17 @@ edited only as drafts, and voided by reversing entries."""
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import exists, select, update
+from sqlalchemy.orm import aliased
 
 from ispcore.db import among, bulk_insert, bulk_update
 from ispcore.domain.accounts.models import Account
-from ispcore.domain.billing import allocation, fees, tax_engine
+from ispcore.domain.billing import allocation, credits, fees, tax_engine
 from ispcore.domain.billing.calendar import Period
 from ispcore.domain.billing.engine import Bill, Line, LineKind
 from ispcore.domain.billing.ledger import EntryKind, announce_balances, reverse
@@ -43,6 +45,13 @@ class InvoiceStatus(StrEnum):
     DRAFT = "DRAFT"
     ISSUED = "ISSUED"
     VOID = "VOID"
+
+
+class InvoiceKind(StrEnum):
+    INVOICE = "INVOICE"
+    #: Its lines come to less than nothing: it owes nothing and its credit goes to the
+    #: account's open invoices, oldest first.
+    CREDIT_NOTE = "CREDIT_NOTE"
 
 
 async def _reserve_numbers(uow: UnitOfWork, company_id: int, count: int) -> int:
@@ -119,8 +128,9 @@ async def write_bills(uow: UnitOfWork, catalogue: Catalogue, bills: list[tuple[P
             "number": None if draft else format_number(settings.invoice_number_format,
                                                        first + index, on),
             "status": InvoiceStatus.DRAFT if draft else InvoiceStatus.ISSUED,
-            "bill_date": payer.plan.next_bill_date, "period_start": bill.period.start,
-            "period_end": bill.period.end,
+            "bill_date": payer.plan.next_bill_date,
+            "period_start": bill.period.start if bill.period else None,
+            "period_end": bill.period.end if bill.period else None,
             "issued_on": None if draft else on,
             "due_on": None if draft else on + timedelta(days=payer.due_days),
             "subtotal_minor": bill.subtotal, "discount_minor": bill.discount_total,
@@ -158,7 +168,12 @@ async def write_bills(uow: UnitOfWork, catalogue: Catalogue, bills: list[tuple[P
             ledger_rows += _ledger_rows(company.id, payer.account_id, invoice_id,
                                         f"Invoice {row['number']}", postings, on, now)
         await bulk_insert(session, LedgerEntry, ledger_rows)
-        await allocation.apply_credits(uow, [payer.account_id for payer, _bill in invoiced])
+        await credits.note_credits(uow, company, [
+            (pk, row["account_id"], row["total_minor"], row["number"])
+            for pk, row in zip(invoice_ids, invoice_rows, strict=True)])
+        credited = await allocation.apply_credits(
+            uow, [payer.account_id for payer, _bill in invoiced])
+        await allocation.money_applied(uow, company.id, credited)
         await _announce_issued(uow, company, list(zip(invoice_ids, invoice_rows,
                                                       strict=True)))
     await _move_billing(uow, bills, dict(zip([id(b) for _p, b in invoiced], invoice_ids,
@@ -202,6 +217,65 @@ async def _move_billing(uow: UnitOfWork, bills: list[tuple[Payer, Bill]],
     for model, rows in ((AccountService, items), (PendingCharge, charges),
                         (AccountDiscount, grants), (Account, accounts)):
         await bulk_update(session, model, rows)
+
+
+# --- invoicing a charge at once -----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ImmediateCharge:
+    """A charge invoiced the moment it is made (a manual debit, a returned-payment fee), so
+    that every debit the account owes is on an invoice."""
+
+    #: The account whose invoice it is (the payer), and the one the line is for.
+    payer_id: int
+    account_id: int
+    description: str
+    amount: int
+    gl_code_id: int
+    entry_kind: EntryKind
+
+
+async def invoice_now(uow: UnitOfWork, company: Any, charge: ImmediateCharge, *,
+                      payment_id: int | None = None) -> tuple[Invoice, LedgerEntry]:
+    """Issue an invoice of the one ``charge`` today (numbered, due after the payer's due
+    days, untaxed), post it to the ledger as ``charge.entry_kind`` and put the account's
+    credit on it. It has no bill date and no service period."""
+    session = uow.session
+    # The account, then the invoice counter: the order a billing run takes them in.
+    await allocation.lock_account(uow, charge.payer_id)
+    today, now = today_in(uow, company), uow.clock.now()
+    settings = await company_settings(uow, company.id)
+    due_days = await session.scalar(select(AccountBilling.due_days).where(
+        AccountBilling.account_id == charge.payer_id))
+    first = await _reserve_numbers(uow, company.id, 1)
+    invoice = Invoice(
+        company_id=company.id, account_id=charge.payer_id, billing_run_id=None,
+        number=format_number(settings.invoice_number_format, first, today),
+        status=InvoiceStatus.ISSUED, currency=company.currency, bill_date=None,
+        period_start=None, period_end=None, issued_on=today,
+        due_on=today + timedelta(days=settings.due_days if due_days is None else due_days),
+        subtotal_minor=charge.amount, discount_minor=0, tax_minor=0,
+        total_minor=charge.amount, paid_minor=0, message="", created_at=now)
+    session.add(invoice)
+    await session.flush()
+    session.add(InvoiceLine(
+        company_id=company.id, invoice_id=invoice.id, account_id=charge.account_id, position=1,
+        kind=LineKind.MANUAL.value, description=charge.description[:300], quantity=1,
+        unit_price_minor=charge.amount, amount_minor=charge.amount, discount_minor=0,
+        tax_minor=0, total_minor=charge.amount, gl_code_id=charge.gl_code_id, taxable=False))
+    entry = LedgerEntry(
+        company_id=company.id, account_id=charge.payer_id, kind=charge.entry_kind,
+        amount_minor=charge.amount, gl_code_id=charge.gl_code_id,
+        description=charge.description[:300],
+        invoice_id=invoice.id, payment_id=payment_id, posted_on=today, created_at=now,
+        user_id=uow.actor.user_id)
+    session.add(entry)
+    await session.flush()
+    await allocation.apply_credit(uow, charge.payer_id)
+    await _announce_issued(uow, company, [(invoice.id, {
+        "account_id": invoice.account_id, "number": invoice.number,
+        "total_minor": invoice.total_minor, "due_on": invoice.due_on})])
+    return invoice, entry
 
 
 # --- issuing drafts, voiding ------------------------------------------------------------------
@@ -268,7 +342,10 @@ async def issue(uow: UnitOfWork, ids: list[int]) -> list[Invoice]:
                                        "due_on": invoice.due_on}))
     await uow.session.flush()
     await bulk_insert(uow.session, LedgerEntry, ledger_rows)
-    await allocation.apply_credits(uow, [i.account_id for i in invoices])
+    await credits.note_credits(uow, company, [(i.id, i.account_id, i.total_minor, i.number or "")
+                                              for i in invoices])
+    credited = await allocation.apply_credits(uow, [i.account_id for i in invoices])
+    await allocation.money_applied(uow, company.id, credited)
     await _announce_issued(uow, company, announced)
     return invoices
 
@@ -293,11 +370,12 @@ async def void(uow: UnitOfWork, pk: int, reason: str | None) -> Invoice:
     invoice.voided_at = uow.clock.now()
     invoice.void_reason = text[:500]
     if was_issued:
-        entries = await uow.session.scalars(select(LedgerEntry).where(
-            LedgerEntry.invoice_id == invoice.id, LedgerEntry.kind != EntryKind.REVERSAL))
-        for entry in entries:
-            uow.session.add(reverse(uow, entry, text, today))
-        await allocation.release_invoice(uow, invoice)
+        await reverse_entries(uow, invoice.id, text, today)
+        note = await credits.note_of(uow, invoice)
+        if note is not None:
+            await credits.withdraw(uow, note)
+        for write_off in await allocation.release_invoice(uow, invoice):
+            write_off.voided_at = uow.clock.now()  # its entry was the invoice's, reversed
         await fees.waive_late_fee(uow, invoice.id)
     await uow.session.flush()
     record_event(uow, "invoice.voided", company_id=invoice.company_id, entity=invoice,
@@ -306,7 +384,19 @@ async def void(uow: UnitOfWork, pk: int, reason: str | None) -> Invoice:
     if was_issued:
         await announce_balances(uow, invoice.company_id, company.currency,
                                 [invoice.account_id])
+        await allocation.money_applied(uow, invoice.company_id, [invoice.account_id])
     return invoice
+
+
+async def reverse_entries(uow: UnitOfWork, invoice_id: int, reason: str, on: date) -> None:
+    """Reverse the invoice's ledger entries not reversed yet (its lines', and a write-off's
+    of it)."""
+    reversal = aliased(LedgerEntry)
+    entries = await uow.session.scalars(select(LedgerEntry).where(
+        LedgerEntry.invoice_id == invoice_id, LedgerEntry.kind != EntryKind.REVERSAL,
+        ~exists().where(reversal.reverses_id == LedgerEntry.id)))
+    for entry in entries:
+        uow.session.add(reverse(uow, entry, reason, on))
 
 
 # --- editing drafts -----------------------------------------------------------------------------

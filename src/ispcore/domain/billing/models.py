@@ -316,10 +316,13 @@ class Invoice(IdMixin, Base):
     number: Mapped[str | None] = mapped_column(String(60))
     status: Mapped[str] = mapped_column(String(10))
     currency: Mapped[str] = mapped_column(String(3))
-    #: The account's next bill date the invoice was made on.
-    bill_date: Mapped[date] = mapped_column(Date)
-    period_start: Mapped[date] = mapped_column(Date)
-    period_end: Mapped[date] = mapped_column(Date)
+    #: The account's next bill date the invoice was made on; none for an invoice made at
+    #: once (a manual debit, a returned-payment fee).
+    bill_date: Mapped[date | None] = mapped_column(Date)
+    #: The service its lines bill (from the first day of the earliest to the end of the
+    #: latest); none when no line bills a service period (a credit note, a fee).
+    period_start: Mapped[date | None] = mapped_column(Date)
+    period_end: Mapped[date | None] = mapped_column(Date)
     issued_on: Mapped[date | None] = mapped_column(Date)
     due_on: Mapped[date | None] = mapped_column(Date)
     subtotal_minor: Mapped[int] = mapped_column(Minor)

@@ -1,11 +1,13 @@
-"""Payment tables: payments and how they are spread over invoices, refunds, payment methods
-on file, cheque batches (deposit slips) and ACH files. Amounts are integer minor units."""
+"""Payment tables: payments and credits and how they are spread over invoices, refunds,
+payment methods on file, cheque batches (deposit slips) and ACH files. Amounts are integer
+minor units."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 
-from sqlalchemy import Date, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ispcore.db import Base, BigId, IdMixin
@@ -142,15 +144,60 @@ class Payment(IdMixin, Base):
     created_at: Mapped[datetime]
 
 
+class CreditKind(StrEnum):
+    #: Given by staff (a goodwill credit, a correction).
+    MANUAL = "MANUAL"
+    #: An invoice whose lines come to less than nothing (a service removed after it was
+    #: billed, say): it owes nothing and credits the account the difference.
+    CREDIT_NOTE = "CREDIT_NOTE"
+    #: What an invoice had left to pay, given up as uncollectable.
+    WRITE_OFF = "WRITE_OFF"
+
+
+class Credit(IdMixin, Base):
+    """Money owed back to an account that is not a payment: a manual credit, a credit note
+    (an invoice whose lines come to less than nothing) or a write-off. It is spread over the
+    account's open invoices exactly as a payment is (see ``allocation``); a write-off goes to
+    the one invoice it writes off. ``unallocated_minor`` is what is left as credit."""
+
+    __tablename__ = "credits"
+    __table_args__ = (
+        partial_index("ix_credits_unapplied", "account_id", where="unallocated_minor > 0"),
+    )
+    company_id: Mapped[int] = company_fk()
+    account_id: Mapped[int] = kept_account_fk()
+    kind: Mapped[str] = mapped_column(String(12))
+    currency: Mapped[str] = mapped_column(String(3))
+    amount_minor: Mapped[int] = mapped_column(Minor)
+    unallocated_minor: Mapped[int] = mapped_column(Minor)
+    description: Mapped[str] = mapped_column(String(300))
+    #: The manual credit's or write-off's ledger entry (a credit note's are its invoice's).
+    ledger_entry_id: Mapped[int | None] = mapped_column(BigId, index=True)
+    #: The credit note, or the invoice written off.
+    invoice_id: Mapped[int | None] = mapped_column(BigId, index=True)
+    #: Set when voided: what it had put on invoices was taken back.
+    voided_at: Mapped[datetime | None]
+    user_id: Mapped[int | None] = mapped_column(BigId)
+    created_at: Mapped[datetime]
+
+
+#: Every allocation comes from exactly one payment or one credit.
+ONE_SOURCE = "(payment_id IS NULL) <> (credit_id IS NULL)"
+
+
 class PaymentAllocation(IdMixin, Base):
-    """Part of a payment put on an invoice (positive) or taken back off it (negative): an
-    append-only record; a payment's share of an invoice is the sum of its rows."""
+    """Part of a payment or a credit put on an invoice (positive) or taken back off it
+    (negative): an append-only record; a source's share of an invoice is the sum of its
+    rows."""
 
     __tablename__ = "payment_allocations"
-    __table_args__ = (Index("ix_payment_allocations_invoice", "invoice_id", "payment_id"),)
+    __table_args__ = (Index("ix_payment_allocations_invoice", "invoice_id", "payment_id"),
+                      CheckConstraint(ONE_SOURCE, name="one_source"))
     company_id: Mapped[int] = mapped_column(BigId)
-    payment_id: Mapped[int] = mapped_column(
+    payment_id: Mapped[int | None] = mapped_column(
         BigId, ForeignKey("payments.id", ondelete="RESTRICT"), index=True)
+    credit_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("credits.id", ondelete="RESTRICT"), index=True)
     invoice_id: Mapped[int] = mapped_column(BigId, ForeignKey("invoices.id",
                                                               ondelete="RESTRICT"))
     amount_minor: Mapped[int] = mapped_column(Minor)

@@ -5,7 +5,6 @@ and reversals are ledger debits that take money back off them."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
@@ -14,7 +13,7 @@ from typing import Any
 from sqlalchemy import select
 
 from ispcore.domain.accounts import service as accounts
-from ispcore.domain.billing import allocation
+from ispcore.domain.billing import allocation, invoices
 from ispcore.domain.billing.ledger import EntryKind, announce_balances
 from ispcore.domain.billing.models import GlCode, LedgerEntry
 from ispcore.domain.billing.money import from_minor, same_currency, to_minor
@@ -50,10 +49,6 @@ class Status(StrEnum):
     #: Taken back after completing: a bounced cheque, a returned ACH entry.
     REVERSED = "REVERSED"
 
-
-#: Called with (uow, company_id, account_ids) after money moved on those accounts' invoices
-#: (delinquency clears accounts that paid).
-PAYMENT_APPLIED_HOOKS: list[Callable[[UnitOfWork, int, list[int]], Awaitable[None]]] = []
 
 #: How far ahead of now a payment's ``receivedAt`` may be (clock skew of the sender).
 FUTURE_TOLERANCE = timedelta(minutes=5)
@@ -257,8 +252,7 @@ def _post(uow: UnitOfWork, payment: Payment, kind: EntryKind, amount: int, gl_co
 async def _after_money_moved(uow: UnitOfWork, company: Any, account_id: int) -> None:
     await uow.session.flush()
     await announce_balances(uow, company.id, company.currency, [account_id])
-    for hook in PAYMENT_APPLIED_HOOKS:
-        await hook(uow, company.id, [account_id])
+    await allocation.money_applied(uow, company.id, [account_id])
 
 
 # --- refunds and reversals ----------------------------------------------------------------------
@@ -342,8 +336,9 @@ async def reverse_payment(uow: UnitOfWork, pk: int, reason: str | None,
         _post(uow, payment, EntryKind.PAYMENT_REVERSAL, remaining, settings.payment_gl_code_id,
               f"Payment returned: {text}", company)
     if fee_minor:
-        _post(uow, payment, EntryKind.FEE, fee_minor, settings.fee_gl_code_id,
-              "Returned payment fee", company)
+        await invoices.invoice_now(uow, company, invoices.ImmediateCharge(
+            payment.account_id, payment.account_id, "Returned payment fee", fee_minor,
+            settings.fee_gl_code_id, EntryKind.FEE), payment_id=payment.id)
     await uow.session.flush()
     record_event(uow, "payment.failed", company_id=company.id, entity=payment, payload={
         "account_id": payment.account_id, "reason": text, "reversed": True,

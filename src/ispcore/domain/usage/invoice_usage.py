@@ -42,10 +42,11 @@ class InvoiceUsage:
         return self.free_in + self.free_out
 
 
-async def usage_of_invoices(on: Any, invoices: Sequence[tuple[int, int, date]]
+async def usage_of_invoices(on: Any, invoices: Sequence[tuple[int, int, date | None]]
                             ) -> dict[int, list[InvoiceUsage]]:
     """The usage of each (invoice id, its account id, its bill date), read ``on`` a session
-    or a connection; its own account first, then by account id."""
+    or a connection; its own account first, then by account id. An invoice with no bill
+    date (made at once, for a fee or a manual debit) shows none."""
     if not invoices:
         return {}
     ids = [invoice_id for invoice_id, _account, _day in invoices]
@@ -55,7 +56,7 @@ async def usage_of_invoices(on: Any, invoices: Sequence[tuple[int, int, date]]
             .where(among(on, InvoiceLine.invoice_id, ids))):
         accounts[invoice_id].add(account_id)
     everyone = sorted({a for found in accounts.values() for a in found})
-    days = sorted({day for _i, _a, day in invoices})
+    days = sorted({day for _i, _a, day in invoices if day is not None})
     p = UsagePeriod
     periods: dict[tuple[int, date], list[InvoiceUsage]] = defaultdict(list)
     for r in await on.execute(
