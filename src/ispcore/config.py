@@ -113,8 +113,9 @@ class Settings(BaseSettings):
         "Twilio-compatible provider)"
     )
     webhooks_allow_private: bool = Field(
-        default=False, description="Let webhook URLs reach loopback, private, link-local and "
-        "other non-public addresses (on-premise partners; tests); cloud metadata included"
+        default=False, description="Let outbound connections (webhooks, Preseem, SMTP, the SMS "
+        "provider, Stripe) reach loopback, private, link-local and other non-public addresses "
+        "(on-premise servers; tests); cloud metadata included"
     )
     webhooks_concurrency: int = Field(
         default=32, description="Webhook requests one delivery job has in flight at once"
