@@ -189,3 +189,10 @@ def vault_key(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> str:
     key = Fernet.generate_key().decode()
     monkeypatch.setattr(runtime.settings, "vault_key", key)
     return key
+
+
+@pytest.fixture
+def private_targets_allowed(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Outbound connections may reach loopback and private addresses: the servers tests run
+    (SMTP, HTTP receivers) listen on 127.0.0.1."""
+    monkeypatch.setattr(runtime.settings, "webhooks_allow_private", True)

@@ -71,14 +71,19 @@ class Settings(BaseSettings):
     )
 
     login_attempts_per_minute: int = Field(
-        default=20, description="Login attempts one address may make per minute"
+        default=20, description="Login attempts one address (an IPv6 /64) may make per "
+        "minute, over all logins"
     )
     session_ttl_hours: int = Field(default=12, description="Lifetime of a login session token")
     password_min_length: int = Field(default=12, description="Shortest accepted password")
-    lockout_threshold: int = Field(
-        default=5, description="Failed logins in a row that lock an account"
+    login_free_failures: int = Field(
+        default=5, description="Failed sign-ins with one login from one address (an IPv6 /64) "
+        "before each further try from there must wait, 2 s doubling"
     )
-    lockout_minutes: int = Field(default=15, description="How long a locked account stays locked")
+    login_backoff_max_seconds: int = Field(
+        default=900, description="Longest wait between sign-in tries with one login from one "
+        "address; other addresses never wait"
+    )
 
     cors_origins: list[str] = Field(
         default_factory=list, description="Browser origins allowed to call the API (JSON list)"
@@ -113,8 +118,9 @@ class Settings(BaseSettings):
         "Twilio-compatible provider)"
     )
     webhooks_allow_private: bool = Field(
-        default=False, description="Let webhook URLs reach loopback, private, link-local and "
-        "other non-public addresses (on-premise partners; tests); cloud metadata included"
+        default=False, description="Let outbound connections (webhooks, Preseem, SMTP, the SMS "
+        "provider, Stripe) reach loopback, private, link-local and other non-public addresses "
+        "(on-premise servers; tests); cloud metadata included"
     )
     webhooks_concurrency: int = Field(
         default=32, description="Webhook requests one delivery job has in flight at once"

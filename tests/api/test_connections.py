@@ -353,7 +353,7 @@ async def create_users_with_roles(runtime: Any, count: int, role_count: int
             email = f"user{i:03d}@example.com"
             uow.session.add(User(email=email, name=f"user {i}", password_hash=password_hash,
                                  active=True, role_id=role.id, ip_allowlist=[],
-                                 failed_login_count=0, created_at=now, updated_at=now))
+                                 created_at=now, updated_at=now))
             expected[email] = role.name
     return expected
 

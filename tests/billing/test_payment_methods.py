@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from sqlalchemy import select, text
 
 from ispcore.domain.billing.payment_methods import routing_number_valid
 from ispcore.domain.billing.payment_models import PaymentMethod
 from ispcore.domain.common import vault
+from tests.accounts.factories import refused as refused_with
 from tests.billing.collect_support import (
     ACCOUNT_METHODS,
     METHODS,
@@ -20,6 +22,9 @@ from tests.billing.collect_support import (
 )
 from tests.billing.factories import billing_setup, customer, events_of, ok, refused
 from tests.billing.stripe_shapes import FakeStripe
+from tests.conftest import free_port
+from tests.outbound_support import REFUSED_HOSTS, in_url
+from tests.webhooks.receiver import Receiver, serving
 
 AUDIT = """query { auditLogEntries(first: 500, filter: {entityType: {eq: "PaymentMethod"}}) {
   edges { node { operation changes } } } }"""
@@ -120,6 +125,35 @@ async def test_a_stripe_card_is_read_from_stripe(api: Any, runtime: Any,
     assert await refused(api, billing.token, "addPaymentMethod",
                          stripe_card(account, expired)) == [("expiryYear", "INVALID")]
     assert len(await listed(api, billing, account)) == 1
+
+
+async def test_the_ssrf_guard_checks_stripes_address_when_connecting(
+        api: Any, runtime: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    billing = await billing_setup(api)
+    account = await customer(api, billing)
+    monkeypatch.setattr(runtime.settings, "stripe_api_key", "sk_test_ispcore")
+    pm = "pm_1PkQbWLkdIwHu7ixR2nKc4Ts"
+    port = free_port()
+    async with serving(Receiver(), port) as receiver:
+        # ISPCORE_STRIPE_API_BASE pointed at each refused address (a server listens on
+        # 127.0.0.1): nothing leaves.
+        for host, reason in REFUSED_HOSTS:
+            monkeypatch.setattr(runtime.settings, "stripe_api_base",
+                                f"http://{in_url(host)}:{port}")
+            errors = await refused_with(api, billing.token, "addPaymentMethod",
+                                        stripe_card(account, pm))
+            assert [(e["field"], e["code"]) for e in errors] == [
+                ("token", "PROCESSOR_UNAVAILABLE")], host
+            assert "address is refused" in errors[0]["message"], host
+            assert reason in errors[0]["message"], host
+        assert receiver.received == []
+
+        monkeypatch.setattr(runtime.settings, "webhooks_allow_private", True)
+        monkeypatch.setattr(runtime.settings, "stripe_api_base", f"http://localhost:{port}")
+        await refused_with(api, billing.token, "addPaymentMethod", stripe_card(account, pm))
+    [request] = receiver.received  # answered "ok", not a payment method: refused all the same
+    assert request.path == f"/v1/payment_methods/{pm}"
+    assert request.headers["authorization"] == "Bearer sk_test_ispcore"
 
 
 async def test_stripe_cards_need_stripe_set_up(api: Any, runtime: Any) -> None:

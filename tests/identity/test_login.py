@@ -1,14 +1,22 @@
-"""Logging in with email and password: session tokens, lockout, allowlists, logout."""
+"""Logging in with email and password: session tokens, throttling per login and address
+(no lockout), allowlists, logout."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 
+import httpx
 from sqlalchemy import text
 
+from ispcore.domain.identity import secrets, throttle
 from ispcore.domain.identity.secrets import TokenKind, token_kind
-from tests.support import PASSWORD
+from ispcore.workers.jobs import HOUSEKEEPING_JOB
+from ispcore.workers.registry import run_job
+from tests.support import PASSWORD, Api
 
 LOGIN = """
 mutation($email: String!, $password: String!) {
@@ -46,6 +54,19 @@ def refused(result: dict, code: str) -> None:
     assert [e["code"] for e in result["errors"]] == [code]
 
 
+@asynccontextmanager
+async def caller_at(api: Api, app: object, address: str) -> AsyncIterator[Api]:
+    """The API as a client at ``address`` sees it."""
+    transport = httpx.ASGITransport(app=app, client=(address, 1))  # type: ignore[arg-type]
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        yield Api(client, api.runtime)
+
+
+async def fail(api: Api, email: str, times: int) -> None:
+    for n in range(times):
+        refused(await login(api, email, f"wrong guess number {n}"), "INVALID_CREDENTIALS")
+
+
 async def test_login_returns_a_session_token_usable_as_bearer(api, clock):
     await api.user_with_token("ann@example.com")
     result = await login(api, "ann@example.com")
@@ -77,60 +98,115 @@ async def test_last_login_at_is_recorded(api, clock):
     assert datetime.fromisoformat(after["users"]["edges"][0]["node"]["lastLoginAt"]) == clock.now()
 
 
-async def test_wrong_password_and_unknown_email_answer_the_same(api):
+async def test_wrong_password_and_unknown_email_answer_the_same_after_the_same_work(
+        api, monkeypatch):
     await api.user_with_token("ann@example.com")
+    checked: list[str] = []
+    real_verify = secrets._verify
+
+    def verify(password_hash: str, password: str) -> bool:  # the real check, observed
+        checked.append(password_hash)
+        return real_verify(password_hash, password)
+
+    monkeypatch.setattr(secrets, "_verify", verify)
     wrong = await login(api, "ann@example.com", "not the password at all")
     unknown = await login(api, "nobody@example.com", PASSWORD)
     refused(wrong, "INVALID_CREDENTIALS")
     refused(unknown, "INVALID_CREDENTIALS")
     assert wrong["errors"] == unknown["errors"]
+    [ann_hash] = [r["password_hash"] for r in await rows(api, "SELECT password_hash FROM users")]
+    assert checked == [ann_hash, secrets._DUMMY_HASH]  # an argon2 check each
     assert await rows(api, "SELECT id FROM user_sessions") == []
+    # both counted alike: one failure each, for the login and the address
+    counted = await rows(api, "SELECT failures, address FROM sign_in_failures")
+    assert counted == [{"failures": 1, "address": "203.0.113.7"}] * 2
 
 
-async def test_repeated_failures_lock_the_account_until_the_lockout_passes(api, clock):
-    settings = api.runtime.settings
-    assert settings.lockout_threshold == 5
+async def test_failures_slow_only_that_address_never_the_right_password_elsewhere(
+        api, app, clock):
+    free = api.runtime.settings.login_free_failures
+    assert free == 5
     await api.user_with_token("ann@example.com")
-    for _ in range(settings.lockout_threshold):
-        refused(await login(api, "ann@example.com", "wrong password 123"), "INVALID_CREDENTIALS")
+    await fail(api, "ann@example.com", free)  # the 5th failure: the next try waits 2 s
 
-    locked = await login(api, "ann@example.com")  # even the right password
-    refused(locked, "ACCOUNT_LOCKED")
-    assert locked["errors"][0]["message"]
+    waiting = await login(api, "ann@example.com")  # even the right password, unchecked
+    refused(waiting, "TOO_MANY_ATTEMPTS")
+    assert waiting["errors"][0]["message"] == (
+        "Too many failed sign-ins with this login from your address; try again in 2 s.")
+    async with caller_at(api, app, "198.51.100.20") as elsewhere:  # the real user, at home
+        assert (await login(elsewhere, "ann@example.com"))["token"]
 
-    clock.advance(timedelta(minutes=settings.lockout_minutes - 1))
-    refused(await login(api, "ann@example.com"), "ACCOUNT_LOCKED")
-
-    clock.advance(timedelta(minutes=1, seconds=1))
-    result = await login(api, "ann@example.com")
-    assert result["errors"] == []
-    assert result["token"].startswith("isp_ses_")
+    clock.advance(timedelta(seconds=2))
+    assert (await login(api, "ann@example.com"))["token"]  # and that clears the count
+    assert await rows(api, "SELECT id FROM sign_in_failures") == []
+    await fail(api, "ann@example.com", free - 1)
+    assert (await login(api, "ann@example.com"))["token"]
 
 
-async def test_lockout_is_per_user(api):
+async def test_each_further_failure_doubles_the_wait_up_to_the_cap(api, clock, monkeypatch):
+    monkeypatch.setattr(api.runtime.settings, "login_backoff_max_seconds", 20)
     await api.user_with_token("ann@example.com")
-    await api.user_with_token("bob@example.com")
-    for _ in range(api.runtime.settings.lockout_threshold):
-        await login(api, "ann@example.com", "wrong password 123")
-    refused(await login(api, "ann@example.com"), "ACCOUNT_LOCKED")
-    assert (await login(api, "bob@example.com"))["errors"] == []
+    await fail(api, "ann@example.com", 5)
+    waits = []
+    for _ in range(4):
+        clock.advance(timedelta(seconds=60))
+        await fail(api, "ann@example.com", 1)
+        message = (await login(api, "ann@example.com"))["errors"][0]["message"]
+        waits.append(int(message.split("try again in ")[1].split(" s")[0]))
+    assert waits == [4, 8, 16, 20]
 
 
-async def test_a_successful_login_resets_the_failure_count(api):
+def test_the_wait_rule():
+    longest = timedelta(minutes=15)
+    assert [throttle.wait_after(n, 5, longest).total_seconds() for n in range(1, 9)] == [
+        0, 0, 0, 0, 2, 4, 8, 16]
+    assert throttle.wait_after(14, 5, longest) == longest
+    assert throttle.wait_after(10**6, 5, longest) == longest  # no overflow
+
+
+async def test_an_unknown_email_is_throttled_exactly_as_a_known_one(api):
     await api.user_with_token("ann@example.com")
-    almost = api.runtime.settings.lockout_threshold - 1
-    for _ in range(almost):
-        await login(api, "ann@example.com", "wrong password 123")
-    [row] = await rows(api, "SELECT failed_login_count FROM users WHERE email = 'ann@example.com'")
-    assert row["failed_login_count"] == almost
+    await fail(api, "ann@example.com", 5)
+    await fail(api, "nobody@example.com", 5)
+    known = await login(api, "ann@example.com", "one more guess 7")
+    unknown = await login(api, "nobody@example.com", "one more guess 7")
+    refused(known, "TOO_MANY_ATTEMPTS")
+    assert known["errors"] == unknown["errors"]
 
-    assert (await login(api, "ann@example.com"))["errors"] == []
-    [row] = await rows(api, "SELECT failed_login_count FROM users WHERE email = 'ann@example.com'")
-    assert row["failed_login_count"] == 0
 
-    for _ in range(almost):
-        refused(await login(api, "ann@example.com", "wrong password 123"), "INVALID_CREDENTIALS")
-    assert (await login(api, "ann@example.com"))["errors"] == []
+async def test_parallel_wrong_guesses_each_count(api):
+    await api.user_with_token("ann@example.com")
+    free = api.runtime.settings.login_free_failures
+    await asyncio.gather(*(login(api, "ann@example.com", f"guess number {n}")
+                           for n in range(free)))
+    [counted] = await rows(api, "SELECT failures FROM sign_in_failures")
+    assert counted["failures"] == free
+    refused(await login(api, "ann@example.com"), "TOO_MANY_ATTEMPTS")
+
+
+async def test_an_ipv6_client_is_counted_by_its_64(api, app):
+    await api.user_with_token("ann@example.com")
+    async with caller_at(api, app, "2001:db8:7:1::10") as first, \
+            caller_at(api, app, "2001:db8:7:1::beef") as same_network, \
+            caller_at(api, app, "2001:db8:7:2::10") as next_network:
+        await fail(first, "ann@example.com", 5)
+        refused(await login(same_network, "ann@example.com"), "TOO_MANY_ATTEMPTS")
+        assert (await login(next_network, "ann@example.com"))["token"]
+    assert throttle.address_key("::ffff:198.51.100.9") == "198.51.100.9"
+    assert throttle.address_key("2001:db8:7:1::10") == "2001:db8:7:1::/64"
+
+
+async def test_failures_are_forgotten_after_a_day_and_pruned(api, clock):
+    await api.user_with_token("ann@example.com")
+    await fail(api, "ann@example.com", 4)
+    clock.advance(throttle.FORGET_AFTER + timedelta(seconds=1))
+    await fail(api, "ann@example.com", 1)  # counts from 1 again: no wait
+    assert (await login(api, "ann@example.com"))["token"]
+    await fail(api, "nobody@example.com", 2)
+    clock.advance(throttle.FORGET_AFTER + timedelta(seconds=1))
+    done = await run_job(api.runtime, HOUSEKEEPING_JOB)
+    assert done["sign_in_failures"] == 1
+    assert await rows(api, "SELECT id FROM sign_in_failures") == []
 
 
 async def test_a_deactivated_user_cannot_log_in(api):
@@ -258,16 +334,6 @@ async def test_logins_and_logouts_are_in_the_audit_log(api):
     assert set(entries[1]["changes"]) == {"revoked_at"}
 
 
-async def test_parallel_wrong_guesses_still_lock_the_account(api):
-    import asyncio
-
-    await api.user_with_token("ann@example.com")
-    threshold = api.runtime.settings.lockout_threshold
-    await asyncio.gather(*(login(api, "ann@example.com", f"guess number {n}")
-                           for n in range(threshold)))
-    refused(await login(api, "ann@example.com"), "ACCOUNT_LOCKED")
-
-
 async def test_a_login_is_audited_as_the_user_who_signed_in(api):
     _, admin = await api.user_with_token("admin@example.com")
     await login(api, "admin@example.com")
@@ -280,26 +346,19 @@ async def test_a_login_is_audited_as_the_user_who_signed_in(api):
 async def test_logins_from_one_address_are_limited_across_accounts(api, app, monkeypatch):
     from types import SimpleNamespace
 
-    import httpx
-
     from ispcore.infra import rate_limit
-    from tests.support import Api
 
     monkeypatch.setattr(api.runtime.settings, "login_attempts_per_minute", 3)
     # One fixed minute, so the window cannot turn over half-way through the test.
     monkeypatch.setattr(rate_limit, "time", SimpleNamespace(time=lambda: 978_307_205.0))
     await api.user_with_token("ann@example.com")
 
-    def client_at(address: str) -> httpx.AsyncClient:
-        transport = httpx.ASGITransport(app=app, client=(address, 1))
-        return httpx.AsyncClient(transport=transport, base_url="http://t")
-
-    async with client_at("198.51.100.77") as client, client_at("198.51.100.78") as other:
-        stuffer = Api(client, api.runtime)
+    async with caller_at(api, app, "198.51.100.77") as stuffer, \
+            caller_at(api, app, "198.51.100.78") as other:
         for n in range(3):
             refused(await login(stuffer, f"nobody{n}@example.com"), "INVALID_CREDENTIALS")
         refused(await login(stuffer, "ann@example.com"), "TOO_MANY_ATTEMPTS")
-        assert (await login(Api(other, api.runtime), "ann@example.com"))["token"]
+        assert (await login(other, "ann@example.com"))["token"]
 
 
 async def test_the_login_payload_shows_one_s_own_role(api):

@@ -19,7 +19,10 @@ import respx
 from ispcore.domain.messaging.models import Channel
 from ispcore.workers.registry import run_job
 from tests.accounts.factories import company_setup, ok, refused
+from tests.conftest import free_port
 from tests.messaging.transport_support import SEND_JOB, queue, sent_log
+from tests.outbound_support import REFUSED_HOSTS, in_url
+from tests.webhooks.receiver import Receiver, Reply, serving
 
 SID = "AC0123456789abcdef0123456789abcdef"
 TOKEN = "tw1l10-auth-t0ken"
@@ -122,6 +125,39 @@ async def test_twilio_refusals_fail_at_once_and_busy_answers_are_retried(
         assert await run_job(runtime, SEND_JOB) == {"sent": 1}
     [busy] = await sent_log(api, setup.token, status={"eq": "SENT"})
     assert (busy["attempts"], busy["providerId"]) == (3, "SM" + "b" * 32)
+
+
+async def test_the_ssrf_guard_checks_the_providers_address_when_connecting(
+        api: Any, runtime: Any, vault_key: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    setup = await company_setup(api)
+    await ok(api, setup.token, "updateSmsSettings", {
+        "companyId": setup.company, "provider": "TWILIO", "accountSid": SID,
+        "authToken": TOKEN, "fromNumber": "+13125550100"})
+    port = free_port()
+    async with serving(Receiver(), port) as receiver:
+        # ISPCORE_TWILIO_API_BASE pointed at each refused address (a server listens on
+        # 127.0.0.1): nothing leaves.
+        for n, (host, reason) in enumerate(REFUSED_HOSTS):
+            monkeypatch.setattr(runtime.settings, "twilio_api_base",
+                                f"http://{in_url(host)}:{port}")
+            await text(runtime, setup.company, f"guarded-{n}")
+            await runtime.jobs.drain()
+            [message] = await sent_log(api, setup.token, subject={"eq": f"Hello guarded-{n}"})
+            assert (message["status"], message["attempts"]) == ("QUEUED", 1), host
+            assert "address is refused" in message["lastError"], host
+            assert reason in message["lastError"], host
+        assert receiver.received == []
+
+        monkeypatch.setattr(runtime.settings, "webhooks_allow_private", True)
+        monkeypatch.setattr(runtime.settings, "twilio_api_base", f"http://localhost:{port}")
+        receiver.script = [Reply(status=201, body=created("+13125550199", "SM" + "c" * 32)
+                                 .content)]
+        await text(runtime, setup.company, "allowed")
+        await runtime.jobs.drain()
+    [request] = receiver.received
+    assert request.path == f"/2010-04-01/Accounts/{SID}/Messages.json"
+    [message] = await sent_log(api, setup.token, subject={"eq": "Hello allowed"})
+    assert (message["status"], message["providerId"]) == ("SENT", "SM" + "c" * 32)
 
 
 async def test_sms_settings_are_checked(api: Any, runtime: Any, vault_key: str) -> None:

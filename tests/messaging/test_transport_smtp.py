@@ -29,6 +29,9 @@ from tests.messaging.transport_support import (
     sent_log,
     smtp_server,
 )
+from tests.outbound_support import REFUSED_HOSTS
+
+pytestmark = pytest.mark.usefixtures("private_targets_allowed")  # SMTP on loopback
 
 
 async def configure(api: Any, token: str, company: str, port: int, **fields: Any
@@ -81,6 +84,25 @@ async def test_an_invoice_email_arrives_with_both_parts_and_the_invoice_pdf(
         """query($id: ID!) { node(id: $id) { ... on Account { outboundMessages { id status }
         } } }""", {"id": invoice["account"]["id"]}, token))["node"]
     assert account["outboundMessages"] == [{"id": logged["id"], "status": "SENT"}]
+
+
+async def test_the_ssrf_guard_runs_again_when_connecting(
+        api: Any, runtime: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Each address saved while private targets are allowed, then refused once they are not
+    # (as a name that resolves elsewhere by then would be), though a server listens on
+    # 127.0.0.1.
+    setup = await company_setup(api)
+    with smtp_server() as (inbox, port):
+        for n, (host, reason) in enumerate(REFUSED_HOSTS):
+            monkeypatch.setattr(runtime.settings, "webhooks_allow_private", True)
+            await configure(api, setup.token, setup.company, port, smtpHost=host)
+            monkeypatch.setattr(runtime.settings, "webhooks_allow_private", False)
+            await queue(runtime, setup.company, f"guarded-{n}")
+            await runtime.jobs.drain()
+            [message] = await sent_log(api, setup.token, subject={"eq": f"Hello guarded-{n}"})
+            assert (message["status"], message["attempts"]) == ("QUEUED", 1), host  # retried
+            assert reason in message["lastError"], host
+    assert inbox.messages == []
 
 
 async def test_smtp_down_retries_with_backoff_then_fails_and_a_retry_delivers_once(

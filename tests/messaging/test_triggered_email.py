@@ -6,10 +6,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from tests.billing.factories import account_view, add, billing_setup, run_billing
 from tests.messaging.content_support import customer_with_contacts, invoice_trigger
 from tests.messaging.test_transport_smtp import configure
 from tests.messaging.transport_support import sent_log, smtp_server
+
+pytestmark = pytest.mark.usefixtures("private_targets_allowed")  # SMTP on loopback
 
 
 async def test_an_issued_invoice_reaches_the_customers_mailbox_with_its_pdf(

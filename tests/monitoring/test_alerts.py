@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
 from ispcore.domain.events.models import Event
@@ -30,6 +31,8 @@ from tests.monitoring.alerts_support import (
 )
 from tests.webhooks.conftest import _receiver, receiver  # noqa: F401  (fixtures)
 from tests.webhooks.support import create_webhook
+
+pytestmark = pytest.mark.usefixtures("private_targets_allowed")  # SMTP on loopback
 
 
 async def _events(api: Any, token: str, kind: str) -> list[dict[str, Any]]:

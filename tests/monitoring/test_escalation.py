@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from tests.accounts.factories import ok, refused
 from tests.messaging.transport_support import smtp_server
 from tests.monitoring.alerts_support import (
@@ -17,6 +19,8 @@ from tests.monitoring.alerts_support import (
     settle,
     up,
 )
+
+pytestmark = pytest.mark.usefixtures("private_targets_allowed")  # SMTP on loopback
 
 
 async def _escalated(api, token):

@@ -34,6 +34,8 @@ from tests.monitoring.alerts_support import (
     up,
 )
 
+pytestmark = pytest.mark.usefixtures("private_targets_allowed")  # SMTP on loopback
+
 T0 = datetime(2026, 11, 2, 15, 0, tzinfo=UTC)
 
 

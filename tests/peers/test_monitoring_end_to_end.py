@@ -12,6 +12,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+
 from ispcore.network.poller.api import PollerApi
 from ispcore.network.poller.probe import poll_device
 from ispcore.network.poller.scheduler import Scheduler
@@ -27,6 +29,8 @@ from tests.monitoring.alerts_support import (
 from tests.monitoring.config_support import Org, device, poller
 from tests.peers.netns_support import netns  # noqa: F401  (fixture)
 from tests.peers.snmpd_support import AUTH_KEY, COMMUNITY, PRIV_KEY, USER, snmpd  # noqa: F401
+
+pytestmark = pytest.mark.usefixtures("private_targets_allowed")  # SMTP on loopback
 
 HR_SYSTEM_PROCESSES = "1.3.6.1.2.1.25.1.6.0"
 DEVICE = """query($id: ID!, $metric: String!, $from: DateTime!, $to: DateTime!) {

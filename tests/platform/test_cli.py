@@ -49,6 +49,9 @@ def test_migrate_seed_user_and_token(workdir):
     weak = run(workdir, "user", "create", "--email", "ops@example.com", "--name", "Ops",
                "--password-stdin", stdin="short\n")
     assert weak.returncode != 0 and "at least 12 characters" in weak.stderr
+    common = run(workdir, "user", "create", "--email", "ops@example.com", "--name", "Ops",
+                 "--password-stdin", stdin="password1234\n")
+    assert common.returncode != 0 and "This is a very common password" in common.stderr
 
     made = run(workdir, "user", "create", "--email", "ops@example.com", "--name", "Ops",
                "--password-stdin", stdin="a long enough passphrase\n")

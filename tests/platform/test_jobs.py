@@ -192,7 +192,8 @@ async def test_housekeeping_forgets_old_idempotency_answers_and_ended_sessions(
             return (await s.scalar(select(func.count()).select_from(IdempotencyKey)),
                     await s.scalar(select(func.count()).select_from(UserSession)))
 
-    quiet = {"idempotency_keys": 0, "sessions": 0, "usage_records": 0, "webhook_deliveries": 0}
+    quiet = {"idempotency_keys": 0, "sessions": 0, "sign_in_failures": 0, "usage_records": 0,
+             "webhook_deliveries": 0}
     assert await registry.run_job(runtime, HOUSEKEEPING_JOB) == quiet
     clock.advance(timedelta(hours=25))
     assert await registry.run_job(runtime, HOUSEKEEPING_JOB) == {**quiet, "idempotency_keys": 1}

@@ -29,9 +29,12 @@ from ispcore.domain.usage.models import (
 )
 from ispcore.workers.preseem import PULL_JOB
 from ispcore.workers.registry import run_job
+from tests.conftest import free_port
+from tests.outbound_support import PUBLIC_HOST, REFUSED_HOSTS, in_url
 from tests.usage.support import Usage, usage_setup
+from tests.webhooks.receiver import Receiver, Reply, serving
 
-BASE = "https://preseem.example.net"
+BASE = f"https://{PUBLIC_HOST}"
 KEY = "psk_live_5tR0ngK3y"
 T0 = datetime(2026, 11, 2, 15, 0, tzinfo=UTC)  # the test clock
 UPDATE = """mutation($input: UpdatePreseemSettingsInput!) { updatePreseemSettings(
@@ -141,8 +144,8 @@ async def test_the_api_key_is_sealed_and_never_shown(api: Any, runtime: Any, vau
     assert shown["data"]["preseemSettings"] == made and KEY not in str(shown)
 
     changed = await connect(api, usage, apiKey=None, active=False,
-                            baseUrl="https://other.example.net/")
-    assert (changed["baseUrl"], changed["active"]) == ("https://other.example.net", False)
+                            baseUrl="https://93.184.215.34/")
+    assert (changed["baseUrl"], changed["active"]) == ("https://93.184.215.34", False)
     async with runtime.db.session() as s:
         assert (await s.scalar(select(PreseemSettings))).api_key_sealed == row.api_key_sealed
 
@@ -157,18 +160,70 @@ async def test_bad_settings_are_refused(api: Any, runtime: Any, monkeypatch: Any
         assert payload["preseemSettings"] is None
         return [(e["field"], e["code"]) for e in payload["errors"]]
 
-    assert await refused(apiKey=KEY) == [("apiKey", "FORBIDDEN")]  # no vault key
+    assert await refused(apiKey=KEY, baseUrl=BASE) == [("apiKey", "FORBIDDEN")]  # no vault key
     monkeypatch.setattr(runtime.settings, "vault_key", vault.new_key())
     assert await refused(baseUrl=BASE) == [("apiKey", "REQUIRED")]
-    assert await refused(apiKey=KEY, baseUrl="ftp://preseem.example.net") == [
+    assert await refused(apiKey=KEY, baseUrl=f"ftp://{PUBLIC_HOST}") == [
         ("baseUrl", "INVALID")]
-    assert await refused(apiKey="k" * 201) == [("apiKey", "INVALID")]
+    assert await refused(apiKey="k" * 201, baseUrl=BASE) == [("apiKey", "INVALID")]
     assert await count(runtime, PreseemSettings) == 0
 
     _, reader = await api.user_with_token("reader@example.com", permissions=["usage:read"])
     body = await api.gql(UPDATE, {"input": {"companyId": company, "apiKey": KEY}}, reader)
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     assert (await api.data(QUERY, {"id": company}, reader)) == {"preseemSettings": None}
+
+
+async def test_a_preseem_on_a_non_public_address_is_refused(
+        api: Any, runtime: Any, vault_key: str) -> None:
+    usage = await usage_setup(api)
+    for host, reason in REFUSED_HOSTS:
+        payload = (await api.data(UPDATE, {"input": {
+            "companyId": usage.billing.company, "apiKey": KEY,
+            "baseUrl": f"http://{in_url(host)}:6379"}}, usage.billing.token)
+        )["updatePreseemSettings"]
+        assert [(e["field"], e["code"]) for e in payload["errors"]] == [
+            ("baseUrl", "INVALID")], host
+        assert reason in payload["errors"][0]["message"], host
+    assert await count(runtime, PreseemSettings) == 0
+
+
+async def test_the_ssrf_guard_runs_again_when_pulling(
+        api: Any, runtime: Any, clock: Any, vault_key: str, system_uow: Any,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # Each address saved while private targets are allowed, then refused once they are not
+    # (as a name that resolves elsewhere by then would be), though a server listens on
+    # 127.0.0.1.
+    port = free_port()
+    usage = await usage_setup(api)
+    await connect(api, usage)  # pulling from T0
+    clock.set(T0 + timedelta(minutes=20))
+    async with serving(Receiver(), port) as receiver:
+        for host, reason in REFUSED_HOSTS:
+            monkeypatch.setattr(runtime.settings, "webhooks_allow_private", True)
+            await connect(api, usage, baseUrl=f"http://{in_url(host)}:{port}")
+            monkeypatch.setattr(runtime.settings, "webhooks_allow_private", False)
+            [pulled] = (await preseem.pull_all(system_uow, request_timeout=5)).values()
+            assert pulled.error is not None and pulled.error.startswith("REFUSED: "), host
+            assert reason in pulled.error, host
+    assert receiver.received == []
+    assert await pulled_until(runtime) == T0
+
+
+async def test_a_preseem_on_loopback_is_reached_when_the_setting_allows_it(
+        api: Any, runtime: Any, clock: Any, vault_key: str, system_uow: Any,
+        private_targets_allowed: None) -> None:
+    port = free_port()
+    async with serving(Receiver(), port) as receiver:
+        receiver.script = [Reply(body=b'{"data": [], "paginator": {"page_count": 1}}')]
+        usage = await usage_setup(api)
+        await connect(api, usage, baseUrl=f"http://localhost:{port}")
+        clock.set(T0 + timedelta(minutes=20))
+        [pulled] = (await preseem.pull_all(system_uow, request_timeout=5)).values()
+    assert (pulled.error, pulled.slots) == (None, 1)
+    [request] = receiver.received
+    assert request.path == "/usage/v1/services"
+    assert request.headers["authorization"].startswith("Basic ")
 
 
 async def test_usage_is_pulled_per_slot_and_page(api: Any, runtime: Any, clock: Any,

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from ispcore.domain.webhooks.addresses import forbidden_reason
+from ispcore.domain.common.outbound import forbidden_reason
 from ispcore.domain.webhooks.retries import MAX_ATTEMPTS, next_delay, parse_retry_after
 from tests.accounts.factories import company_setup, new_account
 from tests.webhooks.support import create_webhook, deliveries, run_webhooks

@@ -17,7 +17,8 @@ instance answers otherwise):
   the ids the billing system gave them, so ``account`` is the account's id in ispcore.
 
 Timeouts, 429 and 5xx answers and connection failures are retried (with backoff, honouring
-``Retry-After``); any other failure is a :class:`PreseemError` with a stable code."""
+``Retry-After``); any other failure is a :class:`PreseemError` with a stable code. Every
+connection goes through the SSRF guard (:mod:`ispcore.integrations.connect`)."""
 
 from __future__ import annotations
 
@@ -27,6 +28,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+
+from ispcore.domain.common.outbound import RefusedAddress
+from ispcore.integrations.connect import http_client
 
 DEFAULT_BASE_URL = "https://api.preseem.com"
 USAGE_PATH = "/usage/v1/services"
@@ -40,8 +44,8 @@ MAX_RETRY_AFTER = 30.0
 
 class PreseemError(Exception):
     """Preseem could not be read. ``code``: AUTH (the key was refused), REFUSED (another
-    4xx), UNAVAILABLE (5xx, 429 or no answer, after the retries) or MALFORMED (an answer
-    that is not the expected JSON)."""
+    4xx, or an address the SSRF guard refuses), UNAVAILABLE (5xx, 429 or no answer, after
+    the retries) or MALFORMED (an answer that is not the expected JSON)."""
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
@@ -97,9 +101,10 @@ def _page(body: Any) -> tuple[list[ServiceUsage], int]:
 
 
 class PreseemClient:
-    def __init__(self, base_url: str, api_key: str, *, timeout: float, attempts: int = 3,
-                 backoff: float = 0.5) -> None:
+    def __init__(self, base_url: str, api_key: str, *, timeout: float, allow_private: bool,
+                 attempts: int = 3, backoff: float = 0.5) -> None:
         self.base_url = base_url.rstrip("/")
+        self.allow_private = allow_private
         self.auth = httpx.BasicAuth(api_key, "")
         self.timeout = timeout
         self.attempts = attempts
@@ -108,7 +113,8 @@ class PreseemClient:
     async def usage(self, start: datetime, end: datetime) -> list[ServiceUsage]:
         """Every service's usage in ``[start, end)``, all pages."""
         out: list[ServiceUsage] = []
-        async with httpx.AsyncClient(timeout=self.timeout, auth=self.auth) as client:
+        async with http_client(allow_private=self.allow_private, timeout=self.timeout,
+                               auth=self.auth) as client:
             page = pages = 1
             while page <= pages:
                 if page > MAX_PAGES:
@@ -130,6 +136,9 @@ class PreseemClient:
             try:
                 response = await client.get(f"{self.base_url}{path}", params=params,
                                             headers={"Accept": "application/json"})
+            except RefusedAddress as exc:
+                raise PreseemError("REFUSED", f"Preseem's address is refused: {exc.message}") \
+                    from None
             except httpx.TimeoutException:
                 problem = "Preseem did not answer in time."
             except httpx.HTTPError as exc:

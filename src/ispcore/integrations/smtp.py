@@ -3,17 +3,23 @@ is sent, and the server's answers sorted into worth-retrying or refused-for-good
 
 Connecting, TLS, logging in and a connection lost half-way are *transient*: the server may be
 back, or the settings fixed, by the next attempt. During a message, a 4xx answer is transient
-and a 5xx answer (recipient unknown, message refused) is permanent (RFC 5321, 4.2.1)."""
+and a 5xx answer (recipient unknown, message refused) is permanent (RFC 5321, 4.2.1).
+
+The connection is opened through the SSRF guard (:func:`ispcore.integrations.connect.
+tcp_socket`): to the checked address of the host, the host's name kept for TLS."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from email.message import EmailMessage
 from types import TracebackType
 
 import aiosmtplib
 
+from ispcore.domain.common.outbound import RefusedAddress
 from ispcore.domain.messaging.transport_models import SmtpSecurity
+from ispcore.integrations.connect import tcp_socket
 
 
 class SmtpFailed(Exception):
@@ -35,6 +41,8 @@ class SmtpServer:
     username: str | None = None
     password: str | None = None
     timeout: float = 30.0
+    #: Whether the SSRF guard lets the connection reach a private address.
+    allow_private: bool = False
 
 
 def _answer(code: int, message: str) -> str:
@@ -47,7 +55,7 @@ class SmtpConnection:
     def __init__(self, server: SmtpServer) -> None:
         self.server = server
         self._client = aiosmtplib.SMTP(
-            hostname=server.host, port=server.port, timeout=server.timeout,
+            hostname=server.host, timeout=server.timeout,  # the port: the socket's
             use_tls=server.security == SmtpSecurity.TLS,
             start_tls=server.security == SmtpSecurity.STARTTLS,
             username=server.username or None, password=server.password or None)
@@ -55,14 +63,17 @@ class SmtpConnection:
     async def __aenter__(self) -> SmtpConnection:
         where = f"{self.server.host}:{self.server.port}"
         try:
-            await self._client.connect()
+            async with asyncio.timeout(self.server.timeout):
+                sock = await tcp_socket(self.server.host, self.server.port,
+                                        allow_private=self.server.allow_private)
+            await self._client.connect(sock=sock)
         except aiosmtplib.SMTPAuthenticationError as exc:
             raise SmtpFailed(f"{where} refused the login: {_answer(exc.code, exc.message)}",
                              transient=True, broken=True) from None
         except aiosmtplib.SMTPResponseException as exc:
             raise SmtpFailed(f"{where}: {_answer(exc.code, exc.message)}", transient=True,
                              broken=True) from None
-        except (aiosmtplib.SMTPException, OSError) as exc:
+        except (aiosmtplib.SMTPException, RefusedAddress, OSError) as exc:
             raise SmtpFailed(f"Cannot connect to {where}: {exc}", transient=True,
                              broken=True) from None
         return self

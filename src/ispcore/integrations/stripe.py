@@ -5,7 +5,9 @@ A charge is one PaymentIntent created and confirmed off-session under an ``Idemp
 equal to the payment's ``processor_key``: Stripe stores the first answer to a key and
 replays it to any later request with that key, so asking again after a lost answer never
 charges twice. Stripe forgets keys after 24 hours; past that, a payment whose answer was
-lost is found by searching for its ``metadata[payment_id]`` instead."""
+lost is found by searching for its ``metadata[payment_id]`` instead. Every connection goes
+through the SSRF guard (:mod:`ispcore.integrations.connect`); a refused address is an answer
+that never came."""
 
 from __future__ import annotations
 
@@ -18,6 +20,8 @@ import httpx
 from ispcore.domain.billing.processors.base import Charge, Outcome, Result
 from ispcore.domain.common.clock import Clock
 from ispcore.domain.common.errors import DomainError, ErrorCode, NotFound
+from ispcore.domain.common.outbound import RefusedAddress
+from ispcore.integrations.connect import http_client
 
 #: Responses are read as this API version answers (pinned, so an account upgrade on
 #: Stripe's side does not change them under us).
@@ -83,11 +87,13 @@ def check_currency(currency: str, *, field: str = "processor") -> None:
 class StripeProcessor:
     name = "STRIPE"
 
-    def __init__(self, api_key: str, base_url: str, timeout: float, clock: Clock) -> None:
+    def __init__(self, api_key: str, base_url: str, timeout: float, clock: Clock, *,
+                 allow_private: bool) -> None:
         self.api_key = api_key
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.clock = clock
+        self.allow_private = allow_private
 
     async def _send(self, method: str, path: str, *, data: dict[str, Any] | None = None,
                     params: dict[str, Any] | None = None, key: str | None = None
@@ -96,9 +102,12 @@ class StripeProcessor:
         if key is not None:
             headers["Idempotency-Key"] = key
         try:
-            async with httpx.AsyncClient(timeout=self.timeout) as client:
+            async with http_client(allow_private=self.allow_private,
+                                   timeout=self.timeout) as client:
                 response = await client.request(method, f"{self.base_url}{path}", data=data,
                                                 params=params, headers=headers)
+        except RefusedAddress as exc:
+            raise _NoAnswer(f"Stripe's address is refused: {exc.message}") from None
         except httpx.TimeoutException:
             raise _NoAnswer("Stripe did not answer in time.") from None
         except httpx.HTTPError as exc:

@@ -11,7 +11,8 @@ The contract this adapter is written against (Twilio's public API reference):
   invalid ``To`` number, 21211; a number that cannot receive SMS, 21614; bad credentials,
   20003 with 401) are not.
 
-The tests replay these shapes with respx (``tests/messaging/test_sms_providers.py``); no
+Every connection goes through the SSRF guard (:mod:`ispcore.integrations.connect`). The tests
+replay these shapes with respx (``tests/messaging/test_sms_providers.py``); no
 request reaches Twilio from here."""
 
 from __future__ import annotations
@@ -20,28 +21,32 @@ from typing import Any
 
 import httpx
 
+from ispcore.domain.common.outbound import RefusedAddress
 from ispcore.domain.messaging.sms import SmsFailed
+from ispcore.integrations.connect import http_client
 
 DEFAULT_BASE_URL = "https://api.twilio.com"
 
 
 class TwilioSmsProvider:
-    def __init__(self, account_sid: str, auth_token: str, *, base_url: str = DEFAULT_BASE_URL,
-                 timeout: float = 20.0, transport: httpx.AsyncBaseTransport | None = None
-                 ) -> None:
+    def __init__(self, account_sid: str, auth_token: str, *, allow_private: bool,
+                 base_url: str = DEFAULT_BASE_URL, timeout: float = 20.0) -> None:
         self.account_sid = account_sid
         self._auth = (account_sid, auth_token)
         self._base_url = base_url.rstrip("/")
         self._timeout = timeout
-        self._transport = transport
+        self._allow_private = allow_private
 
     async def send(self, *, to: str, from_number: str, body: str) -> str:
         url = f"{self._base_url}/2010-04-01/Accounts/{self.account_sid}/Messages.json"
         try:
-            async with httpx.AsyncClient(auth=self._auth, timeout=self._timeout,
-                                         transport=self._transport) as client:
+            async with http_client(allow_private=self._allow_private, auth=self._auth,
+                                   timeout=self._timeout) as client:
                 response = await client.post(url, data={"To": to, "From": from_number,
                                                         "Body": body})
+        except RefusedAddress as exc:
+            raise SmsFailed(f"Twilio's address is refused: {exc.message}", transient=True) \
+                from None
         except httpx.HTTPError as exc:
             raise SmsFailed(f"Twilio did not answer: {exc!r}", transient=True) from None
         if response.status_code in (200, 201):

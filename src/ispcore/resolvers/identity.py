@@ -8,7 +8,7 @@ from strawberry.types import Info
 
 from ispcore.domain.common.errors import DomainError, ErrorCode
 from ispcore.domain.common.unit_of_work import UnitOfWork
-from ispcore.domain.identity import access_tokens, auth, users
+from ispcore.domain.identity import access_tokens, auth, throttle, users
 from ispcore.domain.identity.models import PersonalAccessToken as TokenModel
 from ispcore.domain.identity.models import Role as RoleModel
 from ispcore.domain.identity.models import User as UserModel
@@ -101,12 +101,12 @@ class IdentityMutation:
     async def login(self, info: Info, input: LoginInput) -> LoginPayload:
         runtime, ip = info.context.runtime, _client_ip(info)
         attempts = await runtime.rate_limiter.hit(
-            f"login:{ip}", runtime.settings.login_attempts_per_minute)
+            f"login:{throttle.address_key(ip)}", runtime.settings.login_attempts_per_minute)
         if not attempts.allowed:  # credential stuffing, even spread over many accounts
             return LoginPayload(errors=[UserError(
                 field=None, code=ErrorCode.TOO_MANY_ATTEMPTS,
                 message=f"Too many logins from this address; retry in {attempts.retry_after} s.")])
-        # Not through `mutate`: a refused login still commits its failure count (lockout).
+        # Not through `mutate`: a refused login still commits its failure count (throttle).
         async with info.context.unit_of_work("login") as uow:
             try:
                 result = await auth.login(uow, email=input.email, password=input.password,

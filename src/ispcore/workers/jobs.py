@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from ispcore.domain.events.service import DISPATCH_JOB, dispatch_pending
 from ispcore.domain.idempotency import service as idempotency
-from ispcore.domain.identity import users
+from ispcore.domain.identity import throttle, users
 from ispcore.domain.identity.actor import SYSTEM
 from ispcore.domain.monitoring import retention as monitoring_retention
 from ispcore.domain.scheduling import service as scheduling
@@ -38,11 +38,12 @@ ENDED_SESSIONS_KEPT = timedelta(days=30)
 
 @job(HOUSEKEEPING_JOB)
 async def housekeeping(runtime: Runtime) -> dict[str, int]:
-    """Hourly: forget expired idempotency answers, long-ended login sessions, raw usage
-    records and webhook deliveries past their retention."""
+    """Hourly: forget expired idempotency answers, long-ended login sessions, stale counts of
+    failed sign-ins, raw usage records and webhook deliveries past their retention."""
     async with runtime.unit_of_work(SYSTEM, action=HOUSEKEEPING_JOB) as uow:
         return {"idempotency_keys": await idempotency.purge(uow, IDEMPOTENCY_WINDOW),
                 "sessions": await users.purge_sessions(uow, ENDED_SESSIONS_KEPT),
+                "sign_in_failures": await throttle.prune(uow),
                 "usage_records": await usage_retention.prune_records(uow),
                 "webhook_deliveries": await webhook_retention.prune(uow)}
 

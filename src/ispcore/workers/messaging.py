@@ -21,7 +21,8 @@ async def send_messages(runtime: Runtime) -> dict[str, int]:
     settings = runtime.settings
     transport = sending.Transport(smtp_timeout=settings.smtp_timeout_seconds,
                                   twilio_base_url=settings.twilio_api_base,
-                                  sms_timeout=settings.sms_timeout_seconds)
+                                  sms_timeout=settings.sms_timeout_seconds,
+                                  allow_private=settings.webhooks_allow_private)
     return dict(await sending.send_due(
         lambda: runtime.unit_of_work(SYSTEM, action=SEND_JOB), transport))
 

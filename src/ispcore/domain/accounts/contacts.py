@@ -28,7 +28,8 @@ from ispcore.domain.common.records import company_of, load, optional_text, requi
 from ispcore.domain.common.unit_of_work import UnitOfWork
 from ispcore.domain.custom_fields.service import EntityType, apply_values, remove_values
 from ispcore.domain.events.service import record_event
-from ispcore.domain.identity.secrets import dummy_verify, hash_password, verify_password
+from ispcore.domain.identity import throttle
+from ispcore.domain.identity.secrets import hash_password, verify_password
 from ispcore.domain.identity.validation import check_password, normalize_email
 from ispcore.domain.search.service import digits, index_document, remove_documents
 
@@ -217,7 +218,9 @@ async def set_portal_login(uow: UnitOfWork, pk: int, username: str, password: st
     if not USERNAME.match(name):
         v.add("username", "A portal username has 3 to 100 characters: letters, digits and "
               ". _ @ + -, starting with a letter or digit.")
-    check_password(v, password, min_length=uow.settings.password_min_length, email=name)
+    emails, _phones = await _lists(uow, contact.id)
+    check_password(v, password, min_length=uow.settings.password_min_length,
+                   personal=(name, contact.name, *emails))
     v.raise_if_any()
     taken = await uow.session.scalar(select(Contact.id).where(
         Contact.portal_username == name, Contact.id != contact.id))
@@ -245,15 +248,20 @@ async def remove_portal_login(uow: UnitOfWork, pk: int) -> Contact:
     return contact
 
 
-async def verify_portal_login(uow: UnitOfWork, username: str, password: str) -> Contact:
-    """The contact whose portal login this is (for the customer portal's sign-in); one
-    error for an unknown name and a wrong password, in the same time."""
+async def verify_portal_login(uow: UnitOfWork, username: str, password: str, *,
+                              ip: str | None) -> Contact:
+    """The contact whose portal login this is (for the customer portal's sign-in from client
+    address ``ip``). Throttled as staff sign-ins are (``identity/throttle.py``): one error
+    for an unknown name and a wrong password, after the same work; the caller commits the
+    failure count even when this raises."""
+    attempt = throttle.SignIn(throttle.LoginKind.PORTAL, (username or "").strip().lower(), ip)
+    await throttle.refuse_if_waiting(uow, attempt)
     contact = await uow.session.scalar(select(Contact).where(
-        Contact.portal_username == (username or "").strip().lower()))
-    if contact is None or contact.portal_password_hash is None:
-        await dummy_verify()
-    elif await verify_password(contact.portal_password_hash, password):
+        Contact.portal_username == attempt.login))
+    if await verify_password(contact.portal_password_hash if contact else None, password):
+        await throttle.clear(uow, attempt)
         return contact
+    await throttle.count_failure(uow, attempt)
     raise DomainError("Unknown username or wrong password.", field="password",
                       code=ErrorCode.INVALID_CREDENTIALS)
 

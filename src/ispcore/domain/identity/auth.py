@@ -10,11 +10,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ispcore.domain.common.errors import DomainError, ErrorCode
 from ispcore.domain.common.unit_of_work import UnitOfWork
+from ispcore.domain.identity import throttle
 from ispcore.domain.identity.actor import Actor
 from ispcore.domain.identity.models import PersonalAccessToken, Role, User, UserSession
 from ispcore.domain.identity.secrets import (
     TokenKind,
-    dummy_verify,
     mint_token,
     token_hash,
     token_kind,
@@ -55,71 +55,45 @@ class LoginResult:
 async def login(uow: UnitOfWork, *, email: str, password: str, ip: str | None) -> LoginResult:
     """Check the password and open a session.
 
-    A failure raises ``INVALID_CREDENTIALS`` whether the email or the password was wrong, and
-    counts toward the lockout. The failure count is the one write a refused login makes; the
-    caller commits it (see the ``login`` resolver).
+    An unknown email and a wrong password answer alike (``INVALID_CREDENTIALS``, one
+    message) after the same work: one argon2 check (against a dummy hash for an unknown
+    email) and one failure counted for the email and the client address; while that pair
+    must wait (:mod:`throttle`), tries are refused unchecked. The failure count is the one
+    write a refused login makes; the caller commits it (see the ``login`` resolver).
 
-    The slow password check runs with no database connection held, and the lock is checked
-    again, under a row lock, once it is done: a burst of parallel guesses neither ties up the
-    pool nor gets past a lock that one of them set.
+    The slow password check runs with no database connection held: a burst of parallel
+    guesses does not tie up the pool.
     """
-    settings, now = uow.settings, uow.clock.now()
-    found = (await uow.session.execute(
-        select(User.id, User.password_hash, User.locked_until)
-        .where(User.email == canonical_email(email)))).first()
+    attempt = throttle.SignIn(throttle.LoginKind.STAFF, canonical_email(email), ip)
+    await throttle.refuse_if_waiting(uow, attempt)
+    found = (await uow.session.execute(select(User.id, User.password_hash)
+                                       .where(User.email == attempt.login))).first()
     await uow.session.rollback()  # nothing written yet; hand the connection back meanwhile
-    if found is None:
-        await dummy_verify()
-        raise DomainError("Wrong email or password.", code=ErrorCode.INVALID_CREDENTIALS)
-    _refuse_if_locked(found.locked_until, now)
-    password_ok = await verify_password(found.password_hash, password)
-    user = await uow.session.scalar(select(User).where(User.id == found.id).with_for_update())
-    if user is None:
-        raise DomainError("Wrong email or password.", code=ErrorCode.INVALID_CREDENTIALS)
-    _refuse_if_locked(user.locked_until, now)
-    if not password_ok:
-        await _count_failure(uow, user, now)
-        raise DomainError("Wrong email or password.", code=ErrorCode.INVALID_CREDENTIALS)
+    if not await verify_password(found.password_hash if found else None, password):
+        await throttle.count_failure(uow, attempt)
+        raise _wrong_credentials()
+    user = await uow.session.get(User, found.id)
+    if user is None:  # deleted meanwhile
+        raise _wrong_credentials()
     if not user.active:
         raise DomainError("This user is deactivated.", code=ErrorCode.INVALID_CREDENTIALS)
     if not address_allowed(user.ip_allowlist, ip):
         raise DomainError("Logins from this address are not allowed for this user.",
                           code=ErrorCode.FORBIDDEN)
     uow.actor = Actor(user_id=user.id, ip=ip)  # the audit log records who signed in
-    user.failed_login_count = 0
-    user.locked_until = None
-    user.last_login_at = now
+    await throttle.clear(uow, attempt)
+    user.last_login_at = now = uow.clock.now()
     token = mint_token(TokenKind.SESSION)
     session = UserSession(user_id=user.id, token_hash=token_hash(token), created_at=now,
-                          expires_at=now + timedelta(hours=settings.session_ttl_hours), ip=ip)
+                          expires_at=now + timedelta(hours=uow.settings.session_ttl_hours),
+                          ip=ip)
     uow.session.add(session)
     await uow.session.flush()
     return LoginResult(token, session, user)
 
 
-def _refuse_if_locked(locked_until: datetime | None, now: datetime) -> None:
-    if locked_until is not None and locked_until > now:
-        raise DomainError(f"Too many failed logins; try again after {locked_until.isoformat()}.",
-                          code=ErrorCode.ACCOUNT_LOCKED)
-
-
-async def _count_failure(uow: UnitOfWork, user: User, now: datetime) -> None:
-    """Count a failed login atomically (parallel guesses must not share one count), and lock
-    the user once the count reaches the threshold."""
-    settings = uow.settings
-    failures = await uow.session.scalar(
-        update(User).where(User.id == user.id)
-        .values(failed_login_count=User.failed_login_count + 1)
-        .returning(User.failed_login_count)
-        .execution_options(synchronize_session=False)
-    )
-    if failures is not None and failures >= settings.lockout_threshold:
-        await uow.session.execute(
-            update(User).where(User.id == user.id)
-            .values(failed_login_count=0,
-                    locked_until=now + timedelta(minutes=settings.lockout_minutes))
-            .execution_options(synchronize_session=False)
-        )
+def _wrong_credentials() -> DomainError:
+    return DomainError("Wrong email or password.", code=ErrorCode.INVALID_CREDENTIALS)
 
 
 async def logout(uow: UnitOfWork) -> bool:

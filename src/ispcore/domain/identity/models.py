@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ispcore.db import Base, BigId, IdMixin
@@ -19,7 +19,7 @@ class Role(IdMixin, UniqueName, Timestamps, Audited, Base):
 
 class User(IdMixin, Timestamps, Audited, Base):
     __tablename__ = "users"
-    audit_exclude = frozenset({"failed_login_count", "locked_until", "last_login_at"})
+    audit_exclude = frozenset({"last_login_at"})
     audit_secrets = {"password_hash": "password_changed"}
 
     email: Mapped[str] = mapped_column(String(320), unique=True)
@@ -29,8 +29,6 @@ class User(IdMixin, Timestamps, Audited, Base):
     role_id: Mapped[int] = mapped_column(BigId, ForeignKey("roles.id", ondelete="RESTRICT"),
                                          index=True)
     ip_allowlist: Mapped[list[str]] = mapped_column(default=list)
-    failed_login_count: Mapped[int] = mapped_column(default=0)
-    locked_until: Mapped[datetime | None]
     last_login_at: Mapped[datetime | None]
 
 
@@ -66,3 +64,20 @@ class PersonalAccessToken(IdMixin, Audited, Base):
     last_used_at: Mapped[datetime | None]
     last_used_ip: Mapped[str | None] = mapped_column(String(45))
     revoked_at: Mapped[datetime | None]
+
+
+class SignInFailure(IdMixin, Base):
+    """Failed sign-ins with one login from one client address, and when the next try from
+    there may come (``throttle.py``). A counter, not a business record: not audited."""
+
+    __tablename__ = "sign_in_failures"
+    __table_args__ = (UniqueConstraint("login_key", "address"),)
+
+    #: SHA-256 of the kind of login and the login as typed (canonical): a login that does
+    #: not exist is counted as one that does.
+    login_key: Mapped[str] = mapped_column(String(64))
+    #: The client address (an IPv6 one by its /64).
+    address: Mapped[str] = mapped_column(String(45))
+    failures: Mapped[int]
+    last_failed_at: Mapped[datetime] = mapped_column(index=True)
+    retry_at: Mapped[datetime | None]

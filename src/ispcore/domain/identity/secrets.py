@@ -48,14 +48,14 @@ async def hash_password(password: str) -> str:
         return await asyncio.to_thread(_hasher.hash, password)
 
 
-async def verify_password(password_hash: str, password: str) -> bool:
+async def verify_password(password_hash: str | None, password: str) -> bool:
+    """Whether ``password`` matches ``password_hash``. Without a hash (a login that does not
+    exist) the same check runs against a dummy hash and fails: unknown logins take as long."""
     async with _hashing_slots:
+        if password_hash is None:
+            await asyncio.to_thread(_verify, _DUMMY_HASH, password)
+            return False
         return await asyncio.to_thread(_verify, password_hash, password)
-
-
-async def dummy_verify() -> None:
-    """Spend the time of a real check, so unknown emails do not answer faster."""
-    await verify_password(_DUMMY_HASH, "not the password")
 
 
 _DUMMY_HASH = _hasher.hash("dummy password for timing")

@@ -172,7 +172,8 @@ async def create_user(uow: UnitOfWork, *, email: str, name: str, password: str, 
     email = normalize_email(v, email)
     if not name.strip():
         v.add("name", "A user needs a name.", ErrorCode.REQUIRED)
-    check_password(v, password, min_length=uow.settings.password_min_length, email=email)
+    check_password(v, password, min_length=uow.settings.password_min_length,
+                   personal=(email, name))
     allowlist = normalize_allowlist(v, ip_allowlist or [])
     v.fit_columns(User, {"email": email, "name": name.strip()})
     v.raise_if_any()
@@ -181,8 +182,8 @@ async def create_user(uow: UnitOfWork, *, email: str, name: str, password: str, 
     await _check_email_free(uow, email)
     now = uow.clock.now()
     user = User(email=email, name=name.strip(), password_hash=await hash_password(password),
-                active=active, role_id=role_id, ip_allowlist=allowlist, failed_login_count=0,
-                created_at=now, updated_at=now)
+                active=active, role_id=role_id, ip_allowlist=allowlist, created_at=now,
+                updated_at=now)
     uow.session.add(user)
     await uow.session.flush()
     return user
@@ -203,7 +204,8 @@ async def update_user(uow: UnitOfWork, user_id: int, changes: dict[str, Any]) ->
         changes["ip_allowlist"] = normalize_allowlist(v, changes["ip_allowlist"])
     if "password" in changes:
         check_password(v, changes["password"], min_length=uow.settings.password_min_length,
-                       email=changes.get("email", user.email))
+                       personal=(changes.get("email", user.email),
+                                 changes.get("name", user.name)))
     v.fit_columns(User, changes)
     v.raise_if_any()
     if "role_id" in changes:
@@ -213,8 +215,6 @@ async def update_user(uow: UnitOfWork, user_id: int, changes: dict[str, Any]) ->
         await _check_email_free(uow, changes["email"], exclude_id=user.id)
     if "password" in changes:
         user.password_hash = await hash_password(changes.pop("password"))
-        user.failed_login_count = 0
-        user.locked_until = None
         await end_sessions(uow, user.id)  # whoever knew the old password is signed out
     for key, value in changes.items():
         setattr(user, key, value)

@@ -67,11 +67,13 @@ OpenUow = Callable[[], UnitOfWork]
 
 @dataclass(frozen=True)
 class Transport:
-    """How the job reaches the outside: timeouts and the Twilio API's address."""
+    """How the job reaches the outside: timeouts, the Twilio API's address, and whether the
+    SSRF guard lets connections reach private addresses."""
 
     smtp_timeout: float = 30.0
     twilio_base_url: str = TWILIO_BASE_URL
     sms_timeout: float = 20.0
+    allow_private: bool = False
 
 
 @dataclass(frozen=True)
@@ -169,7 +171,7 @@ async def _prepare_email(uow: UnitOfWork, transport: Transport, company_id: int,
         return _failing(group, exc.message)
     server = SmtpServer(settings.smtp_host, settings.smtp_port,
                         SmtpSecurity(settings.security), settings.username, password,
-                        transport.smtp_timeout)
+                        transport.smtp_timeout, transport.allow_private)
     now = uow.clock.now()
     attachments: dict[int, list[MessageAttachment]] = defaultdict(list)
     for attachment in await uow.session.scalars(
@@ -248,6 +250,7 @@ def sms_provider(kind: str, account_sid: str | None, auth_token: str | None,
                  transport: Transport) -> SmsProvider:
     if kind == SmsProviderKind.TWILIO:
         return TwilioSmsProvider(account_sid or "", auth_token or "",
+                                 allow_private=transport.allow_private,
                                  base_url=transport.twilio_base_url,
                                  timeout=transport.sms_timeout)
     return LogOnlySmsProvider()

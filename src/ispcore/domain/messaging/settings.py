@@ -3,6 +3,7 @@ password and the SMS auth token are sealed with the vault key and never shown ag
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import uuid
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
 
-from ispcore.domain.common import vault
+from ispcore.domain.common import outbound, vault
 from ispcore.domain.common.errors import ErrorCode, Validator
 from ispcore.domain.common.records import company_of
 from ispcore.domain.common.unit_of_work import UnitOfWork
@@ -48,6 +49,21 @@ def _host(v: Validator, field: str, value: str | None) -> str:
     return text
 
 
+async def _mail_server(uow: UnitOfWork, v: Validator, value: str | None) -> str:
+    """A host name or an IP address (IPv6 too) that passes the SSRF guard."""
+    text = (value or "").strip()
+    try:
+        host = str(ipaddress.ip_address(text.removeprefix("[").removesuffix("]")))
+    except ValueError:
+        known = len(v.errors)
+        host = _host(v, "smtp_host", text)
+        if len(v.errors) > known:  # not a host name either
+            return host
+    await outbound.vet(v, outbound.check_host(
+        host, allow_private=uow.settings.webhooks_allow_private, field="smtp_host"))
+    return host
+
+
 def _text(v: Validator, values: dict[str, Any], key: str, limit: int) -> str | None:
     value = values.get(key)
     if value is None:
@@ -77,7 +93,7 @@ async def update_email_settings(uow: UnitOfWork, company_id: int, values: dict[s
     v = Validator()
     changes: dict[str, Any] = {}
     if values.get("smtp_host") is not None or row is None:
-        changes["smtp_host"] = _host(v, "smtp_host", values.get("smtp_host"))
+        changes["smtp_host"] = await _mail_server(uow, v, values.get("smtp_host"))
     if values.get("security") is not None:
         changes["security"] = SmtpSecurity(values["security"]).value
     if values.get("smtp_port") is not None:

@@ -24,7 +24,7 @@ from sqlalchemy import select
 
 from ispcore.db import among
 from ispcore.domain.accounts.models import Account
-from ispcore.domain.common import vault
+from ispcore.domain.common import outbound, vault
 from ispcore.domain.common.errors import DomainError, ErrorCode, Validator
 from ispcore.domain.common.records import company_of, lock_row
 from ispcore.domain.common.unit_of_work import UnitOfWork
@@ -67,7 +67,8 @@ async def preseem_settings(uow: UnitOfWork, company_id: int) -> PreseemSettings 
                                     .where(PreseemSettings.company_id == company_id))
 
 
-def _base_url(value: Any, v: Validator) -> str:
+async def _base_url(uow: UnitOfWork, value: Any, v: Validator) -> str:
+    """The address to keep; a well-formed one must also pass the SSRF guard."""
     text = (value or "").strip().rstrip("/")
     try:
         url = httpx.URL(text)
@@ -77,6 +78,9 @@ def _base_url(value: Any, v: Validator) -> str:
             or url.fragment or len(text) > 300):
         v.add("base_url", "An http(s) address of at most 300 characters, without a query, "
                           "e.g. https://api.preseem.com.")
+    else:
+        await outbound.vet(v, outbound.check_url(
+            text, allow_private=uow.settings.webhooks_allow_private, field="base_url"))
     return text
 
 
@@ -89,7 +93,8 @@ async def update_preseem_settings(uow: UnitOfWork, company_id: int, values: dict
     v = Validator()
     changes: dict[str, Any] = {}
     if values.get("base_url") is not None or row is None:
-        changes["base_url"] = _base_url(values.get("base_url") or DEFAULT_BASE_URL, v)
+        changes["base_url"] = await _base_url(uow, values.get("base_url") or DEFAULT_BASE_URL,
+                                              v)
     key = values.get("api_key")
     if key is not None or row is None:
         key = (key or "").strip()
@@ -160,7 +165,7 @@ async def pull_all(open_uow: OpenUow, *, request_timeout: float) -> dict[int, Pu
             select(PreseemSettings).where(PreseemSettings.active)
             .order_by(PreseemSettings.company_id)))
         now = uow.clock.now()
-        key_of = uow.settings.vault_key
+        key_of, allow_private = uow.settings.vault_key, uow.settings.webhooks_allow_private
     out: dict[int, Pulled] = {}
     for row in connections:
         try:
@@ -170,7 +175,7 @@ async def pull_all(open_uow: OpenUow, *, request_timeout: float) -> dict[int, Pu
             out[row.company_id] = Pulled(error=exc.message)
             continue
         client = PreseemClient(row.base_url, key, timeout=request_timeout,
-                               backoff=RETRY_BACKOFF)
+                               allow_private=allow_private, backoff=RETRY_BACKOFF)
         out[row.company_id] = await pull_company(open_uow, row.id, client,
                                                  _slots(row.pulled_until or now, now))
     return out

@@ -23,11 +23,12 @@ from sqlalchemy import or_, select, update
 from yarl import URL
 
 from ispcore.db import bulk_insert, bulk_update
+from ispcore.domain.common import outbound
 from ispcore.domain.common.clock import Clock, SystemClock
 from ispcore.domain.common.errors import DomainError
 from ispcore.domain.common.unit_of_work import UnitOfWork
 from ispcore.domain.events.service import record_event
-from ispcore.domain.webhooks import addresses, retries, signing
+from ispcore.domain.webhooks import retries, signing
 from ispcore.domain.webhooks.endpoints import secrets_in_force
 from ispcore.domain.webhooks.models import (
     Webhook,
@@ -130,7 +131,7 @@ async def _endpoints(open_uow: Callable[[], UnitOfWork], ids: set[int]) -> dict[
         try:
             endpoint.secrets = secrets_in_force(key, row, now)
             endpoint.pinned = _Pinned.of(
-                row.url, await addresses.check(row.url, allow_private=allow_private))
+                row.url, await outbound.check_url(row.url, allow_private=allow_private))
         except DomainError as exc:
             endpoint.refusal = exc.message
         found[row.id] = endpoint
@@ -147,7 +148,7 @@ class _Pinned:
     sni_hostname: str | None
 
     @classmethod
-    def of(cls, url: str, target: addresses.Target) -> _Pinned:
+    def of(cls, url: str, target: outbound.Target) -> _Pinned:
         parsed = URL(url)
         return cls(parsed.with_host(target.address), parsed.host_port_subcomponent or "",
                    target.host if target.scheme == "https" else None)

@@ -9,14 +9,14 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from ispcore.domain.common import vault
+from ispcore.domain.common import outbound, vault
 from ispcore.domain.common.errors import DomainError, ErrorCode, Forbidden, Validator
 from ispcore.domain.common.records import company_of, load
 from ispcore.domain.common.unit_of_work import UnitOfWork
 from ispcore.domain.events.catalogue import unknown_patterns
 from ispcore.domain.events.models import Event
 from ispcore.domain.events.service import record_event
-from ispcore.domain.webhooks import addresses, messages, signing
+from ispcore.domain.webhooks import messages, signing
 from ispcore.domain.webhooks.models import (
     Webhook,
     WebhookDelivery,
@@ -52,11 +52,8 @@ async def _clean(uow: UnitOfWork, values: dict[str, Any]) -> dict[str, Any]:
     v = Validator()
     if "url" in values:
         values["url"] = (values["url"] or "").strip()
-        try:
-            await addresses.check(values["url"],
-                                  allow_private=uow.settings.webhooks_allow_private)
-        except DomainError as exc:
-            v.errors.append(exc)
+        await outbound.vet(v, outbound.check_url(
+            values["url"], allow_private=uow.settings.webhooks_allow_private))
     if "event_types" in values:
         types = list(dict.fromkeys(t.strip() for t in values["event_types"] or []))
         unknown = unknown_patterns(types)

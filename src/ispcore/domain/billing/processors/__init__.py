@@ -27,7 +27,8 @@ def stripe(settings: Settings, clock: Clock, *, field: str = "processor") -> Str
         raise DomainError("Stripe is not set up on this server (ISPCORE_STRIPE_API_KEY).",
                           field=field, code=ErrorCode.PROCESSOR_UNAVAILABLE)
     return StripeProcessor(settings.stripe_api_key, settings.stripe_api_base,
-                           settings.processor_timeout_seconds, clock)
+                           settings.processor_timeout_seconds, clock,
+                           allow_private=settings.webhooks_allow_private)
 
 
 def get(name: str, settings: Settings, clock: Clock, *, field: str = "processor"
