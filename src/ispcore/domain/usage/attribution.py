@@ -52,19 +52,23 @@ class Holding:
     until: datetime | None
     holding_id: int | None = None
 
-    def holds_at(self, moment: datetime) -> bool:
-        return self.since <= moment and (self.until is None or moment < self.until)
-
 
 def holder(holdings: Iterable[Holding], start: datetime, end: datetime
            ) -> Holding | Ambiguous | None:
     """The holding a record over ``[start, end)`` belongs to, by the rule above (of several
-    holdings of one account at that instant, the earliest)."""
-    holdings = sorted(holdings, key=lambda h: h.since)
-    chosen = [h for h in holdings if h.holds_at(start)]
+    holdings of one account at that instant, the earliest). Called for every address of
+    every NetFlow interval written: kept to plain comparisons."""
+    holdings = tuple(holdings)
+    chosen = [h for h in holdings
+              if h.since <= start and (h.until is None or start < h.until)]
     if not chosen:
         taken = [h for h in holdings if start < h.since < end]
-        chosen = [h for h in taken if h.since == taken[0].since]
+        if not taken:
+            return None
+        first = min(h.since for h in taken)
+        chosen = [h for h in taken if h.since == first]
+    if len(chosen) == 1:
+        return chosen[0]
     if len({(h.company_id, h.account_id) for h in chosen}) > 1:
         return AMBIGUOUS
-    return chosen[0] if chosen else None
+    return min(chosen, key=lambda h: h.since)
