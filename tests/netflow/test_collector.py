@@ -110,13 +110,15 @@ async def test_ipv6_addresses_belong_to_the_holder_of_their_delegated_prefix(
         ("2606:4700::1111", "2001:db8:100:100::5", 5_000),      # inside Alice's /56
         ("2606:4700::1111", "2001:db8:100:1ff:a::9", 6_000),    # inside it too
         ("2001:db8:100:100::5", "2606:4700::1111", 700),
-        ("2606:4700::1111", "2001:db8:100:200::1", 80),         # the plan, nobody's prefix
-        ("2606:4700::1111", "2001:db8:ffff::1", 9)]))           # outside the plan: transit
+        ("2606:4700::1111", "2001:db8:100:200::1", 80),         # a subnet, nobody's prefix
+        ("2606:4700::1111", "2001:db8:ffff::1", 9),             # the supernet, no subnet
+        ("2606:4700::1111", "2a00:1450::1", 3)]))               # outside it: transit
     await collector.flush()
     assert await per_account(runtime) == {plan.alice_pk: (11_000, 700)}
     assert await unattributed(runtime) == {
         ("2001:db8:100:200::1", utc(2026, 11, 2, 14)): (80, 0, 1),
-        ("", utc(2026, 11, 2, 14)): (9, 0, 1)}
+        ("2001:db8:ffff::1", utc(2026, 11, 2, 14)): (9, 0, 1),
+        ("", utc(2026, 11, 2, 14)): (3, 0, 1)}
 
 
 async def test_unheld_addresses_and_transit_are_counted_unattributed(

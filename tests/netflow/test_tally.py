@@ -7,12 +7,13 @@ from __future__ import annotations
 import ipaddress
 import struct
 from collections import defaultdict
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ispcore.domain.usage.attribution import Holding
 from ispcore.network.netflow import Decoder, Flow, Malformed
 from ispcore.network.netflow.plan import Holdings, Membership, key_of, key_text
 from ispcore.network.netflow.tally import BLOCK, Bound, Tally
@@ -204,15 +205,15 @@ def at(hour: int, minute: int = 0) -> datetime:
     return datetime(2026, 11, 2, hour, minute, tzinfo=UTC)
 
 
-def test_holdings_pick_who_held_the_address_longest_in_the_interval() -> None:
+def test_holdings_find_the_holder_of_an_address_or_of_the_prefix_it_is_in() -> None:
     prefix = int(ipaddress.IPv6Address("2001:db8:0:100::"))
-    held = Holdings([(4, INSIDE4[0], 32, at(8), at(12, 0), 1),
-                     (4, INSIDE4[0], 32, at(12, 0), None, 2),
-                     (6, prefix, 56, at(9), None, 3)])
+    held = Holdings([(4, INSIDE4[0], 32, Holding(1, 1, at(8), at(12, 0))),
+                     (4, INSIDE4[0], 32, Holding(1, 2, at(12, 0), None)),
+                     (6, prefix, 56, Holding(1, 3, at(9), None))])
 
-    def holder(key: object, hour: int, minute: int) -> int | None:
-        start = at(hour, minute).timestamp()
-        return held.holder(key, start, start + 60)  # type: ignore[arg-type]
+    def holder(key: object, hour: int, minute: int, second: int = 0) -> int | None:
+        start = at(hour, minute).replace(second=second)
+        return held.holder(key, start, start + timedelta(seconds=60))  # type: ignore[arg-type]
 
     assert holder(INSIDE4[0], 7, 59) is None
     assert holder(INSIDE4[0], 11, 59) == 1
@@ -221,10 +222,9 @@ def test_holdings_pick_who_held_the_address_longest_in_the_interval() -> None:
     inside = key_of(6, prefix + (0xAB << 64) + 5)  # 2001:db8:0:1ab::5, in the /56
     assert holder(inside, 10, 0) == 3 and holder(inside, 8, 0) is None
     assert holder(key_of(6, prefix + (1 << 72)), 10, 0) is None  # the next /56
-    # Released half-way through the minute, taken by the next holder at once.
-    half = Holdings([(4, 7, 32, at(8), at(12, 0).replace(second=20), 1),
-                     (4, 7, 32, at(12, 0).replace(second=20), None, 2)])
-    assert half.holder(7, at(12).timestamp(), at(12).timestamp() + 60) == 2
+    # The one rule: a minute across the handover is the holder's at its start.
+    assert holder(INSIDE4[0], 11, 59, 20) == 1
+    assert holder(inside, 8, 59, 30) == 3  # nobody's at its start, 3's from 09:00
 
 
 def test_key_text() -> None:

@@ -175,14 +175,12 @@ async def test_one_batch_with_a_new_session_and_a_repeated_report(
         runtime: Any, clock: Any, metered: Metered, system_uow: Any) -> None:
     """Records of one transaction, as the server batches them: the session is created by
     the first and its usage keyed once it has an id; a repeated report counts once."""
-    user = metered.server.cache.users[b"pat"]
     nas = metered.server.cache.nas["127.0.0.1"]
 
     def record(status: int, session_time: int | None, octets: int) -> accounting.Record:
         return accounting.Record(
-            status, nas.id, nas.company_id, "pat", "batch-1", user.account_id,
-            user.credential_id, session_time, octets, 2 * octets, None, None, None, None,
-            None, None)
+            status, nas.id, nas.company_id, "pat", "batch-1", session_time, octets,
+            2 * octets, None, None, None, None, None, None)
 
     clock.advance(timedelta(minutes=30))
     tally = await accounting.store(system_uow, [

@@ -60,8 +60,8 @@ class NetflowExporter(ModelNode):
 
 
 @strawberry.type(description="Traffic over a time range that no account was credited with: "
-                 "an address of the plan nobody held then, or transit (flows with neither "
-                 "end in the plan, address empty).")
+                 "an address of the company's address space (its supernets) nobody held "
+                 "then, or transit (flows with neither end in it, address empty).")
 class UnattributedUsage:
     source: str = strawberry.field(description="NETFLOW, RADIUS, RADACCT, PRESEEM or API.")
     address: str

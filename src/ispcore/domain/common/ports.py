@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any, Protocol
 
 
@@ -15,4 +15,8 @@ class Notifier(Protocol):
 
     async def publish(self, channel: str, message: str) -> None: ...
 
-    def subscribe(self, channel: str) -> AsyncIterator[str]: ...
+    def subscribe(self, channel: str, ready: Callable[[], None] | None = None
+                  ) -> AsyncIterator[str]:
+        """Messages of ``channel``; ``ready`` is called whenever the subscription is (again)
+        in place: what was published before it was not heard."""
+        ...

@@ -23,9 +23,12 @@ from ispcore.domain.accounts.models import Account
 from ispcore.domain.common.errors import DomainError, ErrorCode, InvalidInput
 from ispcore.domain.common.unit_of_work import UnitOfWork
 from ispcore.domain.network.addressing import Address
-from ispcore.domain.usage import holders
+from ispcore.domain.usage import attribution, holders
 from ispcore.domain.usage.ingest import Sample, Source, credit, problem
 from ispcore.domain.usage.models import UsageRecord
+
+#: (company id, account id)
+Holder = tuple[int, int]
 
 MAX_RECORDS = 10_000
 MAX_KEY_LENGTH: int = UsageRecord.__table__.c.source_key.type.length  # type: ignore[attr-defined]
@@ -128,14 +131,14 @@ def _repeats(records: Sequence[PushedRecord], errors: _Errors) -> None:
 
 
 async def _by_account_id(uow: UnitOfWork, company_ids: Collection[int],
-                         wanted: dict[int, int], errors: _Errors) -> dict[int, holders.Holder]:
+                         wanted: dict[int, int], errors: _Errors) -> dict[int, Holder]:
     """Records naming their account (``wanted``: record index -> account id)."""
     s = uow.session
     company_of = dict((await s.execute(
         select(Account.id, Account.company_id)
         .where(among(s, Account.id, sorted(set(wanted.values()))),
                among(s, Account.company_id, sorted(company_ids))))).all())
-    found: dict[int, holders.Holder] = {}
+    found: dict[int, Holder] = {}
     for index, account_id in wanted.items():
         if account_id in company_of:
             found[index] = (company_of[account_id], account_id)
@@ -159,9 +162,9 @@ def _addresses(records: Sequence[PushedRecord], indexes: list[int], errors: _Err
 
 async def _by_holder(uow: UnitOfWork, company_ids: Collection[int],
                      records: Sequence[PushedRecord], kind: str, names: dict[int, Any],
-                     errors: _Errors) -> dict[int, holders.Holder]:
+                     errors: _Errors) -> dict[int, Holder]:
     """Records naming an address or a username (``names``: record index -> name): whoever
-    held it at the record's time."""
+    held it then, by the one rule (:mod:`~ispcore.domain.usage.attribution`)."""
     if not names:
         return {}
     lookup = holders.address_holdings if kind == "ip_address" else holders.username_holdings
@@ -169,10 +172,11 @@ async def _by_holder(uow: UnitOfWork, company_ids: Collection[int],
     held = await lookup(uow, company_ids, names.values(),
                         min(records[i].start for i in names),
                         max(records[i].end for i in names))
-    found: dict[int, holders.Holder] = {}
+    found: dict[int, Holder] = {}
     for index, name in names.items():
-        who = holders.holder(held.get(name, ()), records[index].start, records[index].end)
-        if who is holders.AMBIGUOUS:
+        who = attribution.holder(held.get(name, ()), records[index].start,
+                                 records[index].end)
+        if who is attribution.AMBIGUOUS:
             errors.add(index, kind, ErrorCode.AMBIGUOUS,
                        f"More than one account held the {what} {name} then; name the "
                        "company (companyId) or the account.")
@@ -180,13 +184,13 @@ async def _by_holder(uow: UnitOfWork, company_ids: Collection[int],
             errors.add(index, kind, ErrorCode.NOT_FOUND,
                        f"No account held the {what} {name} at the record's time.")
         else:
-            found[index] = who
+            found[index] = (who.company_id, who.account_id)
     return found
 
 
 async def _resolve(uow: UnitOfWork, company_ids: Collection[int],
                    records: Sequence[PushedRecord], named: dict[int, str], errors: _Errors
-                   ) -> dict[int, holders.Holder]:
+                   ) -> dict[int, Holder]:
     """The (company, account) of each named record: a few queries for the whole call."""
     by_kind: dict[str, list[int]] = defaultdict(list)
     for index, kind in named.items():

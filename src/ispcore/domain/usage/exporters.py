@@ -1,7 +1,8 @@
 """NetFlow exporters: the routers ``ispcore netflow`` takes flows from, known by the address
 their datagrams come from (unique across companies: it says whose plan the flows are read
-against). The collector loads them every few seconds; its counters are written back at each
-flush (:mod:`ispcore.domain.usage.netflow_flush`)."""
+against). A running collector reloads them at once when one changes
+(:mod:`ispcore.domain.usage.plan_notices`) and at each flush; its counters are written back
+at each flush (:mod:`ispcore.domain.usage.netflow_flush`)."""
 
 from __future__ import annotations
 
@@ -85,8 +86,8 @@ async def update_exporter(uow: UnitOfWork, pk: int, values: dict[str, Any]
 
 
 async def delete_exporter(uow: UnitOfWork, pk: int) -> NetflowExporter:
-    """Usage already credited stays; the collector drops the exporter's datagrams from its
-    next refresh on."""
+    """Usage already credited stays; a running collector drops the exporter's datagrams as
+    soon as it hears of the deletion."""
     row = await load(uow, NetflowExporter, pk, field="id", what="exporter")
     await uow.session.delete(row)
     await uow.session.flush()

@@ -3,17 +3,14 @@ names at once (a few queries per batch, never one per name).
 
 Addresses are looked up in the IP assignment history (a held address, or a delegated
 prefix containing it; released assignments count for the time they were held), usernames
-in the RADIUS credentials (removed ones for the time they were live). The holder of a
-record is whoever held the name at the record's start; if nobody did, whoever took it
-during the record (a customer connected mid-interval). Two accounts at once is ambiguous."""
+in the RADIUS credentials (removed ones for the time they were live). Which of them a
+record belongs to is :func:`ispcore.domain.usage.attribution.holder`'s rule."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from enum import Enum
 from typing import Any
 
 from sqlalchemy import String, or_, select
@@ -22,44 +19,10 @@ from ispcore.db import among
 from ispcore.domain.common.unit_of_work import UnitOfWork
 from ispcore.domain.network import addressing as a
 from ispcore.domain.network.models import IpAssignment, RadiusCredential
+from ispcore.domain.usage.attribution import Holding
 
 #: Values per ``IN`` list (SQLite allows 32,766 parameters a statement).
 CHUNK = 10_000
-
-
-class Ambiguous(Enum):
-    """Two or more accounts held the name at the same time."""
-
-    AMBIGUOUS = "AMBIGUOUS"
-
-
-AMBIGUOUS = Ambiguous.AMBIGUOUS
-
-
-@dataclass(frozen=True, slots=True)
-class Holding:
-    """An account holding a name over ``[since, until)`` (``until`` None: still)."""
-
-    company_id: int
-    account_id: int
-    since: datetime
-    until: datetime | None
-
-
-Holder = tuple[int, int]  # (company id, account id)
-
-
-def holder(holdings: Iterable[Holding], start: datetime, end: datetime
-           ) -> Holder | Ambiguous | None:
-    """The (company, account) that held the name for a record over ``[start, end)``."""
-    holdings = list(holdings)
-    at_start = {(h.company_id, h.account_id) for h in holdings
-                if h.since <= start and (h.until is None or h.until > start)}
-    if not at_start:
-        at_start = {(h.company_id, h.account_id) for h in holdings if start < h.since < end}
-    if len(at_start) > 1:
-        return AMBIGUOUS
-    return next(iter(at_start), None)
 
 
 def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
@@ -92,16 +55,16 @@ async def address_holdings(uow: UnitOfWork, company_ids: Collection[int],
         rows = await s.execute(
             select(IpAssignment.family, IpAssignment.first_key, IpAssignment.last_key,
                    IpAssignment.company_id, IpAssignment.account_id,
-                   IpAssignment.assigned_at, IpAssignment.released_at)
+                   IpAssignment.assigned_at, IpAssignment.released_at, IpAssignment.id)
             .where(among(s, IpAssignment.first_key, chunk, item_type=String),
                    among(s, IpAssignment.company_id, companies),
                    IpAssignment.account_id.is_not(None), IpAssignment.assigned_at <= end,
                    or_(IpAssignment.released_at.is_(None), IpAssignment.released_at > start)))
-        for family, first, last, company, account, since, until in rows:
+        for family, first, last, company, account, since, until, pk in rows:
             top = a.from_key(last)
             for address in wanted.get(f"{family}:{first}", ()):
                 if int(address) <= top:
-                    found[address].append(Holding(company, account, since, until))
+                    found[address].append(Holding(company, account, since, until, pk))
     return found
 
 
@@ -117,12 +80,12 @@ async def username_holdings(uow: UnitOfWork, company_ids: Collection[int],
         rows = await s.execute(
             select(RadiusCredential.username, RadiusCredential.company_id,
                    RadiusCredential.account_id, RadiusCredential.created_at,
-                   RadiusCredential.removed_at)
+                   RadiusCredential.removed_at, RadiusCredential.id)
             .where(among(s, RadiusCredential.username, chunk, item_type=String),
                    among(s, RadiusCredential.company_id, companies),
                    RadiusCredential.created_at <= end,
                    or_(RadiusCredential.removed_at.is_(None),
                        RadiusCredential.removed_at > start)))
-        for username, company, account, since, until in rows:
-            found[username].append(Holding(company, account, since, until))
+        for username, company, account, since, until, pk in rows:
+            found[username].append(Holding(company, account, since, until, pk))
     return found

@@ -1,11 +1,13 @@
 """Where other areas' changes reach usage: a data service given another usage policy has its
 accounts checked against the new policy at once (throttled or set free, CoA to live
-sessions); new usage is split by the new policy's free periods from then on."""
+sessions); new usage is split by the new policy's free periods from then on. Changes to the
+address plan reach running NetFlow collectors through :mod:`.plan_notices`."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import ispcore.domain.usage.plan_notices  # noqa: F401  (registers its session hooks)
 from ispcore.domain.billing import catalogue
 from ispcore.domain.billing.models import Service
 from ispcore.domain.common.records import company_of

@@ -5,9 +5,10 @@ ones, and the others whose last time is recent), credits what their cumulative
 ``acctinputoctets`` / ``acctoutputoctets`` add to what ``usage_radacct_progress`` says was
 counted (:mod:`ispcore.domain.usage.radius_usage`), over the time between the two reports,
 and records the new progress in the same transaction. A session whose stop was counted
-credits nothing more. ``username`` is mapped to an account through the RADIUS credential
-that held it when the session started (else the live one); sessions of no credential are
-counted, not credited.
+credits nothing more. ``username`` is mapped to an account by the one rule
+(:mod:`~ispcore.domain.usage.attribution`), the session being the record: the login that
+held it when the session started, else the first to take it during the session; sessions
+of no login are counted, not credited.
 
 FreeRADIUS's stock queries write timestamps on PostgreSQL and Unix epoch numbers on SQLite
 (where ispcore itself writes ISO text): times are read as epoch seconds on both."""
@@ -24,6 +25,8 @@ from sqlalchemy.sql.elements import ColumnElement
 from ispcore.db import bulk_insert, bulk_update
 from ispcore.domain.common.unit_of_work import UnitOfWork
 from ispcore.domain.network.models import FreeradiusAccounting, RadiusCredential
+from ispcore.domain.usage import attribution
+from ispcore.domain.usage.attribution import Holding
 from ispcore.domain.usage.ingest import MAX_AGE, Source
 from ispcore.domain.usage.models import RadacctProgress
 from ispcore.domain.usage.radius_usage import (
@@ -110,32 +113,28 @@ async def _changed(uow: UnitOfWork, since: float, after: int) -> Sequence[Any]:
         .order_by(r.radacctid).limit(BATCH))).all()
 
 
-async def _holders(uow: UnitOfWork, names: set[str]) -> dict[str, list[Any]]:
-    found: dict[str, list[Any]] = {}
+async def _holders(uow: UnitOfWork, names: set[str]) -> dict[str, list[Holding]]:
+    found: dict[str, list[Holding]] = {}
     for row in await uow.session.execute(
-            select(RadiusCredential.username, RadiusCredential.account_id,
-                   RadiusCredential.company_id, RadiusCredential.created_at,
-                   RadiusCredential.removed_at)
+            select(RadiusCredential.username, RadiusCredential.company_id,
+                   RadiusCredential.account_id, RadiusCredential.created_at,
+                   RadiusCredential.removed_at, RadiusCredential.id)
             .where(RadiusCredential.username.in_(sorted(names)))):
-        found.setdefault(row.username, []).append(row)
+        found.setdefault(row.username, []).append(Holding(*row[1:]))
     return found
 
 
-def _holder(credentials: list[Any], at: datetime) -> Any:
-    """The credential that held the username at ``at``, else the live one, else None."""
-    live = None
-    for c in credentials:
-        if c.created_at <= at and (c.removed_at is None or at < c.removed_at):
-            return c
-        if c.removed_at is None:
-            live = c
-    return live
+def _owner(holdings: list[Holding], row: Any) -> Holding | None:
+    """Whose the session is: the one rule, the session being the record (from its start
+    to its latest report)."""
+    start = _at(row.started or row.latest)
+    found = attribution.holder(holdings, start, max(start, _at(row.latest)))
+    return found if isinstance(found, Holding) else None
 
 
 async def _count(uow: UnitOfWork, batch: Sequence[Any], tally: Tally) -> None:
     holders = await _holders(uow, {row.username for row in batch if row.username})
-    owners = {row.radacctid: _holder(holders.get(row.username or "", []),
-                                     _at(row.started or row.latest))
+    owners = {row.radacctid: _owner(holders.get(row.username or "", []), row)
               for row in batch}
     keys: dict[int, list[str]] = {}
     for row in batch:

@@ -7,13 +7,21 @@ datagram: the exporter by source address (others are dropped and counted
 ``unknown_exporter``) and a replay check; then each exporter's datagrams are decoded into a
 :class:`~ispcore.network.netflow.vector.BatchSink`, which folds them into the exporter's
 :class:`~ispcore.network.netflow.tally.Tally` (with numpy when the batch is large enough,
-see :mod:`~ispcore.network.netflow.vector`). Every
-``flush_seconds`` the intervals that are due (ended more than ``grace`` ago, or so far in the
-future that they would be refused anyway) are cut into batches per company; each batch is
-written in its own transaction (:mod:`ispcore.domain.usage.netflow_flush`), mapping each
-address to the account that held it during the interval. A batch that fails stays queued, as
-it was, and is retried at the next flush; the entries held in memory (in tallies and in
-queued batches) are bounded by ``max_entries``.
+see :mod:`~ispcore.network.netflow.vector`): totals per address of the company's address
+space (its supernets) and interval. Every ``flush_seconds`` the intervals that are due
+(ended more than ``grace`` ago, or so far in the future that they would be refused anyway)
+are cut into batches per company; each batch is written in its own transaction
+(:mod:`ispcore.domain.usage.netflow_flush`), the assignments reloaded first and each
+address mapped to its account then, by the one rule
+(:mod:`ispcore.domain.usage.attribution`) over the interval. A batch that fails stays
+queued, as it was, and is retried at the next flush; the entries held in memory (in
+tallies and in queued batches) are bounded by ``max_entries``.
+
+*Plan changes*: the API announces every change to a company's supernets, subnets,
+assignments and exporters on the notifier's ``netflow`` channel once it commits
+(:mod:`ispcore.domain.usage.plan_notices`); the collector reloads that company at once.
+Whenever its subscription is (again) in place it reloads everything (what changed while it
+was not listening was not heard), and it reloads everything every ``plan_seconds`` anyway.
 
 *Replayed* datagrams: UDP may deliver a datagram twice, and a relay (samplicator, a mirror
 port) or a capture played back may send it again. Every export header carries a sequence
@@ -32,6 +40,7 @@ import socket
 import time
 import uuid
 from collections import Counter, deque
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -45,6 +54,7 @@ from ispcore.domain.usage.netflow_flush import (
     FlushEntry,
     apply_batch,
 )
+from ispcore.domain.usage.plan_notices import EVERY_COMPANY, NETFLOW_CHANNEL
 from ispcore.network.netflow.common import Malformed
 from ispcore.network.netflow.decoder import Decoder
 from ispcore.network.netflow.metrics import NetflowMetrics
@@ -61,8 +71,11 @@ REPLAY_SECONDS = 30.0
 IDENTITY = 24
 #: Entries per batch (one transaction).
 BATCH = 5000
-#: Plans and assignment histories are reloaded at least this often (and before writing).
+#: Address spaces and assignment histories are reloaded at least this often (and before
+#: writing, and at once when a change is announced).
 PLAN_SECONDS = 60.0
+#: A reload or a subscription that failed is tried again after this long.
+RETRY_SECONDS = 1.0
 #: Decoder counters that are not refusals.
 NOT_REJECTED = frozenset({"datagrams", "flows", "templates", "withdrawn"})
 #: Unknown source addresses remembered for the log.
@@ -171,7 +184,8 @@ class NetflowCollector:
     def __init__(self, runtime: Any, *, host: str | None = None, port: int | None = None,
                  interval_seconds: int | None = None, grace_seconds: int | None = None,
                  flush_seconds: float | None = None, max_entries: int | None = None,
-                 metrics_port: int | None = None) -> None:
+                 metrics_port: int | None = None, plan_seconds: float = PLAN_SECONDS
+                 ) -> None:
         settings = runtime.settings
         self.runtime = runtime
         self.host = host or settings.netflow_host
@@ -182,6 +196,7 @@ class NetflowCollector:
                              "does not")
         self.grace = settings.netflow_grace_seconds if grace_seconds is None else grace_seconds
         self.flush_seconds = flush_seconds or settings.netflow_flush_seconds
+        self.plan_seconds = plan_seconds
         self.metrics_port = (settings.netflow_metrics_port if metrics_port is None
                              else metrics_port)
         self.bound = Bound(max_entries or settings.netflow_max_entries)
@@ -196,12 +211,15 @@ class NetflowCollector:
         self.pending: deque[Batch] = deque()
         self.totals = Totals()
         self.metrics = NetflowMetrics(self)
-        self._plans_at = -PLAN_SECONDS
+        #: Companies whose plan changed since the last reload (``EVERY_COMPANY``: all).
+        self.stale: set[int | str] = set()
         self._replay_at = 0.0
         self._error_logged = False
         self._sock: socket.socket | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
         self._lock = asyncio.Lock()
+        self._refreshing = asyncio.Lock()
+        self._wake = asyncio.Event()
 
     # --- lifecycle ----------------------------------------------------------------------
 
@@ -229,7 +247,8 @@ class NetflowCollector:
         loop.add_reader(sock.fileno(), self._read_ready)
         if self.metrics_port:
             self.metrics.serve(self.host, self.metrics_port)
-        self._task = asyncio.create_task(self._flush_loop())
+        self._tasks = [asyncio.create_task(loop_()) for loop_ in (
+            self._flush_loop, self._reload_loop, self._listen)]
         log.info("NetFlow listening on %s:%d (interval %d s, grace %d s); %d exporters; "
                  "run %s", self.host, self.port, self.interval, self.grace,
                  len(self.by_address), self.run_id)
@@ -241,9 +260,10 @@ class NetflowCollector:
             asyncio.get_running_loop().remove_reader(self._sock.fileno())
             self._sock.close()
             self._sock = None
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
         for attempt in range(FINAL_ATTEMPTS):
             await self.flush(final=True)
             if not self.pending:
@@ -320,19 +340,22 @@ class NetflowCollector:
 
     # --- refresh ------------------------------------------------------------------------
 
-    async def refresh(self, *, plans: bool = False) -> None:
-        """Reload the exporters; with ``plans`` (or when a company is new) also the
-        companies' subnets and assignment histories."""
-        db = self.runtime.db
-        async with db.read_rows() as conn:
+    async def refresh(self, *, plans: bool = False, companies: Collection[int | str] = ()
+                      ) -> None:
+        """Reload the exporters, and the address spaces and assignment histories of every
+        company with ``plans``, else of ``companies`` (``EVERY_COMPANY``: all) and of
+        companies new to the collector."""
+        async with self._refreshing, self.runtime.db.read_rows() as conn:
             rows = await netflow_state.exporters(conn)
-            companies = {row.company_id for row in rows} | {b.company_id for b in self.pending}
-            if plans or companies - set(self.plans):
+            known = {row.company_id for row in rows} | {b.company_id for b in self.pending}
+            wanted = known if plans or EVERY_COMPANY in companies else (
+                (known - set(self.plans)) | (known & set(companies)))
+            if wanted:
                 since = self.runtime.clock.now() - MAX_AGE - timedelta(days=1)
-                spans = await netflow_state.subnets(conn, companies)
-                held = await netflow_state.assignments(conn, companies, since)
-                self._set_plans(companies, spans, held)
-        self._set_exporters(rows)
+                spans = await netflow_state.address_space(conn, wanted)
+                held = await netflow_state.assignments(conn, wanted, since)
+                self._set_plans(wanted, spans, held)
+            self._set_exporters(rows)
 
     def _set_plans(self, companies: set[int], spans: dict[int, list[Any]],
                    held: dict[int, list[Any]]) -> None:
@@ -344,7 +367,43 @@ class NetflowCollector:
                     if exporter.company_id == company_id:
                         exporter.tally.plan = plan
             self.holdings[company_id] = Holdings(held.get(company_id, ()))
-        self._plans_at = time.monotonic()
+
+    async def _reload_loop(self) -> None:
+        """Reload the companies announced as changed at once, everything every
+        ``plan_seconds``; a reload that fails is tried again shortly."""
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.plan_seconds)
+            if not self._wake.is_set():
+                self.stale.add(EVERY_COMPANY)
+            self._wake.clear()
+            stale, self.stale = self.stale, set()
+            try:
+                await self.refresh(companies=stale)
+            except Exception:
+                log.warning("NetFlow: reloading the address plans failed; trying again in "
+                            "%s s", RETRY_SECONDS, exc_info=True)
+                self.stale |= stale
+                await asyncio.sleep(RETRY_SECONDS)
+                self._wake.set()
+
+    def changed(self, company: int | str) -> None:
+        """The plan or exporters of ``company`` (``EVERY_COMPANY``: any) changed: reload."""
+        self.stale.add(company)
+        self._wake.set()
+
+    async def _listen(self) -> None:
+        """Each message on the ``netflow`` channel names a company whose plan or exporters
+        changed; each (re)subscription means anything may have."""
+        while True:
+            try:
+                async for message in self.runtime.notifier.subscribe(
+                        NETFLOW_CHANNEL, ready=lambda: self.changed(EVERY_COMPANY)):
+                    self.changed(int(message) if message.isdigit() else EVERY_COMPANY)
+            except Exception:
+                log.warning("NetFlow: the notifier's channel failed; listening again in %s s",
+                            RETRY_SECONDS, exc_info=True)
+            await asyncio.sleep(RETRY_SECONDS)
 
     def _set_exporters(self, rows: list[netflow_state.ExporterRow]) -> None:
         by_address: dict[str, Exporter] = {}
@@ -387,8 +446,7 @@ class NetflowCollector:
             written = Applied()
             refreshed = False
             try:
-                await self.refresh(plans=any(b.entries for b in self.pending)
-                                   or time.monotonic() - self._plans_at >= PLAN_SECONDS)
+                await self.refresh(plans=any(b.entries for b in self.pending))
                 refreshed = True
             except Exception:
                 log.warning("NetFlow: the database cannot be reached; %d batches wait",
@@ -464,10 +522,10 @@ class NetflowCollector:
             self._count(applied, written)
 
     def _entries(self, batch: Batch) -> list[FlushEntry]:
-        """The batch's entries with their times and the accounts that held the addresses.
-        An interval still open (written because the collector stops) ends now. Interval
-        numbers too far out for a datetime are refused here, as the validity check would
-        refuse them."""
+        """The batch's entries with their times and the accounts the addresses' usage over
+        the interval belongs to (the assignments as just reloaded). An interval still open
+        (written because the collector stops) ends now. Interval numbers too far out for a
+        datetime are refused here, as the validity check would refuse them."""
         holdings = self.holdings.get(batch.company_id) or Holdings(())
         now = self.runtime.clock.now()
         out = []
@@ -475,7 +533,7 @@ class NetflowCollector:
             seconds = number * self.interval
             try:
                 start = datetime.fromtimestamp(seconds, UTC)
-                end = datetime.fromtimestamp(seconds + self.interval, UTC)
+                interval_end = end = datetime.fromtimestamp(seconds + self.interval, UTC)
                 if start < now < end:
                     end = now
             except (OverflowError, ValueError, OSError):
@@ -483,7 +541,7 @@ class NetflowCollector:
                 counts.rejected["in_future" if seconds > 0 else "too_old"] += 1
                 continue
             account = (None if key == TRANSIT
-                       else holdings.holder(key, seconds, seconds + self.interval))
+                       else holdings.holder(key, start, interval_end))
             out.append(FlushEntry(exporter_id, key_text(key), start, end, bytes_in, bytes_out,
                                   records, account))
         return out

@@ -1,17 +1,23 @@
-"""A company's address plan and who held its addresses when, in memory, for the collector.
+"""A company's address space and who held its addresses when, in memory, for the collector.
 
-Addresses are keyed as the tally keys them: an IPv4 address is its integer, an IPv6 address
-its 16 bytes (as they come off the wire), transit (neither end in the plan) the empty string.
+The space is the company's supernets (every subnet lies in one): the tally keeps totals per
+address for every address in it, and whose each address's usage is, is decided when the
+totals are written, from the assignments then known (so an assignment, or a subnet, made
+while flows to it arrive loses nothing). Addresses are keyed as the tally keys them: an IPv4
+address is its integer, an IPv6 address its 16 bytes (as they come off the wire), transit
+(neither end in the space) the empty string.
 """
 
 from __future__ import annotations
 
 import ipaddress
-import math
 from bisect import bisect_right
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
+
+from ispcore.domain.usage import attribution
+from ispcore.domain.usage.attribution import Holding
 
 Key = int | bytes | str
 TRANSIT = ""
@@ -41,11 +47,11 @@ def key_text(key: Key) -> str:
 
 
 class Membership:
-    """Whether an address is inside the company's subnets, answered from a dict (filled on
-    first sight of each address by a binary search over the subnets)."""
+    """Whether an address is inside the company's address space, answered from a dict
+    (filled on first sight of each address by a binary search over the ranges)."""
 
     def __init__(self, spans: Iterable[tuple[int, int, int]]) -> None:
-        """``spans``: the subnets as (family, first, last) integers."""
+        """``spans``: the supernets as (family, first, last) integers."""
         self.signature = tuple(sorted(set(spans)))
         self._firsts: dict[int, list[int]] = {4: [], 6: []}
         self._lasts: dict[int, list[int]] = {4: [], 6: []}
@@ -95,30 +101,25 @@ class Membership:
 
 
 class Holdings:
-    """The company's address assignments over time: which account held an address (or the
-    delegated prefix it is in) during an interval."""
+    """The company's address assignments over time, found by address (an address of its
+    own, or a prefix containing it)."""
 
-    def __init__(self, rows: Iterable[tuple[int, int, int, datetime, datetime | None,
-                                            int]]) -> None:
-        """``rows``: (family, first address, prefix length, assigned at, released at or
-        None, account id)."""
-        self._tables: dict[int, dict[int, dict[int, list[tuple[float, float, int]]]]] = {
-            4: {}, 6: {}}
-        for family, first, length, since, until, account_id in rows:
+    def __init__(self, rows: Iterable[tuple[int, int, int, Holding]]) -> None:
+        """``rows``: (family, first address, prefix length, the holding)."""
+        self._tables: dict[int, dict[int, dict[int, list[Holding]]]] = {4: {}, 6: {}}
+        for family, first, length, holding in rows:
             by_first = self._tables[family].setdefault(length, {})
-            by_first.setdefault(first, []).append(
-                (since.timestamp(), until.timestamp() if until else math.inf, account_id))
+            by_first.setdefault(first, []).append(holding)
 
-    def holder(self, key: Key, start: float, end: float) -> int | None:
-        """The account that held the address longest during [start, end) (Unix seconds):
-        an address of its own, or a prefix containing it. None if nobody held it."""
+    def holder(self, key: Key, start: datetime, end: datetime) -> int | None:
+        """The account a record of the address over ``[start, end)`` belongs to, by the one
+        rule (:mod:`~ispcore.domain.usage.attribution`); None if nobody's (or, which one
+        company's assignments never are, ambiguous)."""
         family, value = split_key(key)
         bits = 32 if family == 4 else 128
-        best, longest = None, 0.0
+        found: list[Holding] = []
         for length, by_first in self._tables[family].items():
             shift = bits - length
-            for since, until, account_id in by_first.get(value >> shift << shift, ()):
-                overlap = min(end, until) - max(start, since)
-                if overlap > longest:
-                    best, longest = account_id, overlap
-        return best
+            found.extend(by_first.get(value >> shift << shift, ()))
+        who = attribution.holder(found, start, end) if found else None
+        return who.account_id if isinstance(who, Holding) else None

@@ -1,8 +1,10 @@
 """Folding decoded flows into per-address totals per interval: the collector's sink.
 
-Per flow: the interval its end time falls in, whether each end is in the company's plan,
-and the bytes added to that address (a destination in the plan gains ``bytes_in``, a source
-``bytes_out``; between two customers both); with neither end in the plan it is transit.
+Per flow: the interval its end time falls in, whether each end is in the company's plan
+(its address space: the supernets, :mod:`.plan`), and the bytes added to that address (a
+destination in the plan gains ``bytes_in``, a source ``bytes_out``; between two customers
+both); with neither end in the plan it is transit. Whose an address's totals are is decided
+only when they are written.
 
 The work per flow is what the collector's speed is made of, so the layout is chosen for it:
 
@@ -11,7 +13,7 @@ The work per flow is what the collector's speed is made of, so the layout is cho
   both "is it in the plan" (a block, or ``False``) and "where are its totals". The dict of
   an interval has one key per /24 seen, so it stays small and hot in the CPU's caches; a
   dict per address (65,000 addresses in the bench) does not, and each lookup then waits on
-  memory. A /24 only partly in the plan (a /26 subnet, say) takes a slower path per flow.
+  memory. A /24 only partly in the plan (a /26 supernet, say) takes a slower path per flow.
 * IPv6 totals are kept per address (16-byte keys), and transit per interval.
 * A counter holds the bytes plus the number of records times 2**128 (``RECORD``), so one
   addition counts both. (A record's bytes reach 2**96 at most, a 64-bit counter times a

@@ -2,7 +2,9 @@
 they report credited to the session's account in the same transaction.
 
 Packets are written in batches (whatever arrived while the previous batch was being
-committed); each is acknowledged only after its batch commits. Retransmissions do not
+committed); each is acknowledged only after its batch commits. A new session belongs to
+the login's holder by the one rule (:mod:`~ispcore.domain.usage.attribution`): whoever
+held the username when the session started. Retransmissions do not
 duplicate rows: a session is one row per (NAS, Acct-Session-Id, User-Name). The usage of a
 report is the difference between its cumulative counters and what the session had counted
 (:mod:`ispcore.domain.usage.radius_usage`), over the time since the session's last report."""
@@ -21,6 +23,9 @@ from sqlalchemy.exc import IntegrityError
 
 from ispcore.domain.common.unit_of_work import UnitOfWork
 from ispcore.domain.network.models import RadiusSession
+from ispcore.domain.usage import attribution
+from ispcore.domain.usage.attribution import Holding
+from ispcore.domain.usage.holders import username_holdings
 from ispcore.domain.usage.ingest import Source
 from ispcore.domain.usage.radius_usage import (
     Report,
@@ -59,8 +64,6 @@ class Record:
     company_id: int
     username: str
     session_id: str
-    account_id: int | None
-    credential_id: int | None
     #: Counters the packet does not carry are None: the session keeps what it had.
     session_time: int | None
     input_octets: int | None
@@ -91,10 +94,10 @@ def _octets(parsed: wire.Parsed, octets: int, gigawords: int) -> int | None:
 
 def _nas_restarted(status: int, nas_id: int, company_id: int) -> Record:
     return Record(status, nas_id, company_id, "", "", None, None, None, None, None, None,
-                  None, None, None, None, "NAS-Reboot")
+                  None, None, "NAS-Reboot")
 
 
-def record(parsed: wire.Parsed, nas_id: int, company_id: int, user: Any) -> Record | None:
+def record(parsed: wire.Parsed, nas_id: int, company_id: int) -> Record | None:
     """The record of a Start, Interim-Update or Stop, or of an Accounting-On/Off (the NAS
     restarted: its open sessions are over); None for other status types (acknowledged,
     nothing stored). Raises Malformed without a status type or a session id."""
@@ -107,14 +110,11 @@ def record(parsed: wire.Parsed, nas_id: int, company_id: int, user: Any) -> Reco
     if status not in (START, STOP, INTERIM):
         return None
     integer = parsed.integer
-    mine = user is not None and user.company_id == company_id
     framed = parsed.first(_FRAMED_IP)
     cause = integer(_TERMINATE_CAUSE)
     return Record(
         status=status, nas_id=nas_id, company_id=company_id,
         username=_text(parsed, wire.USER_NAME) or "", session_id=session_id or "",
-        account_id=user.account_id if mine else None,
-        credential_id=user.credential_id if mine else None,
         session_time=integer(_SESSION_TIME),
         input_octets=_octets(parsed, _INPUT_OCTETS, _INPUT_GIGAWORDS),
         output_octets=_octets(parsed, _OUTPUT_OCTETS, _OUTPUT_GIGAWORDS),
@@ -151,13 +151,14 @@ async def _store(uow: UnitOfWork, records: list[Record]) -> Tally:
         RadiusSession.acct_session_id.in_({r.session_id for r in records})))).all()
     rows = {(s.nas_id, s.acct_session_id, s.username): s for s in found}
     counting = _Counting(await credited_keys(uow, Source.RADIUS, _reported_keys(records, rows)))
+    owners = await _owners(uow, records, rows, now)
     for r in records:
         if r.status in (ACCOUNTING_ON, ACCOUNTING_OFF):
             await _close_all(session, r.nas_id, now)
             continue
         row = rows.get(r.key)
         if row is None:
-            rows[r.key] = row = _new(r, now)
+            rows[r.key] = row = _new(r, now, owners.get(r.key))
             session.add(row)
         # A late packet of an ended session, or a Start seen again, changes nothing.
         if row.stopped_at is None and r.status != START:
@@ -238,14 +239,39 @@ async def _close_all(session: Any, nas_id: int, now: datetime) -> None:
         .execution_options(synchronize_session="fetch"))
 
 
-def _new(r: Record, now: datetime) -> RadiusSession:
+def _started(r: Record, now: datetime) -> datetime:
     """A session first seen through an Interim or a Stop started ``session_time`` ago."""
-    started = now - timedelta(seconds=0 if r.status == START else r.session_time or 0)
+    return now - timedelta(seconds=0 if r.status == START else r.session_time or 0)
+
+
+async def _owners(uow: UnitOfWork, records: list[Record],
+                  rows: dict[tuple[int, str, str], RadiusSession], now: datetime
+                  ) -> dict[tuple[int, str, str], Holding | None]:
+    """Whose each new session is: the one rule (:mod:`~ispcore.domain.usage.attribution`)
+    over the history of its NAS's company's logins, the session being the record."""
+    new = {r.key: r for r in records if r.status in (START, INTERIM, STOP) and r.key not in rows}
+    if not new:
+        return {}
+    starts = {key: _started(r, now) for key, r in new.items()}
+    held = await username_holdings(uow, {r.company_id for r in new.values()},
+                                   {r.username for r in new.values()}, min(starts.values()),
+                                   now)
+    owners: dict[tuple[int, str, str], Holding | None] = {}
+    for key, r in new.items():
+        found = attribution.holder([h for h in held.get(r.username, ())
+                                    if h.company_id == r.company_id], starts[key], now)
+        owners[key] = found if isinstance(found, Holding) else None
+    return owners
+
+
+def _new(r: Record, now: datetime, owner: Holding | None) -> RadiusSession:
     return RadiusSession(
-        company_id=r.company_id, nas_id=r.nas_id, account_id=r.account_id,
-        credential_id=r.credential_id, username=r.username, acct_session_id=r.session_id,
+        company_id=r.company_id, nas_id=r.nas_id,
+        account_id=owner.account_id if owner else None,
+        credential_id=owner.holding_id if owner else None, username=r.username,
+        acct_session_id=r.session_id,
         framed_ip_address=r.framed_ip, nas_port_id=r.nas_port_id,
-        calling_station_id=r.calling_station_id, started_at=started, updated_at=now,
+        calling_station_id=r.calling_station_id, started_at=_started(r, now), updated_at=now,
         session_time=0, input_octets=0, output_octets=0, input_packets=0, output_packets=0,
         interim_count=0, counted_in=0, counted_out=0)
 

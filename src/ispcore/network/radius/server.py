@@ -242,8 +242,7 @@ class RadiusServer:
             if seen:
                 self._acct.sendto(seen, addr)
             return
-        user = self.cache.users.get(packet.first(wire.USER_NAME) or b"")
-        found = accounting.record(packet, nas.id, nas.company_id, user)
+        found = accounting.record(packet, nas.id, nas.company_id)
         answer = wire.reply(wire.ACCOUNTING_RESPONSE, packet.ident, packet.authenticator,
                             nas.secret, _proxy_states(packet), signed=False)
         if found is None:
