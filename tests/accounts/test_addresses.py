@@ -177,10 +177,15 @@ async def test_the_same_address_written_differently_is_a_duplicate(api, setup):
     ({"line1": "   "}, "line1", "REQUIRED"),
     ({"city": ""}, "city", "REQUIRED"),
     ({"postalCode": "9" * 21}, "postalCode", "INVALID"),
+    ({"subdivision": "US-ZZ"}, "subdivision", "INVALID"),
+    ({"subdivision": "Narnia"}, "subdivision", "INVALID"),
+    ({"subdivision": "CA-ON"}, "subdivision", "INVALID"),
+    ({"subdivision": "ON"}, "subdivision", "INVALID"),
 ], ids=["unknown-country", "alpha3-country", "latitude-high", "latitude-low",
         "longitude-high", "fcc-dash", "fcc-letter", "fcc-arabic-indic-digits",
         "fcc-superscript", "blank-line1", "blank-city",
-        "long-postal-code"])
+        "long-postal-code", "unknown-subdivision-code", "unknown-subdivision-name",
+        "subdivision-of-another-country", "short-code-of-another-country"])
 async def test_bad_address_input_is_refused_and_writes_nothing(api, setup, fields, field,
                                                                code):
     before = await counts(api, setup.token)
@@ -189,6 +194,18 @@ async def test_bad_address_input_is_refused_and_writes_nothing(api, setup, field
                             "city": "Springfield", "country": "US", **fields})
     assert codes(errors) == [(code, field)]
     assert await counts(api, setup.token) == before
+
+
+@pytest.mark.parametrize("written", ["US-KS", "KS", "ks", " us-ks ", "Kansas", "KANSAS"])
+async def test_a_subdivision_is_stored_in_one_form_however_written(api, setup, written):
+    address = await new_address(api, setup, subdivision=written, country=" us")
+    assert (address["subdivision"], address["country"]) == ("KS", "US")
+    assert address["formatted"].endswith(", KS 62701")
+    # the same place written another way is the same address
+    errors = await refused(api, setup.token, "createServiceableAddress", {
+        "companyId": setup.company, "line1": "100 Main St", "city": "Springfield",
+        "subdivision": "us-ks", "postalCode": "62701", "country": "US"})
+    assert codes(errors) == [("DUPLICATE", "line1")]
 
 
 async def test_boundary_coordinates_are_accepted(api, setup):
@@ -241,7 +258,10 @@ async def test_update_into_another_address_is_a_duplicate_and_changes_nothing(ap
     ({"fccLocationId": "abc"}, "fccLocationId", "INVALID"),
     ({"line1": None}, "line1", "REQUIRED"),
     ({"serviceable": None}, "serviceable", "REQUIRED"),
-], ids=["country", "latitude", "fcc", "null-line1", "null-serviceable"])
+    ({"subdivision": "US-ZZ"}, "subdivision", "INVALID"),
+    ({"country": "CA"}, "subdivision", "INVALID"),
+], ids=["country", "latitude", "fcc", "null-line1", "null-serviceable", "subdivision",
+        "country-leaving-a-subdivision-of-the-old-one"])
 async def test_bad_updates_are_refused_and_change_nothing(api, setup, fields, field, code):
     address = await new_address(api, setup)
     before = await counts(api, setup.token)
@@ -607,7 +627,7 @@ async def set_postal(api: Any, setup: Setup, account: str, kind: str, **fields: 
 async def test_mailing_and_billing_addresses_are_set_replaced_and_cleared(api, setup):
     account = (await new_account(api, setup))["id"]
 
-    await set_postal(api, setup, account, "MAILING", line1="PO Box 12", subdivision="IL",
+    await set_postal(api, setup, account, "MAILING", line1="PO Box 12", subdivision="us-il",
                      postalCode="62705", country="us")
     await set_postal(api, setup, account, "BILLING", line1="1 Finance Way", unit="3",
                      line2="c/o Accounts")
@@ -649,7 +669,8 @@ async def test_mailing_and_billing_addresses_are_set_replaced_and_cleared(api, s
     ({"line1": " "}, "line1", "REQUIRED"),
     ({"city": ""}, "city", "REQUIRED"),
     ({"line2": "x" * 201}, "line2", "INVALID"),
-], ids=["country", "line1", "city", "long-line2"])
+    ({"subdivision": "US-ZZ"}, "subdivision", "INVALID"),
+], ids=["country", "line1", "city", "long-line2", "subdivision"])
 async def test_a_bad_postal_address_is_refused_and_keeps_the_old_one(api, setup, fields,
                                                                      field, code):
     account = (await new_account(api, setup))["id"]

@@ -145,6 +145,11 @@ INVALID = {
     "empty time zone": ({"timeZone": ""}, "timeZone", "INVALID"),
     "bad country": ({"country": "ZZ"}, "country", "INVALID"),
     "three-letter country": ({"country": "USA"}, "country", "INVALID"),
+    "unknown subdivision": ({"country": "US", "subdivision": "US-ZZ"}, "subdivision",
+                            "INVALID"),
+    "subdivision of another country": ({"country": "US", "subdivision": "CA-ON"},
+                                       "subdivision", "INVALID"),
+    "subdivision without its country": ({"subdivision": "KS"}, "subdivision", "INVALID"),
     "bad email": ({"contactEmail": "not an email"}, "contactEmail", "INVALID"),
     "email without domain": ({"contactEmail": "ops@"}, "contactEmail", "INVALID"),
     "empty name": ({"name": ""}, "name", "REQUIRED"),
@@ -212,7 +217,7 @@ async def test_duplicate_name_ignoring_case_beyond_ascii_is_refused(api):
 
 #: Input fields and the longest value their column holds.
 LENGTH_LIMITS = {"name": 200, "addressLine1": 200, "addressLine2": 200, "city": 100,
-                 "subdivision": 100, "postalCode": 20}
+                 "postalCode": 20}
 
 
 async def test_values_at_the_length_limit_are_stored(api):
@@ -301,6 +306,28 @@ async def test_update_normalises_and_records_only_real_changes(api):
     assert (payload["company"]["currency"], payload["company"]["country"]) == ("USD", "CA")
     [entry] = await audit_of(api, token, "updateCompany")
     assert entry["changes"] == {"country": {"from": "US", "to": "CA"}}
+
+
+async def test_a_subdivision_is_stored_as_its_code_after_the_dash(api):
+    token = await api.admin_token()
+    acme = await create(api, token, country="us", subdivision=" us-ks ")
+    assert (acme["country"], acme["subdivision"]) == ("US", "KS")
+    payload = (await api.data(UPDATE, {"input": {"id": acme["id"], "subdivision": "texas"}},
+                              token))["updateCompany"]
+    assert (payload["errors"], payload["company"]["subdivision"]) == ([], "TX")
+
+
+async def test_a_new_country_is_refused_while_the_subdivision_is_of_the_old_one(api):
+    token = await api.admin_token()
+    acme = await create(api, token, country="US", subdivision="KS")
+    payload = (await api.data(UPDATE, {"input": {"id": acme["id"], "country": "CA"}}, token)
+               )["updateCompany"]
+    assert [(e["field"], e["code"]) for e in payload["errors"]] == [("subdivision", "INVALID")]
+    assert (await api.data(COMPANY, {"id": acme["id"]}, token))["company"] == acme
+    moved = (await api.data(UPDATE, {"input": {"id": acme["id"], "country": "CA",
+                                               "subdivision": "CA-ON"}}, token)
+             )["updateCompany"]
+    assert (moved["company"]["country"], moved["company"]["subdivision"]) == ("CA", "ON")
 
 
 async def test_update_can_clear_an_optional_field(api):

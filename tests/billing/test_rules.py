@@ -158,7 +158,7 @@ def test_percent_discounts_round_and_never_exceed_the_base() -> None:
 
 def test_tax_rates_match_the_jurisdiction_and_skip_exemptions() -> None:
     state = Rate(1, "Texas", 62_500, 9, "US", "TX")
-    county = Rate(2, "Travis", 20_000, 9, "US", "tx")
+    county = Rate(2, "Travis", 20_000, 9, "US", "TX")
     federal = Rate(3, "USF", 10_000, 9, "US", None)
     other = Rate(4, "Ohio", 57_500, 9, "US", "OH")
     rates = [state, county, federal, other]

@@ -14,6 +14,7 @@ from strawberry import UNSET, relay
 from strawberry.types import Info
 from strawberry.utils.str_converters import to_camel_case
 
+from ispcore.domain.common.decimals import plain
 from ispcore.domain.common.errors import DomainError, ErrorCode, Validator
 from ispcore.domain.common.unit_of_work import UnitOfWork
 from ispcore.domain.idempotency import service as idempotency
@@ -56,7 +57,7 @@ def _canonical(value: Any) -> Any:
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, Decimal):
-        return str(value)
+        return plain(value)
     if isinstance(value, enum.Enum):
         return value.value
     return value

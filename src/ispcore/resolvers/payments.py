@@ -152,7 +152,7 @@ class PaymentQuery:
             return None
         async with info.context.unit_of_work("paymentSettings") as uow:
             row = await payments.payment_settings(uow, company.pk)
-            return PaymentSettings.from_row(row)
+            return PaymentSettings.from_model(row)
 
 
 @strawberry.type

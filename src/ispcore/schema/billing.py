@@ -26,6 +26,7 @@ from ispcore.domain.billing.money import Rounding as DomainRounding
 from ispcore.domain.billing.quote import ChangeKind as DomainChangeKind
 from ispcore.domain.billing.runs import RunStatus as DomainRunStatus
 from ispcore.domain.billing.taxes import RATE_SCALE
+from ispcore.domain.common.decimals import percent
 from ispcore.schema.accounts import Account, AccountType
 from ispcore.schema.companies import Company
 from ispcore.schema.filtering import (
@@ -80,7 +81,7 @@ ChangeKind = strawberry.enum(DomainChangeKind, name="QuoteChangeKind")
 
 
 def _percent(scaled: int | None) -> Decimal | None:
-    return None if scaled is None else (Decimal(scaled) / PERCENT_SCALE).normalize()
+    return None if scaled is None else percent(scaled, PERCENT_SCALE)
 
 
 # --- terms and settings ---------------------------------------------------------------------
@@ -259,7 +260,7 @@ class TaxRate(ModelNode):
 
     @strawberry.field(description="Percent, e.g. 8.875.")
     def rate(self) -> Decimal:
-        return (Decimal(self.rate_scaled) / RATE_SCALE).normalize()
+        return percent(self.rate_scaled, RATE_SCALE)
 
     gl_code: GlCode | None = relation(One("GlCode", "gl_code_id"))
 

@@ -15,6 +15,7 @@ from ispcore.domain.billing import collections_models as m
 from ispcore.domain.billing.delinquency_settings import DEFAULTS
 from ispcore.domain.billing.delinquency_settings import LateFeeKind as DomainLateFeeKind
 from ispcore.domain.billing.discounts import PERCENT_SCALE
+from ispcore.domain.common.decimals import percent
 from ispcore.schema.accounts import Account, AccountGroup, AccountStatus
 from ispcore.schema.billing import GlCode, Invoice, PendingCharge
 from ispcore.schema.filtering import DateFilter, DateTimeFilter, IdOf, listing_inputs
@@ -59,7 +60,7 @@ class DelinquencySettings:
     @strawberry.field(description="PERCENT late fees: e.g. 1.5.")
     def late_fee_percent(self) -> Decimal | None:
         scaled = self.late_fee_percent_scaled
-        return None if scaled is None else (Decimal(scaled) / PERCENT_SCALE).normalize()
+        return None if scaled is None else percent(scaled, PERCENT_SCALE)
 
     @strawberry.field(description="Where delinquent accounts move.")
     async def delinquent_status(self, info: Info) -> AccountStatus | None:

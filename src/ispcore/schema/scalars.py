@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any, NewType
 
 import strawberry
+
+from ispcore.domain.common.decimals import plain
 
 
 def _parse_datetime(value: Any) -> datetime:
@@ -56,4 +59,31 @@ BigIntScalar = strawberry.scalar(
     parse_value=_parse_big_int,
 )
 
-SCALAR_MAP: dict[object, Any] = {datetime: AwareDateTime, BigInt: BigIntScalar}
+def _parse_decimal(value: Any) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise ValueError("A Decimal is a string (or a number), e.g. \"19.99\".")
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise ValueError(f"{value!r} is not a decimal number.") from None
+    if not number.is_finite():
+        raise ValueError(f"{value!r} is not a finite number.")
+    return number
+
+
+def _serialize_decimal(value: Any) -> str:
+    return plain(value if isinstance(value, Decimal) else Decimal(str(value)))
+
+
+#: Every decimal and money amount in the API, one serialisation: a string in plain notation
+#: ("10", "19.99", "0.0000001"), never the exponent form str(Decimal) can give ("1E+1").
+DecimalScalar = strawberry.scalar(
+    name="Decimal",
+    description="An exact decimal number as a string in plain notation (\"19.99\", \"8.875\"; "
+    "never exponent form). Input: a string or a number; not NaN or infinity.",
+    serialize=_serialize_decimal,
+    parse_value=_parse_decimal,
+)
+
+SCALAR_MAP: dict[object, Any] = {datetime: AwareDateTime, BigInt: BigIntScalar,
+                                 Decimal: DecimalScalar}

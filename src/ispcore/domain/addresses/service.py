@@ -24,7 +24,7 @@ from ispcore.domain.common.records import (
     snapshot,
     today_in,
 )
-from ispcore.domain.common.reference import is_country
+from ispcore.domain.common.reference import clean_jurisdiction
 from ispcore.domain.common.unit_of_work import UnitOfWork
 from ispcore.domain.custom_fields.service import EntityType, apply_values, remove_values
 from ispcore.domain.events.service import record_event
@@ -39,20 +39,18 @@ class PostalKind(StrEnum):
     BILLING = "BILLING"
 
 
-def _clean_postal(v: Validator, out: dict[str, Any]) -> None:
+def _clean_postal(v: Validator, out: dict[str, Any], current: Any = None) -> None:
     required_text(v, out, "line1", "An address needs its first line.")
     required_text(v, out, "city", "An address needs a city.")
-    optional_text(out, "line2", "unit", "subdivision", "postal_code")
-    if "country" in out:
-        out["country"] = (out["country"] or "").strip().upper()
-        if not is_country(out["country"]):
-            v.add("country", f"{out['country']!r} is not an ISO 3166 country code.")
+    optional_text(out, "line2", "unit", "postal_code")
+    clean_jurisdiction(v, out, current)
 
 
-def _clean(values: dict[str, Any]) -> dict[str, Any]:
+def _clean(values: dict[str, Any], current: ServiceableAddress | None = None
+           ) -> dict[str, Any]:
     v = Validator()
     out = dict(values)
-    _clean_postal(v, out)
+    _clean_postal(v, out, current)
     for key, bound in (("latitude", 90), ("longitude", 180)):
         if out.get(key) is not None and not -bound <= out[key] <= bound:
             v.add(key, f"{key.capitalize()} is between -{bound} and {bound}.")
@@ -104,7 +102,7 @@ async def update_address(uow: UnitOfWork, pk: int, changes: dict[str, Any]
                          ) -> ServiceableAddress:
     address = await get_address(uow, pk)
     custom = changes.pop("custom_fields", None)
-    data = _clean(changes)
+    data = _clean(changes, address)
     merged = {**{k: getattr(address, k) for k in POSTAL}, **data}
     key = address_key(merged)
     if key != address.address_key:

@@ -15,6 +15,7 @@ from sqlalchemy import event, insert, inspect
 from sqlalchemy.orm import Session, UOWTransaction
 
 from ispcore.domain.audit.models import AuditLogEntry
+from ispcore.domain.common.decimals import plain
 from ispcore.domain.common.models import Audited
 
 
@@ -22,7 +23,7 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, Decimal):
-        return str(value)
+        return plain(value)
     return value
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 
 from ispcore.domain.accounts.models import Account
 from ispcore.domain.billing import payments
+from ispcore.domain.billing.money import amount_text
 from ispcore.domain.billing.payment_methods import routing_number_valid
 from ispcore.domain.billing.payment_models import AchFile, Payment, PaymentMethod
 from ispcore.domain.common import vault
@@ -203,6 +204,6 @@ async def create_file(uow: UnitOfWork, company_id: int, day: date | None,
         payment.ach_file_id = row.id
         await payments.complete(uow, payment, company)
     record_event(uow, "ach_file.created", company_id=company.id, entity=row, payload={
-        "entries": len(due), "total": str(payments.from_minor(total, company.currency)),
+        "entries": len(due), "total": amount_text(total, company.currency),
         "effective_on": effective.isoformat(), "file_id_modifier": modifier})
     return row

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from ispcore.domain.billing import payments
+from ispcore.domain.billing.money import amount_text
 from ispcore.domain.billing.payment_models import Payment, PaymentBatch
 from ispcore.domain.common.errors import DomainError, ErrorCode
 from ispcore.domain.common.records import company_of, load, today_in
@@ -103,7 +104,7 @@ async def close_batch(uow: UnitOfWork, batch_id: int, deposited_on: date | None,
     await uow.session.flush()
     record_event(uow, "payment_batch.closed", company_id=company.id, entity=batch, payload={
         "deposit_slip_number": number, "payments": batch.payment_count,
-        "total": str(payments.from_minor(batch.total_minor, company.currency)),
+        "total": amount_text(batch.total_minor, company.currency),
         "currency": company.currency})
     return batch
 

@@ -10,7 +10,6 @@ from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any
 
-import pycountry
 from sqlalchemy import delete, func, select
 
 from ispcore.domain.accounts.models import AccountType
@@ -44,6 +43,7 @@ from ispcore.domain.common.records import (
     required_text,
     snapshot,
 )
+from ispcore.domain.common.reference import clean_jurisdiction
 from ispcore.domain.common.unit_of_work import UnitOfWork
 from ispcore.domain.events.service import record_event
 from ispcore.domain.usage.models import UsagePolicy
@@ -301,13 +301,7 @@ async def _clean_tax_rate(uow: UnitOfWork, company: Any, values: dict[str, Any],
             out["rate_scaled"] = scaled_percent(out.pop("rate"), "rate", allow_zero=True)
     except DomainError as exc:
         v.errors.append(exc)
-    if "country" in out:
-        country = (out["country"] or "").strip().upper()
-        if pycountry.countries.get(alpha_2=country) is None:
-            v.add("country", "A country is an ISO 3166 two-letter code, e.g. US.")
-        out["country"] = country
-    if "subdivision" in out:
-        out["subdivision"] = (out["subdivision"] or "").strip() or None
+    clean_jurisdiction(v, out, current)
     await _gl_code(uow, company, out, v, required=True)
     v.fit_columns(TaxRate, out)
     v.raise_if_any()

@@ -40,7 +40,7 @@ from ispcore.domain.billing.delinquency_settings import LateFeeKind, delinquency
 from ispcore.domain.billing.exclusions import excluded
 from ispcore.domain.billing.fees import OverdueInvoice, charge_late_fees
 from ispcore.domain.billing.models import AccountBilling, Invoice
-from ispcore.domain.billing.money import Rounding, from_minor
+from ispcore.domain.billing.money import Rounding, amount_text
 from ispcore.domain.billing.settings import company_settings
 from ispcore.domain.common.records import company_of, today_in
 from ispcore.domain.common.unit_of_work import UnitOfWork
@@ -178,7 +178,7 @@ async def _make_delinquent(uow: UnitOfWork, ctx: Context,
     await record_events(uow, [
         {"type": "account.delinquent", "company_id": ctx.company.id, "entity_type": "Account",
          "entity_id": account_id, "payload": {
-             "overdue": str(from_minor(sum(i.remaining for i in invoices), currency)),
+             "overdue": amount_text(sum(i.remaining for i in invoices), currency),
              "currency": currency, "invoice_ids": [i.id for i in invoices],
              "invoice_numbers": [i.number for i in invoices],
              "previous_status_id": previous[account_id].id,

@@ -31,6 +31,7 @@ from ispcore.domain.billing.models import (
 )
 from ispcore.domain.billing.money import exponent
 from ispcore.domain.billing.taxes import RATE_SCALE
+from ispcore.domain.common.decimals import percent
 from ispcore.domain.usage.invoice_usage import InvoiceUsage, usage_of_invoices
 from ispcore.domain.usage.overage import GB, format_gb
 
@@ -161,7 +162,7 @@ async def invoice_contexts(session: Any, company: Any, invoices: list[Invoice]
                            "amount": money(li.amount_minor),
                            "discount": money(li.discount_minor), "tax": money(li.tax_minor),
                            "total": money(li.total_minor)} for li in lines[invoice.id]],
-                "taxes": [{"name": name, "rate": (Decimal(rate) / RATE_SCALE).normalize(),
+                "taxes": [{"name": name, "rate": percent(rate, RATE_SCALE),
                            "amount": money(minor)}
                           for (name, rate), minor in taxes[invoice.id].items()],
                 "discounts": [{"name": name, "amount": money(minor)}

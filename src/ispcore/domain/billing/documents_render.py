@@ -19,6 +19,7 @@ from jinja2 import StrictUndefined, Template, TemplateError
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
 from ispcore.domain.billing.money import exponent, from_minor
+from ispcore.domain.common.decimals import plain_output
 
 #: Rendered HTML beyond this is refused (a runaway loop in a template stops here).
 MAX_OUTPUT_CHARS = 2_000_000
@@ -90,7 +91,7 @@ class _Sandbox(ImmutableSandboxedEnvironment):
 
 
 _ENV = _Sandbox(autoescape=True, undefined=StrictUndefined, trim_blocks=True,
-                lstrip_blocks=True)
+                lstrip_blocks=True, finalize=plain_output)
 _ENV.filters["date"] = _format_date
 
 

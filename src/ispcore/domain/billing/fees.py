@@ -16,7 +16,7 @@ from ispcore.domain.billing.delinquency_settings import LateFeeKind
 from ispcore.domain.billing.discounts import percent_off
 from ispcore.domain.billing.engine import Charge
 from ispcore.domain.billing.models import PendingCharge
-from ispcore.domain.billing.money import Rounding, from_minor, round_minor
+from ispcore.domain.billing.money import Rounding, amount_text, round_minor
 from ispcore.domain.common.unit_of_work import UnitOfWork
 from ispcore.domain.events.service import record_events
 
@@ -94,7 +94,7 @@ async def charge_late_fees(uow: UnitOfWork, company: Any, settings: DelinquencyS
         {"type": "account.late_fee_charged", "company_id": company.id,
          "entity_type": "Account", "entity_id": i.account_id,
          "payload": {"invoice_id": i.id, "number": i.number, "pending_charge_id": charge_id,
-                     "amount": str(from_minor(amount, company.currency)),
+                     "amount": amount_text(amount, company.currency),
                      "currency": company.currency}}
         for (i, amount), charge_id in zip(fees, charge_ids, strict=True)])
     return len(fees)

@@ -10,6 +10,7 @@ from typing import Any
 
 import pycountry
 
+from ispcore.domain.common.decimals import plain
 from ispcore.domain.common.errors import DomainError, Validator
 
 #: ISO 4217 currencies whose minor unit is not the cent (pycountry does not carry exponents).
@@ -72,6 +73,12 @@ def from_minor(minor: int, currency: str) -> Decimal:
     """Minor units as an exact decimal amount with the currency's places (1999 -> 19.99)."""
     places = exponent(currency)
     return Decimal(minor).scaleb(-places).quantize(Decimal(1).scaleb(-places))
+
+
+def amount_text(minor: int, currency: str) -> str:
+    """Minor units as the text event payloads carry: the currency's places, plain notation
+    (1999 -> "19.99")."""
+    return plain(from_minor(minor, currency))
 
 
 def same_currency(given: str | None, currency: str, *, field: str = "currency") -> None:

@@ -21,7 +21,7 @@ from ispcore.domain.accounts.models import Account, AccountStatus
 from ispcore.domain.billing.engine import Bill, bill
 from ispcore.domain.billing.invoices import write_bills
 from ispcore.domain.billing.models import BillingRun, BillingRunFailure
-from ispcore.domain.billing.money import from_minor
+from ispcore.domain.billing.money import amount_text
 from ispcore.domain.billing.plans import Catalogue, Payer, load_catalogue, load_plans
 from ispcore.domain.common.errors import DomainError
 from ispcore.domain.common.records import company_of, load, today_in
@@ -152,7 +152,7 @@ async def execute(open_uow: Callable[[], UnitOfWork], run_id: int,
                               "accounts_billed": run.accounts_billed,
                               "invoices_created": run.invoices_created,
                               "accounts_failed": run.accounts_failed,
-                              "total": str(from_minor(run.total_minor, company.currency)),
+                              "total": amount_text(run.total_minor, company.currency),
                               "currency": company.currency})
 
 

@@ -9,7 +9,6 @@ from datetime import date
 from decimal import Decimal
 
 from ispcore.domain.billing.money import Rounding, round_minor
-from ispcore.domain.common.models import name_key
 
 #: Tax rates are stored as millionths of the whole: 8.875% is 88_750.
 RATE_SCALE = 10_000
@@ -28,8 +27,8 @@ class Rate:
 
 @dataclass(frozen=True)
 class Place:
-    """Where an account is taxed: a country and, optionally, a subdivision (state, province,
-    county) as written on its address."""
+    """Where an account is taxed: a country and, optionally, a subdivision (state, province),
+    both as stored (:func:`ispcore.domain.common.reference.clean_jurisdiction`)."""
 
     country: str | None
     subdivision: str | None
@@ -46,12 +45,11 @@ def rates_for(place: Place, rates: list[Rate], exempt: dict[int, date | None],
     country. ``exempt`` maps a rate to the last day of an exemption (None: no end)."""
     if place.country is None:
         return []
-    sub = name_key(place.subdivision) if place.subdivision else None
     out = []
     for rate in rates:
         if rate.country != place.country:
             continue
-        if rate.subdivision is not None and name_key(rate.subdivision) != sub:
+        if rate.subdivision is not None and rate.subdivision != place.subdivision:
             continue
         if rate.id in exempt and (exempt[rate.id] is None or on <= exempt[rate.id]):
             continue

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from ispcore.db import Base
 from ispcore.domain.common.errors import ErrorCode, InUse, NotFound, Validator
 from ispcore.domain.common.models import ensure_name_free
-from ispcore.domain.common.reference import is_country, is_currency, is_time_zone
+from ispcore.domain.common.reference import clean_jurisdiction, is_currency, is_time_zone
 from ispcore.domain.common.unit_of_work import UnitOfWork
 from ispcore.domain.companies.models import Company
 from ispcore.domain.events.service import record_event
@@ -19,8 +19,9 @@ FIELDS = ("name", "currency", "time_zone", "contact_email", "address_line1", "ad
           "city", "subdivision", "postal_code", "country", "active")
 
 
-def _clean(values: dict[str, Any]) -> dict[str, Any]:
-    """Validate and normalise the given company fields (all optional here)."""
+def _clean(values: dict[str, Any], current: Company | None = None) -> dict[str, Any]:
+    """Validate and normalise the given company fields (all optional here); ``current``: the
+    company being changed."""
     v = Validator()
     out = dict(values)
     if "name" in out:
@@ -33,10 +34,7 @@ def _clean(values: dict[str, Any]) -> dict[str, Any]:
             v.add("currency", f"{values['currency']!r} is not an ISO 4217 currency code.")
     if "time_zone" in out and not is_time_zone(out["time_zone"] or ""):
         v.add("time_zone", f"{values['time_zone']!r} is not an IANA time zone.")
-    if out.get("country") is not None:
-        out["country"] = out["country"].strip().upper()
-        if not is_country(out["country"]):
-            v.add("country", f"{values['country']!r} is not an ISO 3166 country code.")
+    clean_jurisdiction(v, out, current, country_required=False)
     if "active" in out and out["active"] is None:
         v.add("active", "Say whether the company is active.", ErrorCode.REQUIRED)
     if out.get("contact_email") is not None:
@@ -71,7 +69,7 @@ async def create_company(uow: UnitOfWork, values: dict[str, Any]) -> Company:
 
 async def update_company(uow: UnitOfWork, company_id: int, changes: dict[str, Any]) -> Company:
     company = await get_company(uow, company_id)
-    data = _clean(changes)
+    data = _clean(changes, company)
     if "name" in data:
         await ensure_name_free(uow.session, Company, data["name"], what="company",
                                exclude_id=company.id)

@@ -16,6 +16,7 @@ from typing import Any
 from jinja2 import StrictUndefined, Template, TemplateError, nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from ispcore.domain.common.decimals import plain_output
 from ispcore.domain.common.errors import ErrorCode, Validator
 from ispcore.domain.messaging.variables import VariableType, catalogue
 
@@ -35,9 +36,11 @@ MAX_SMS_CHARS = 1600
 MAX_BODY_CHARS = 500_000
 
 _TEXT = ImmutableSandboxedEnvironment(autoescape=False, undefined=StrictUndefined,
-                                      trim_blocks=True, lstrip_blocks=True)
+                                      trim_blocks=True, lstrip_blocks=True,
+                                      finalize=plain_output)
 _HTML = ImmutableSandboxedEnvironment(autoescape=True, undefined=StrictUndefined,
-                                      trim_blocks=True, lstrip_blocks=True)
+                                      trim_blocks=True, lstrip_blocks=True,
+                                      finalize=plain_output)
 
 
 @dataclass(frozen=True)
