@@ -1,7 +1,7 @@
 """jurisdictions: countries and subdivisions already stored, in the one stored form
 
 Revision ID: 0015_jurisdictions
-Revises: 0013_monitoring
+Revises: 0014_credits
 Create Date: 2026-12-08
 
 Writes now store a country as its ISO 3166-1 alpha-2 code ("US") and a subdivision as the
@@ -24,7 +24,7 @@ from alembic import op
 
 
 revision: str = '0015_jurisdictions'
-down_revision: str | None = '0013_monitoring'
+down_revision: str | None = '0014_credits'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

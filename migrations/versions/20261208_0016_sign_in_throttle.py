@@ -1,7 +1,7 @@
 """sign in throttle: failed sign-ins per login and client address replace the per-user lockout
 
 Revision ID: 0016_sign_in_throttle
-Revises: 0014_credits
+Revises: 0015_jurisdictions
 Create Date: 2026-12-08 00:06:51.127553
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 
 
 revision: str = '0016_sign_in_throttle'
-down_revision: str | None = '0014_credits'
+down_revision: str | None = '0015_jurisdictions'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -31,7 +31,7 @@ from ispcore.domain.billing.models import (
     LedgerEntry,
     PendingCharge,
 )
-from ispcore.domain.billing.money import from_minor, to_minor
+from ispcore.domain.billing.money import amount_text, to_minor
 from ispcore.domain.billing.plans import Catalogue, Payer, load_catalogue
 from ispcore.domain.billing.settings import company_settings, format_number
 from ispcore.domain.billing.taxes import Rate
@@ -188,7 +188,7 @@ async def _announce_issued(uow: UnitOfWork, company: Any,
         {"type": "invoice.issued", "company_id": company.id, "entity_type": "Invoice",
          "entity_id": pk, "payload": {
              "account_id": row["account_id"], "number": row["number"],
-             "total": str(from_minor(row["total_minor"], currency)), "currency": currency,
+             "total": amount_text(row["total_minor"], currency), "currency": currency,
              "due_on": row["due_on"].isoformat()}} for pk, row in invoices])
     await announce_balances(uow, company.id, currency,
                             sorted({row["account_id"] for _pk, row in invoices}))

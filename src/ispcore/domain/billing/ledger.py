@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from ispcore.db import among
 from ispcore.domain.billing.models import LedgerEntry
-from ispcore.domain.billing.money import from_minor
+from ispcore.domain.billing.money import amount_text
 from ispcore.domain.common.unit_of_work import UnitOfWork
 from ispcore.domain.events.service import record_events
 
@@ -52,7 +52,7 @@ async def announce_balances(uow: UnitOfWork, company_id: int, currency: str,
     await record_events(uow, [
         {"type": "account.balance_changed", "company_id": company_id,
          "entity_type": "Account", "entity_id": pk,
-         "payload": {"balance": str(from_minor(total, currency)), "currency": currency}}
+         "payload": {"balance": amount_text(total, currency), "currency": currency}}
         for pk, total in now_balances.items()])
 
 

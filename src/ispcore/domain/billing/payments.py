@@ -16,7 +16,7 @@ from ispcore.domain.accounts import service as accounts
 from ispcore.domain.billing import allocation, invoices
 from ispcore.domain.billing.ledger import EntryKind, announce_balances
 from ispcore.domain.billing.models import GlCode, LedgerEntry
-from ispcore.domain.billing.money import from_minor, same_currency, to_minor
+from ispcore.domain.billing.money import amount_text, from_minor, same_currency, to_minor
 from ispcore.domain.billing.payment_models import Payment, PaymentSettings, Refund
 from ispcore.domain.common.errors import DomainError, ErrorCode
 from ispcore.domain.common.records import (
@@ -221,13 +221,13 @@ async def complete(uow: UnitOfWork, payment: Payment, company: Any) -> None:
     await uow.session.flush()
     applied = await allocation.apply_credit(uow, payment.account_id)
     record_event(uow, "payment.received", company_id=company.id, entity=payment, payload={
-        "account_id": payment.account_id, "amount": str(from_minor(payment.amount_minor,
-                                                                   company.currency)),
+        "account_id": payment.account_id, "amount": amount_text(payment.amount_minor,
+                                                                   company.currency),
         "currency": company.currency, "method": payment.method,
-        "invoices": [{"invoice_id": invoice.id, "amount": str(from_minor(amount,
-                                                                         company.currency))}
+        "invoices": [{"invoice_id": invoice.id, "amount": amount_text(amount,
+                                                                         company.currency)}
                      for invoice, amount in applied],
-        "credit": str(from_minor(payment.unallocated_minor, company.currency))})
+        "credit": amount_text(payment.unallocated_minor, company.currency)})
     await _after_money_moved(uow, company, payment.account_id)
 
 
@@ -236,7 +236,7 @@ def fail(uow: UnitOfWork, payment: Payment, reason: str) -> None:
     payment.failure_reason = reason[:500]
     record_event(uow, "payment.failed", company_id=payment.company_id, entity=payment,
                  payload={"account_id": payment.account_id, "reason": payment.failure_reason,
-                          "amount": str(from_minor(payment.amount_minor, payment.currency)),
+                          "amount": amount_text(payment.amount_minor, payment.currency),
                           "currency": payment.currency})
 
 
@@ -311,8 +311,8 @@ async def refund_payment(uow: UnitOfWork, pk: int, amount: Decimal | None,
     await uow.session.flush()
     record_event(uow, "payment.refunded", company_id=company.id, entity=payment, payload={
         "account_id": payment.account_id, "refund_id": refund.id,
-        "amount": str(from_minor(minor, company.currency)), "currency": company.currency,
-        "refunded": str(from_minor(payment.refunded_minor, company.currency))})
+        "amount": amount_text(minor, company.currency), "currency": company.currency,
+        "refunded": amount_text(payment.refunded_minor, company.currency)})
     await _after_money_moved(uow, company, payment.account_id)
     return refund
 
@@ -342,7 +342,7 @@ async def reverse_payment(uow: UnitOfWork, pk: int, reason: str | None,
     await uow.session.flush()
     record_event(uow, "payment.failed", company_id=company.id, entity=payment, payload={
         "account_id": payment.account_id, "reason": text, "reversed": True,
-        "amount": str(from_minor(remaining, company.currency)), "currency": company.currency,
-        "fee": str(from_minor(fee_minor, company.currency))})
+        "amount": amount_text(remaining, company.currency), "currency": company.currency,
+        "fee": amount_text(fee_minor, company.currency)})
     await _after_money_moved(uow, company, payment.account_id)
     return payment

@@ -12,7 +12,7 @@ from ispcore.domain.billing import allocation, credits, invoices
 from ispcore.domain.billing.account_services import payer_of
 from ispcore.domain.billing.ledger import Direction, EntryKind, announce_balances, reverse
 from ispcore.domain.billing.models import GlCode, Invoice, LedgerEntry
-from ispcore.domain.billing.money import from_minor, same_currency, to_minor
+from ispcore.domain.billing.money import amount_text, same_currency, to_minor
 from ispcore.domain.billing.payment_models import Credit, CreditKind
 from ispcore.domain.common.errors import DomainError, ErrorCode
 from ispcore.domain.common.records import company_of, load, today_in
@@ -128,6 +128,6 @@ async def write_off(uow: UnitOfWork, values: dict[str, Any]) -> Credit:
     await allocation.apply_to(uow, credit, invoice)
     record_event(uow, "invoice.written_off", company_id=company.id, entity=invoice, payload={
         "account_id": invoice.account_id, "number": invoice.number, "reason": reason,
-        "amount": str(from_minor(owed, company.currency)), "currency": company.currency})
+        "amount": amount_text(owed, company.currency), "currency": company.currency})
     await _money_moved(uow, company, invoice.account_id)
     return credit
