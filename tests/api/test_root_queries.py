@@ -87,7 +87,8 @@ CALLS: dict[str, Call] = {
     "transactions": LIST, "invoices": LIST, "billingRuns": LIST, "pendingCharges": LIST,
     "invoice": Call(lambda w: {"id": w.invoice}),
     "billingQuote": Call(lambda w: {"input": {"accountId": w.account}}),
-    "payments": LIST, "paymentBatches": LIST, "achFiles": LIST, "paymentMethods": LIST,
+    "payments": LIST, "credits": LIST, "paymentBatches": LIST, "achFiles": LIST,
+    "paymentMethods": LIST,
     "payment": Call(lambda w: {"id": w.payment}), "paymentSettings": BY_COMPANY,
     "invoiceTemplate": BY_COMPANY, "documentBatch": Call(lambda w: {"id": w.batch}),
     "documentBatches": LIST, "delinquencySettings": BY_COMPANY, "delinquentAccounts": LIST,
@@ -173,7 +174,8 @@ async def made(api: Any, token: str, name: str, input: dict[str, Any]) -> dict[s
 
 
 @pytest.fixture
-async def world(api: Any, runtime: Any, clock: Any, vault_key: str, snmpd: Any) -> World:
+async def world(api: Any, runtime: Any, clock: Any, vault_key: str, snmpd: Any,
+                private_targets_allowed: None) -> World:
     billing = await billing_setup(api)
     token, company = billing.token, billing.company
     account = await invoiced_customer(api, runtime, clock, billing, months=1, name="Jane Doe")
