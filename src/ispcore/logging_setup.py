@@ -25,6 +25,23 @@ def _record_with_request_id(*args: Any, **kwargs: Any) -> logging.LogRecord:
 logging.setLogRecordFactory(_record_with_request_id)
 
 
+class _WithoutQueryStrings(logging.Filter):
+    """uvicorn's request lines (``"GET /graphql?query=… HTTP/1.1" 200``, ``"WebSocket
+    /graphql?…"``) with the path alone: a GET query carries its document and variables in
+    the query string, and those may hold a password or a card number."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and any(
+                isinstance(a, str) and a.startswith("/") and "?" in a for a in record.args):
+            record.args = tuple(a.split("?", 1)[0] if isinstance(a, str) and a.startswith("/")
+                                else a for a in record.args)
+        return True
+
+
+for _name in ("uvicorn.access", "uvicorn.error"):
+    logging.getLogger(_name).addFilter(_WithoutQueryStrings())
+
+
 def configure_logging(level: str = "INFO") -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter(

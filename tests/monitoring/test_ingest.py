@@ -265,7 +265,7 @@ async def test_a_bad_batch_is_refused_whole_and_writes_nothing(api, runtime, clo
         ("devices.0.results.3.counterBits", "INVALID"),
         ("devices.0.results.4.value", "INVALID"),
         ("devices.1.deviceId", "FORBIDDEN"),
-        ("devices.2.deviceId", "FORBIDDEN"),
+        ("devices.2.deviceId", "NOT_FOUND"),
         ("devices.3.polledAt", "INVALID"),
         ("devices.4.deviceId", "NOT_FOUND"),
         ("devices.5.polledAt", "INVALID")]
@@ -278,6 +278,18 @@ async def test_a_bad_batch_is_refused_whole_and_writes_nothing(api, runtime, clo
     payload = await submit(api, setup.token, "bad", [device_input(mine, now, results=[
         result(cpu, "12.5")])])
     assert payload == {"accepted": 1, "duplicate": False, "errors": []}
+
+
+async def test_another_companys_device_answers_as_one_that_does_not_exist(api, runtime, clock):
+    """A poller token learns nothing of other companies: their device ids answer exactly as
+    ids nobody has."""
+    setup = await monitoring_setup(runtime)
+    other = await monitoring_setup(runtime, name="Other ISP")
+    theirs = other.devices[0]
+    answers = [(await submit(api, setup.token, f"b{device}", [
+        device_input(device, clock.now())]))["errors"] for device in (theirs, theirs + 1000)]
+    assert answers[0] == answers[1] == [{"field": "devices.0.deviceId", "code": "NOT_FOUND",
+                                         "message": "No such device."}]
 
 
 async def test_only_pollers_submit(api, runtime, clock):

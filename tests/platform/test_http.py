@@ -174,3 +174,47 @@ async def test_readyz_reports_a_schema_behind_the_migrations(runtime, clock,
     finally:
         await db.dispose()
         await drop()
+
+
+async def test_a_request_id_that_is_not_a_plain_token_is_replaced(api):
+    """It is echoed and written into every log line: a line break would forge log lines, a
+    card number would be logged."""
+    from ispcore.web.middleware import RequestIdMiddleware
+
+    async def app(scope, receive, send):
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    async def echoed(given: bytes) -> bytes:
+        sent = []
+
+        async def send(message):
+            sent.append(message)
+
+        scope = {"type": "http", "method": "GET", "path": "/healthz",
+                 "headers": [(b"x-request-id", given)]}
+        await RequestIdMiddleware(app)(scope, None, send)
+        return dict(sent[0]["headers"])[b"x-request-id"]
+
+    assert await echoed(b"lb-1234.abc") == b"lb-1234.abc"
+    for unsafe in (b"lb-1234\n", b"a b", b"4111-1111-1111-1111", b"x" * 65):
+        replaced = await echoed(unsafe)
+        assert replaced != unsafe and len(replaced) == 32, unsafe
+    card = await api.client.get("/healthz", headers={"X-Request-ID": "4111.1111.1111.1111"})
+    assert "4111" not in card.headers["x-request-id"]
+
+
+async def test_access_log_lines_leave_out_the_query_string(live_server, caplog):
+    """A GET query carries its document and variables in the query string."""
+    import logging
+
+    import httpx
+
+    caplog.set_level(logging.INFO)
+    secret = '{ companies(filter: {search: "4111 1111 1111 1111"}) { totalCount } }'
+    async with httpx.AsyncClient() as client:
+        response = await client.get(f"http://{live_server}/graphql", params={"query": secret})
+    assert response.status_code == 200
+    server = [r.getMessage() for r in caplog.records if not r.name.startswith("httpx")]
+    assert any('"GET /graphql HTTP/1.1" 200' in line for line in server), server
+    assert not any("4111" in line or "?" in line for line in server), server

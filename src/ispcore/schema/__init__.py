@@ -44,7 +44,8 @@ from ispcore.resolvers.usage import UsageMutation, UsageQuery
 from ispcore.resolvers.usage_billing import UsageBillingMutation
 from ispcore.resolvers.usage_ingest import UsageIngestMutation
 from ispcore.resolvers.webhooks import WebhookMutation, WebhookQuery
-from ispcore.schema.guard import ApiGuard, limit_rules
+from ispcore.schema.document_limits import DocumentLimits
+from ispcore.schema.guard import ApiGuard
 from ispcore.schema.nodes import Node, node_type_named
 from ispcore.schema.scalars import SCALAR_MAP
 
@@ -85,12 +86,14 @@ class Schema(strawberry.Schema):
 
 def build_schema(settings: Settings | None = None) -> Schema:
     settings = settings or get_settings()
-    rules = limit_rules(max_depth=settings.max_query_depth, max_aliases=settings.max_aliases)
+    limits = DocumentLimits(
+        max_depth=settings.max_query_depth, max_aliases=settings.max_aliases,
+        max_cost=settings.max_query_cost, default_page_size=settings.default_page_size)
     return Schema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
         config=StrawberryConfig(auto_camel_case=True, scalar_map=SCALAR_MAP),
         # A factory: each request gets a fresh extension (its caches are module-level).
-        extensions=[partial(ApiGuard, rules=rules, max_tokens=settings.max_query_tokens)],
+        extensions=[partial(ApiGuard, limits=limits, max_tokens=settings.max_query_tokens)],
     )

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
+from http import HTTPStatus
 from typing import Any
 
+from cross_web import HTTPException
+from graphql.language.parser import MAX_NESTING_DEPTH
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Message, Receive, Scope, Send
@@ -12,6 +16,7 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types.unset import UNSET
 
 from ispcore.domain.identity.actor import ANONYMOUS, Actor
 from ispcore.domain.identity.auth import AuthenticationError, Principal
@@ -37,6 +42,32 @@ def _too_large(limit: int) -> JSONResponse:
 
 class _BodyTooLarge(Exception):
     pass
+
+
+class _Unreadable(json.JSONDecodeError):
+    """JSON Python could parse only at a cost: nested past graphql-core's limit (or the
+    stack), or holding a number of more digits than Python converts. Unparsable JSON to
+    strawberry (a websocket message closes the socket with 4400); over HTTP a 400 saying
+    why."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__(why, "", 0)
+
+
+TOO_DEEP = f"The JSON is nested more than {MAX_NESTING_DEPTH} levels deep."
+
+
+def _nested_deeper_than(value: Any, limit: int) -> bool:
+    """Whether ``value`` (decoded JSON) nests lists and objects more than ``limit`` deep;
+    level by level, without recursion."""
+    level = [value]
+    for _ in range(limit):
+        level = [item for container in level
+                 for item in (container.values() if isinstance(container, dict) else container)
+                 if isinstance(item, dict | list)]
+        if not level:
+            return False
+    return True
 
 
 def _limited(receive: Receive, limit: int) -> Receive:
@@ -69,6 +100,40 @@ class GraphQLView(GraphQL):
             allowed_origins=settings.cors_origins,
         )
         self.runtime = runtime
+
+    def decode_json(self, data: str | bytes) -> object:
+        """JSON nested no deeper than a GraphQL document may be (graphql-core's limit):
+        deeper, it would exhaust the stack of whatever walks it."""
+        try:
+            value = json.loads(data)
+        except RecursionError:
+            raise _Unreadable(TOO_DEEP) from None
+        except json.JSONDecodeError:
+            raise
+        except ValueError:  # an integer of more than 4,300 digits
+            raise _Unreadable("A number in the JSON has too many digits.") from None
+        if isinstance(value, dict | list) and _nested_deeper_than(value, MAX_NESTING_DEPTH):
+            raise _Unreadable(TOO_DEEP)
+        return value
+
+    def parse_json(self, data: str | bytes) -> Any:
+        """Request bodies and GET variables: unreadable JSON is a 400 saying why."""
+        try:
+            return self.decode_json(data)
+        except _Unreadable as exc:
+            raise HTTPException(400, exc.msg) from None
+        except json.JSONDecodeError:
+            raise HTTPException(400, "Unable to parse request body as JSON") from None
+
+    async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
+        """Strawberry's refusals of a request (bad JSON, a mutation over GET, …) as GraphQL
+        errors with a code (the HTTP status's name), like every other error."""
+        try:
+            return await super().run(request, context, root_value)
+        except HTTPException as exc:
+            if isinstance(request, WebSocket):
+                raise
+            return _error(exc.status_code, HTTPStatus(exc.status_code).name, exc.reason)
 
     async def _principal_for(self, header: str | None, ip: str | None) -> Principal | None:
         """The authenticated principal, or ``None`` for an anonymous caller."""

@@ -13,12 +13,13 @@ from typing import Any
 from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ispcore.domain.common.card_numbers import has_card_number
 from ispcore.logging_setup import request_id_var
 
 log = logging.getLogger("ispcore.errors")
 
 REQUEST_ID_HEADER = b"x-request-id"
-_VALID_REQUEST_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,64}$")
+_VALID_REQUEST_ID = re.compile(rb"[A-Za-z0-9._:-]{1,64}")
 _KNOWN_PATHS = {"/graphql", "/graphiql", "/healthz", "/readyz", "/metrics"}
 _KNOWN_METHODS = {"GET", "POST", "HEAD", "OPTIONS"}
 
@@ -44,6 +45,16 @@ def _path_label(path: str) -> str:
     return "/graphiql/static" if path.startswith("/graphiql/static/") else "other"
 
 
+def _request_id(given: bytes | None) -> str:
+    """The caller's id when it is a plain token holding no card number (it is echoed and goes
+    into every log line of the request), else a new one."""
+    if given and _VALID_REQUEST_ID.fullmatch(given):
+        text = given.decode()
+        if not has_card_number(text):
+            return text
+    return os.urandom(16).hex()
+
+
 class RequestIdMiddleware:
     """Takes a caller's ``X-Request-ID`` (if sane) or makes one; echoes it on the response and
     puts it in the log context and the GraphQL context."""
@@ -55,9 +66,8 @@ class RequestIdMiddleware:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        given = next((v for k, v in scope["headers"] if k == REQUEST_ID_HEADER), None)
-        request_id = (given.decode() if given and _VALID_REQUEST_ID.match(given)
-                      else os.urandom(16).hex())
+        request_id = _request_id(
+            next((v for k, v in scope["headers"] if k == REQUEST_ID_HEADER), None))
         scope.setdefault("state", {})["request_id"] = request_id
         token = request_id_var.set(request_id)
         if scope["type"] == "websocket":

@@ -6,13 +6,23 @@ check, so account numbers and phone numbers are rarely mistaken for one."""
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
-#: 13 to 19 digits, optionally grouped by single spaces or dashes.
-_CANDIDATE = re.compile(r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)")
+#: What may stand between the digit groups of a card number as people write, paste and
+#: format it: spaces (no-break, thin and zero-width ones too), line breaks, dots, dashes,
+#: slashes and HTML tags (``4111</span> <span>1111``); at most a few of them in a row. HTML
+#: character references (``&nbsp;``, ``&#52;``) are decoded first.
+_SEPARATOR = r"(?:[\s.\-/\u00ad\u2010-\u2015\u200b-\u200d\u2060\ufeff]|<[^<>]{0,64}>)"
+#: Digit groups joined by separators.
+_GROUPED_DIGITS = re.compile(rf"\d+(?:{_SEPARATOR}{{1,4}}\d+)*")
+_DIGITS = re.compile(r"\d+")
+#: The fewest and most digits a card number has: shorter texts and smaller numbers are not
+#: read.
+_SHORTEST, _LONGEST = 13, 19
 
 #: (prefix range low, high, lengths) per brand: Visa, Mastercard, American Express,
 #: Discover, JCB, Diners Club, UnionPay.
@@ -52,23 +62,33 @@ def _branded(digits: str) -> bool:
 
 
 def has_card_number(text: str) -> bool:
-    for match in _CANDIDATE.finditer(text):
-        digits = re.sub(r"[ -]", "", match.group())
-        if _branded(digits) and luhn_valid(digits):
-            return True
+    """Whether ``text`` holds a card number: consecutive whole digit groups (however they
+    are separated) making 13 to 19 digits with a card brand's prefix and length and a valid
+    Luhn check digit."""
+    if "&" in text:
+        text = html.unescape(text)
+    for run in _GROUPED_DIGITS.finditer(text):
+        groups = _DIGITS.findall(run.group())
+        for first in range(len(groups)):
+            digits = ""
+            for group in groups[first:]:
+                digits += group
+                if len(digits) > _LONGEST:
+                    break
+                if len(digits) >= _SHORTEST and _branded(digits) and luhn_valid(digits):
+                    return True
     return False
 
 
-#: The fewest digits a card number has: shorter texts and smaller numbers are not read.
-_SHORTEST = 13
-
-
-def _holds_card_number(value: Any) -> bool:
+def holds_card_number(value: Any) -> bool:
     """A text or number holding a card number (numbers too: one sent as a JSON number)."""
     if isinstance(value, str):
         return len(value) >= _SHORTEST and has_card_number(value)
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
     if isinstance(value, int | Decimal) and not isinstance(value, bool):
-        return abs(value) >= 10 ** (_SHORTEST - 1) and has_card_number(str(value))
+        text = format(value, "f") if isinstance(value, Decimal) else str(value)
+        return abs(value) >= 10 ** (_SHORTEST - 1) and has_card_number(text)
     return False
 
 
@@ -83,11 +103,11 @@ def card_number_paths(value: Any, path: str = "") -> Iterator[str]:
         items = enumerate(value)
         name = lambda index: f"{path}[{index}]"  # noqa: E731
     else:
-        if _holds_card_number(value):
+        if holds_card_number(value):
             yield path or "input"
         return
     for key, item in items:
         if isinstance(item, dict | list | tuple):
             yield from card_number_paths(item, name(key))
-        elif _holds_card_number(item):
+        elif holds_card_number(item):
             yield name(key)

@@ -194,9 +194,11 @@ async def _checked(uow: UnitOfWork, poller_id: int, company_id: int | None,
         readings.append([])  # the results of a device refused are not looked at
         if result.device_id in seen:
             errors.add(f"{at}.device_id", ErrorCode.INVALID, "The device is in the batch twice.")
-        elif device is None:
+        elif device is None or device.company_id != company_id:
+            # Another company's device answers as one that does not exist: a poller token
+            # learns nothing about other companies.
             errors.add(f"{at}.device_id", ErrorCode.NOT_FOUND, "No such device.")
-        elif device.company_id != company_id or device.poller_id != poller_id:
+        elif device.poller_id != poller_id:
             errors.add(f"{at}.device_id", ErrorCode.FORBIDDEN,
                        "The device is not this poller's: refetch the workload.")
         else:
