@@ -71,7 +71,7 @@ async def test_handling_an_event_twice_queues_each_message_once(
 
     async with system_uow() as uow:
         event = await uow.session.scalar(select(Event).where(Event.type == "invoice.issued"))
-        await triggers.handle_event(uow, event)
+        await triggers.handle_events(uow, [event])
     assert [m.id for m in await outbox(runtime)] == [m.id for m in first]
 
 
