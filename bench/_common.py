@@ -78,6 +78,26 @@ async def temp_database(kind: str) -> AsyncIterator[TempDatabase]:
             await conn.close()
 
 
+async def analyze(url: str) -> None:
+    """Gather the planner's statistics of every table, committed (``VACUUM ANALYZE`` on
+    PostgreSQL, ``ANALYZE`` on SQLite), on a connection of its own: an ANALYZE in a
+    transaction that is rolled back leaves the planner without statistics, and ending a
+    pooled connection's transaction behind SQLAlchemy's back would leave it in autocommit."""
+    if url.startswith("sqlite"):
+        import sqlite3
+
+        with sqlite3.connect(url.split("///", 1)[1]) as conn:
+            conn.execute("ANALYZE")
+        return
+    import asyncpg
+
+    conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        await conn.execute("VACUUM ANALYZE")
+    finally:
+        await conn.close()
+
+
 def bench_settings(database_url: str, **overrides: Any) -> Any:
     from ispcore.config import Settings
 

@@ -476,12 +476,7 @@ async def main() -> None:
         try:
             started = time.perf_counter()
             await seed(runtime, args.accounts)
-            if args.db == "postgresql":
-                async with runtime.db.engine.connect() as conn:
-                    await conn.exec_driver_sql("ANALYZE")
-            else:
-                async with runtime.db.engine.connect() as conn:
-                    await conn.exec_driver_sql("ANALYZE")
+            await common.analyze(db.url)
             print(f"seeded {args.accounts} accounts in {time.perf_counter() - started:.0f} s "
                   f"({args.db})")
             bench = Bench()

@@ -9,12 +9,13 @@ duplicate cache) and a Message-Authenticator. Two phases:
   paced   an open loop at RATE requests/s for SECONDS: latency p50/p99 of the replies.
 
 Ids are reused every 256 requests, each time with the next pool packet made with that id, so
-no (id, authenticator) pair repeats until the pool wraps (``pool_wrapped`` says if it did: make
-``--pool`` larger than the requests of the run). A request with no reply after 1 s counts as
-lost and its id is reused.
+no (id, authenticator) pair ever repeats: a phase that has sent the whole pool stops there
+(``pool_spent`` says it did, and the rate is over the time until its last reply; make
+``--pool`` larger than the requests of the run to fill SECONDS). A request with no reply after
+1 s counts as lost and its id is reused.
 
 Prints one JSON line: {"rate": …, "sent": …, "lost": …, "accepts": …, "rejects": …,
-"pool_wrapped": …, "cpu_s": …} (the generator's
+"pool_spent": …, "cpu_s": …} (the generator's
 own CPU time in the phase) and, paced, "p50_ms" and "p99_ms".
 
 Run:  .venv/bin/python bench/radius_load.py --port 1812 --secret S [--rate R] [--cpu 1]
@@ -77,12 +78,17 @@ class Client(asyncio.DatagramProtocol):
         self.pool: list[bytes] = []
         self.per_id: list[int] = [0] * 256  # the next use of each id in the pool
         self.closed = False  # closed loop: send the next request on each reply
+        self.spent = False  # every pool packet was sent: sending again would repeat one
+        self.last_reply_at = 0.0
 
     def connection_made(self, transport: Any) -> None:
         self.transport = transport
 
     def send(self, ident: int) -> None:
         assert self.transport is not None
+        if self.sent >= len(self.pool):
+            self.spent = True
+            return
         # The id is signed by the Message-Authenticator: take the next pool packet made
         # with it (the pool holds len(pool)/256 packets per id).
         use = self.per_id[ident]
@@ -97,7 +103,8 @@ class Client(asyncio.DatagramProtocol):
         sent = self.sent_at.pop(data[1], None)
         if sent is None:
             return
-        self.latencies.append(time.perf_counter() - sent)
+        self.last_reply_at = time.perf_counter()
+        self.latencies.append(self.last_reply_at - sent)
         self.codes[data[0]] = self.codes.get(data[0], 0) + 1
         if self.closed:
             # The next free id, not this one: ids are reused every 256 requests, not every
@@ -139,21 +146,22 @@ def _reap(client: Client, now: float) -> int:
 
 
 async def closed_loop(client: Client, window: int, seconds: float) -> tuple[float, int]:
-    """WINDOW requests in flight for SECONDS: replies per second, and the requests lost."""
+    """WINDOW requests in flight for SECONDS (or until the pool is spent and answered):
+    replies per second, and the requests lost."""
     client.closed = True
     lost = 0
     start = time.perf_counter()
     for _ in range(window):
         client.send(client.next_id())
     deadline = start + seconds
-    while (now := time.perf_counter()) < deadline:
-        await asyncio.sleep(min(0.1, deadline - now))
+    while (now := time.perf_counter()) < deadline and not (client.spent and not client.sent_at):
+        await asyncio.sleep(min(0.01 if client.spent else 0.1, deadline - now))
         reaped = _reap(client, time.perf_counter())
         lost += reaped
         for _ in range(reaped):  # keep the window full
             client.send(client.next_id())
     replies = client.replies
-    elapsed = time.perf_counter() - start
+    elapsed = (client.last_reply_at if client.spent else time.perf_counter()) - start
     client.closed = False
     return replies / elapsed, lost
 
@@ -164,7 +172,7 @@ async def paced(client: Client, rate: float, seconds: float) -> int:
     interval = 1.0 / rate
     start = time.perf_counter()
     n = 0
-    while (now := time.perf_counter()) < start + seconds:
+    while (now := time.perf_counter()) < start + seconds and not client.spent:
         due = start + n * interval
         if due > now:
             await asyncio.sleep(due - now)
@@ -197,7 +205,7 @@ async def main(args: argparse.Namespace) -> None:
         rate, lost = await closed_loop(client, args.window, args.seconds)
         result = {"rate": rate, "sent": client.sent, "lost": lost}
     result |= {"accepts": client.codes.get(ACCEPT, 0), "rejects": client.codes.get(REJECT, 0),
-               "pool_wrapped": client.sent > len(pool),
+               "pool_spent": client.spent,
                "cpu_s": time.process_time() - cpu0}
     transport.close()
     print(json.dumps(result))

@@ -137,6 +137,19 @@ async def _clean(request: pytest.FixtureRequest, clock: FixedClock) -> AsyncIter
 
 
 @pytest.fixture
+async def tiny_pool_runtime(database_url: str, clock: FixedClock, runtime: Runtime
+                            ) -> AsyncIterator[Runtime]:
+    """A second process on the test database whose pool holds one connection (and one more
+    for a burst), gives up waiting for one after 0.2 s, and lends one to each job."""
+    rt = await build_runtime(test_settings(database_url, db_pool_size=1,
+                                           db_pool_timeout_seconds=0.2,
+                                           job_db_connections=1), clock=clock)
+    yield rt
+    await rt.jobs.drain()
+    await rt.close()
+
+
+@pytest.fixture
 def system_uow(runtime: Runtime) -> Any:
     def open_uow(action: str = "test") -> Any:
         return runtime.unit_of_work(SYSTEM, action=action)

@@ -48,7 +48,15 @@ class Settings(BaseSettings):
                     "(comma-separated, or *)",
     )
     log_level: str = Field(default="INFO", description="Python log level")
-    db_pool_size: int = Field(default=10, description="Connections per process (PostgreSQL)")
+    db_pool_size: int = Field(
+        default=10, description="Connections per process kept open (as many more may be "
+        "opened for a burst)")
+    db_pool_timeout_seconds: float = Field(
+        default=30.0, description="How long a unit of work waits for a free connection; a "
+        "job that waited in vain is run again later, not lost")
+    job_db_connections: int = Field(
+        default=2, ge=1, description="Units of work (connections) one job holds at once; "
+        "the ARQ worker runs as many jobs at once as the pool has room for at this bound")
 
     max_request_bytes: int = Field(
         default=1_048_576, description="Largest request body `/graphql` accepts"

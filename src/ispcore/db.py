@@ -23,6 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.exc import TimeoutError as _SQLAlchemyTimeout
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -81,16 +82,21 @@ class IdMixin:
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
 
 
-def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+def create_engine(url: str, *, pool_size: int = 10, pool_timeout: float = 30.0
+                  ) -> AsyncEngine:
+    """An engine whose pool keeps ``pool_size`` connections and opens as many more for a
+    burst; a checkout waits ``pool_timeout`` seconds for one before it raises
+    :class:`PoolTimeout`."""
+    pool = {"pool_size": pool_size, "max_overflow": pool_size, "pool_timeout": pool_timeout}
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        engine = create_async_engine(url, connect_args={"timeout": 30}, **pool)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     # asyncpg prepares every statement; after five runs PostgreSQL may switch a prepared
     # statement to a generic plan, blind to its parameters: a LIKE pattern or an IN list then
     # plans as a scan. Custom plans cost a little planning and keep the indexes in use.
     return create_async_engine(
-        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True,
+        url, pool_pre_ping=True, **pool,
         connect_args={"server_settings": {"plan_cache_mode": "force_custom_plan"}})
 
 
@@ -110,12 +116,17 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+#: Raised when no connection of the pool came free in time: the work was not refused, it
+#: was not started, and may be tried again later.
+PoolTimeout = _SQLAlchemyTimeout
+
+
 class Database:
     """The engine and session factory of one process."""
 
-    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+    def __init__(self, url: str, *, pool_size: int = 10, pool_timeout: float = 30.0) -> None:
         self.url = url
-        self.engine = create_engine(url, pool_size=pool_size)
+        self.engine = create_engine(url, pool_size=pool_size, pool_timeout=pool_timeout)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
         # Same pool; on PostgreSQL no BEGIN/ROLLBACK round trips around read-only statements
         # (SQLite has no round trips to save, and switching modes per checkout costs there).

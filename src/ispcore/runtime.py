@@ -58,7 +58,8 @@ async def connect_redis(url: str) -> ArqRedis:
 async def build_runtime(settings: Settings, *, clock: Clock | None = None,
                         start_cron: bool = False) -> Runtime:
     """Embedded mode without a Redis URL; scaled mode with one."""
-    db = Database(settings.database_url, pool_size=settings.db_pool_size)
+    db = Database(settings.database_url, pool_size=settings.db_pool_size,
+                  pool_timeout=settings.db_pool_timeout_seconds)
     clock = clock or SystemClock()
     if settings.redis_url:
         redis = await connect_redis(settings.redis_url)

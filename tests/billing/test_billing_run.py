@@ -441,3 +441,70 @@ def test_overlapping_runs_leave_the_garbage_collector_as_they_found_it() -> None
     assert gc.get_threshold()[0] >= 50_000
     second.__exit__(None, None, None)
     assert gc.get_threshold() == before
+
+
+async def test_a_run_is_completed_when_its_invoices_are_whatever_its_events_are_doing(
+        api: Any, runtime: Any, clock: Any, tiny_pool_runtime: Any) -> None:
+    """A process whose pool has two connections: event handlers stuck on a backlog (three
+    dispatch jobs, as a burst of commits enqueues them) and the run's job. The run still
+    completes, with its own events still waiting. (On SQLite, whose one writer a handler
+    stuck in its transaction would hold from everyone, the handler fails until released
+    instead: its events wait for the next dispatch.)"""
+    import asyncio
+
+    from sqlalchemy import func, select
+
+    from ispcore.domain.billing.models import BillingRun, Invoice
+    from ispcore.domain.companies.models import Company
+    from ispcore.domain.events import service as events
+    from ispcore.domain.identity.actor import SYSTEM
+    from ispcore.workers.registry import run_job
+
+    billing = await billing_setup(api)
+    for i in range(3):
+        await add(api, billing, await customer(api, billing, name=f"Customer {i}"),
+                  billing.fibre)
+    await runtime.jobs.drain()
+    entered, release, handled = asyncio.Event(), asyncio.Event(), []
+
+    async def stuck(uow: Any, batch: list[Any]) -> None:
+        await uow.session.scalar(select(func.count()).select_from(Invoice))
+        entered.set()
+        if runtime.db.is_sqlite and not release.is_set():
+            raise RuntimeError("the handler's partner is down")
+        await release.wait()
+        handled.extend(e.type for e in batch)
+
+    events.register_handler("test.stuck", {"test.backlog", "invoice.issued"}, stuck)
+    tiny = tiny_pool_runtime
+    try:
+        async with tiny.unit_of_work(SYSTEM, action="test") as uow:
+            events.record_event(uow, "test.backlog", company_id=None)
+        for n in range(2):
+            await tiny.jobs.enqueue(events.DISPATCH_JOB, job_id=f"{events.DISPATCH_JOB}:{n}")
+        await entered.wait()
+        async with runtime.unit_of_work(SYSTEM, action="test") as uow:
+            run = BillingRun(company_id=await uow.session.scalar(select(Company.id)),
+                             run_on=clock.now().date(), status=runs.RunStatus.QUEUED,
+                             created_at=clock.now())
+            uow.session.add(run)
+        await tiny.jobs.enqueue(runs.RUN_JOB, run_id=run.id)
+        status = None
+        for _ in range(400):  # a bound, not a timing: the run finishes long before
+            await asyncio.sleep(0.05)
+            async with runtime.db.session() as session:
+                status, invoices = (await session.execute(
+                    select(BillingRun.status, BillingRun.invoices_created)
+                    .where(BillingRun.id == run.id))).one()
+            if status == runs.RunStatus.COMPLETED:
+                break
+        assert (status, invoices) == (runs.RunStatus.COMPLETED, 3)
+        assert handled == []  # the backlog and the run's own events still wait
+        release.set()
+        await tiny.jobs.drain()
+        await run_job(tiny, events.DISPATCH_JOB)  # for those that failed meanwhile
+    finally:
+        release.set()
+        await tiny.jobs.drain()
+        events.unregister_handler("test.stuck")
+    assert sorted(handled) == ["invoice.issued"] * 3 + ["test.backlog"]

@@ -71,7 +71,7 @@ async def test_handling_an_event_twice_queues_each_message_once(
 
     async with system_uow() as uow:
         event = await uow.session.scalar(select(Event).where(Event.type == "invoice.issued"))
-        await triggers.handle_event(uow, event)
+        await triggers.handle_events(uow, [event])
     assert [m.id for m in await outbox(runtime)] == [m.id for m in first]
 
 
@@ -105,3 +105,48 @@ async def test_opt_outs_are_honoured_except_for_categories_customers_cannot_leav
     assert sent_in(news) == ["billing.still.in@example.com"]
     assert sent_in(bills) == ["billing.opted.out@example.com", "billing.still.in@example.com"]
     assert len(messages) == 3
+
+
+async def test_the_trigger_handler_costs_the_same_statements_for_2_invoices_as_for_6(
+        api: Any, runtime: Any, system_uow: Any) -> None:
+    """A batch of issued invoices is handled with a fixed number of statements: the
+    dispatcher's claim, the triggers, each kind of record the events name, the accounts'
+    values and contacts, the messages queued."""
+    from ispcore.domain.common.unit_of_work import UnitOfWork
+    from ispcore.domain.events.models import EventHandlerRun
+    from ispcore.domain.events.service import dispatch_pending
+    from ispcore.domain.identity.actor import SYSTEM
+    from ispcore.domain.messaging.models import OutboundMessage
+    from tests.support import count_statements
+
+    class Held:
+        """The jobs the batch enqueues (sending) are not run: their statements are not the
+        handler's."""
+
+        async def enqueue(self, name: str, **kwargs: Any) -> None:
+            pass
+
+    def open_uow() -> UnitOfWork:
+        return UnitOfWork(runtime.db, settings=runtime.settings, actor=SYSTEM,
+                          clock=runtime.clock, jobs=Held(), notifier=runtime.notifier)
+
+    billing = await billing_setup(api)
+    await invoice_trigger(api, billing.token, billing.company)
+    names = iter(f"Customer {n}" for n in range(6))
+
+    async def statements(count: int) -> tuple[int, int]:
+        for _ in range(count):
+            who = await customer_with_contacts(api, billing, name=next(names))
+            await add(api, billing, who.account, billing.fibre)
+        await run_billing(api, runtime, billing)
+        async with system_uow() as uow:  # as if the batch had never been handled
+            await uow.session.execute(EventHandlerRun.__table__.delete())
+            await uow.session.execute(OutboundMessage.__table__.delete())
+        with count_statements(runtime) as seen:
+            await dispatch_pending(open_uow)
+        return len(seen), len(await outbox(runtime))
+
+    few, queued_few = await statements(2)
+    many, queued_many = await statements(4)
+    assert (queued_few, queued_many) == (2, 6)  # each billed account's financial contact
+    assert few == many

@@ -3,6 +3,8 @@ the email reaching a real SMTP server and the rotation's webhook reaching a real
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -10,7 +12,11 @@ import pytest
 from sqlalchemy import func, select
 
 from ispcore.domain.events.models import Event
-from ispcore.domain.events.service import dispatch_pending
+from ispcore.domain.events.service import (
+    dispatch_pending,
+    register_handler,
+    unregister_handler,
+)
 from ispcore.domain.identity.actor import SYSTEM
 from ispcore.domain.monitoring import alerts as domain_alerts
 from ispcore.domain.monitoring.models import Alert
@@ -40,6 +46,17 @@ async def _events(api: Any, token: str, kind: str) -> list[dict[str, Any]]:
                           'node { payload } } } }', {"t": kind}, token)
     return [edge["node"]["payload"] for edge in data["events"]["edges"]]
 
+
+
+@asynccontextmanager
+async def handler_held(runtime: Any) -> AsyncIterator[None]:
+    """The alerts handler away: events recorded meanwhile wait for it."""
+    await runtime.jobs.drain()  # a dispatcher at work would hold on to the handler
+    unregister_handler(domain_alerts.HANDLER)
+    try:
+        yield
+    finally:
+        register_handler(domain_alerts.HANDLER, domain_alerts.EVENT_TYPES, domain_alerts.handle)
 
 async def test_a_device_down_opens_an_alert_that_reaches_email_and_the_rotation_webhook(
         api, runtime, receiver):  # noqa: F811  (the fixture imported above)
@@ -98,7 +115,7 @@ async def test_handling_an_event_twice_opens_one_alert(api, runtime):
     async with runtime.unit_of_work(SYSTEM, action="test") as uow:
         event = await uow.session.scalar(select(Event).where(Event.type == "device.down"))
         assert event is not None
-        await domain_alerts.handle(uow, event)  # the same event again, as a retry would
+        await domain_alerts.handle(uow, [event])  # the same event again, as a retry would
     await down(runtime, device)  # and a second down report
     await settle(runtime)
     assert await dispatch_pending(lambda: runtime.unit_of_work(SYSTEM)) == 0
@@ -116,16 +133,18 @@ async def test_a_down_handled_after_its_up_opens_nothing(api, runtime, clock):
     handled once the device is back up (the up handled first) must not open an alert."""
     a = await alerting_company(api)
     device = await add_device(runtime, a.company_id)
-    await down(runtime, device)
-    clock.advance(timedelta(minutes=2))
-    await up(runtime, device)
+    async with handler_held(runtime):  # the dispatcher must not handle them first
+        await down(runtime, device)
+        clock.advance(timedelta(minutes=2))
+        await up(runtime, device)
+        await runtime.jobs.drain()
     async with runtime.unit_of_work(SYSTEM, action="test") as uow:
         events = list(await uow.session.scalars(
             select(Event).where(Event.type.in_(("device.down", "device.up")))
             .order_by(Event.id.desc())))
         assert [e.type for e in events] == ["device.up", "device.down"]
         for event in events:
-            await domain_alerts.handle(uow, event)
+            await domain_alerts.handle(uow, [event])
     assert await alerts(api, a.setup.token) == []
 
 
@@ -136,9 +155,11 @@ async def test_a_breach_handled_after_its_clearing_opens_nothing(api, runtime):
     a = await alerting_company(api)
     device = await add_device(runtime, a.company_id)
     check = await add_check(runtime, a.company_id)
-    await threshold(runtime, device, check, "CRITICAL", "OK", 950.0)
-    await threshold(runtime, device, check, "CRITICAL", "OK", 951.0, instance="3")
-    await threshold(runtime, device, check, "OK", "CRITICAL", 100.0)
+    async with handler_held(runtime):  # the dispatcher must not handle them first
+        await threshold(runtime, device, check, "CRITICAL", "OK", 950.0)
+        await threshold(runtime, device, check, "CRITICAL", "OK", 951.0, instance="3")
+        await threshold(runtime, device, check, "OK", "CRITICAL", 100.0)
+        await runtime.jobs.drain()
     async with runtime.unit_of_work(SYSTEM, action="test") as uow:
         events = list(await uow.session.scalars(
             select(Event).where(Event.type.in_(domain_alerts.THRESHOLD_EVENTS))
@@ -147,7 +168,7 @@ async def test_a_breach_handled_after_its_clearing_opens_nothing(api, runtime):
                                             "device.threshold_breached",
                                             "device.threshold_breached"]
         for event in events:
-            await domain_alerts.handle(uow, event)
+            await domain_alerts.handle(uow, [event])
     [alert] = await alerts(api, a.setup.token)
     assert (alert["subjectKey"], alert["status"]) == (f"check:{device}:{check}:3", "OPEN")
 

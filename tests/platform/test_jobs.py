@@ -102,8 +102,8 @@ async def test_arq_jobs_leave_after_commit_serialised_as_msgpack(scaled_runtime,
 async def test_arq_worker_runs_the_dispatch_job(scaled_runtime, redis):
     handled: list[str] = []
 
-    async def handle(uow, event):
-        handled.append(event.type)
+    async def handle(uow, batch):
+        handled.extend(event.type for event in batch)
 
     events.register_handler("test.arq", {"company.created"}, handle)
     try:
@@ -151,8 +151,8 @@ async def test_inline_cron_runs_the_dispatcher_every_minute(runtime, system_uow)
 
     handled: list[int] = []
 
-    async def handle(uow, event):
-        handled.append(event.id)
+    async def handle(uow, batch):
+        handled.extend(event.id for event in batch)
 
     async with system_uow() as uow:
         events.record_event(uow, "cron.test", company_id=None)

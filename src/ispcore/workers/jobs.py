@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -20,13 +22,41 @@ if TYPE_CHECKING:
     from ispcore.runtime import Runtime
 
 
+class _Dispatching:
+    """Whether this process's dispatcher is working, and whether a commit since asked for
+    another pass."""
+
+    running = False
+    again = False
+
+
+#: One dispatcher at a time per process (and event loop): a dispatch job arriving while one
+#: works asks it for one more pass and returns at once, holding no connection. (Dispatchers
+#: in other processes are safe beside it: each batch is claimed.)
+_dispatching: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Dispatching] = (
+    weakref.WeakKeyDictionary())
+
+
 @job(DISPATCH_JOB)
 async def dispatch_events(runtime: Runtime) -> int:
     """Hand new outbox events to their handlers; enqueued after each commit that wrote events,
     and run every minute in case a notification was lost."""
     second = int(runtime.clock.now().timestamp())
     await runtime.jobs.enqueue(FAN_OUT_JOB, job_id=f"{FAN_OUT_JOB}:{second}")  # webhooks
-    return await dispatch_pending(lambda: runtime.unit_of_work(SYSTEM, action=DISPATCH_JOB))
+    state = _dispatching.setdefault(asyncio.get_running_loop(), _Dispatching())
+    if state.running:
+        state.again = True
+        return 0
+    state.running, ran = True, 0
+    try:
+        while True:
+            state.again = False
+            ran += await dispatch_pending(
+                lambda: runtime.unit_of_work(SYSTEM, action=DISPATCH_JOB))
+            if not state.again:
+                return ran
+    finally:
+        state.running = False
 
 
 HOUSEKEEPING_JOB = "platform.housekeeping"

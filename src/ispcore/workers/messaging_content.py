@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 DUE_REMINDERS_JOB = "messaging.due_reminders"
 
-register_handler(triggers.HANDLER, triggers.HANDLED_EVENTS, triggers.handle_event)
+register_handler(triggers.HANDLER, triggers.HANDLED_EVENTS, triggers.handle_events)
 
 
 @job(DUE_REMINDERS_JOB)

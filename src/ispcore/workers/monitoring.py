@@ -28,4 +28,4 @@ async def watch_pollers(runtime: Runtime) -> int:
 
 CRON.append(CronEntry(WATCH_POLLERS_JOB, second=45))
 register_handler(ownership.SITE_DELETED_HANDLER, {"network_site.deleted"},
-                 ownership.site_deleted)
+                 ownership.sites_deleted)

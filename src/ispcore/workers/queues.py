@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any
 import msgpack
 from arq.connections import ArqRedis
 
-from ispcore.workers.registry import CRON, JOBS, run_job
+from ispcore.db import PoolTimeout
+from ispcore.workers.registry import CRON, JOBS, retry_delay, run_job
 
 if TYPE_CHECKING:
     from ispcore.runtime import Runtime
@@ -42,7 +43,8 @@ class ArqJobQueue:
 class InlineJobQueue:
     """Runs the same job functions as the ARQ worker, as tasks in this process, plus cron.
 
-    A job with a ``job_id`` is enqueued once while an equal one waits to start.
+    A job with a ``job_id`` is enqueued once while an equal one waits to start. A job that
+    found no free connection is run again after a growing delay, for as long as it takes.
     """
 
     def __init__(self) -> None:
@@ -70,10 +72,20 @@ class InlineJobQueue:
         if job_id is not None:
             self._waiting.discard(job_id)
         assert self.runtime is not None
-        try:
-            await run_job(self.runtime, name, **kwargs)
-        except Exception:
-            log.exception("inline job %s failed", name)
+        attempt = 0
+        while True:
+            try:
+                await run_job(self.runtime, name, **kwargs)
+                return
+            except PoolTimeout:
+                attempt += 1
+                delay = retry_delay(attempt)
+                log.warning("inline job %s found no free connection; running it again in "
+                            "%.2f s", name, delay)
+                await asyncio.sleep(delay)
+            except Exception:
+                log.exception("inline job %s failed", name)
+                return
 
     async def drain(self) -> None:
         """Wait until every job enqueued so far (and any they enqueue) has finished."""

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from ispcore.domain.common import job_connections
+
 if TYPE_CHECKING:
     from ispcore.runtime import Runtime
 
@@ -48,4 +50,13 @@ def job(name: str) -> Callable[[JobFunction], JobFunction]:
 
 
 async def run_job(runtime: Runtime, name: str, **kwargs: Any) -> Any:
-    return await JOBS[name](runtime, **kwargs)
+    """Run job ``name`` holding at most ``job_db_connections`` units of work at once. A job
+    that found no free connection in time raises :class:`~ispcore.db.PoolTimeout`: its
+    runner runs it again after :func:`retry_delay`."""
+    with job_connections.bounded(runtime.settings.job_db_connections):
+        return await JOBS[name](runtime, **kwargs)
+
+
+def retry_delay(attempt: int) -> float:
+    """Seconds before running again a job that found the pool busy ``attempt`` times."""
+    return min(30.0, 0.25 * 2 ** (attempt - 1))

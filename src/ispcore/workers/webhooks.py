@@ -18,7 +18,7 @@ from ispcore.workers.registry import CRON, CronEntry, job
 if TYPE_CHECKING:
     from ispcore.runtime import Runtime
 
-register_handler(owner_notice.HANDLER, owner_notice.EVENT_TYPES, owner_notice.notify_owner)
+register_handler(owner_notice.HANDLER, owner_notice.EVENT_TYPES, owner_notice.notify_owners)
 
 #: One renderer (it holds a built schema) per runtime.
 _renderers: dict[int, tuple[Runtime, EntityRenderer]] = {}

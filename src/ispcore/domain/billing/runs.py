@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 
+from ispcore.db import PoolTimeout
 from ispcore.domain.accounts.models import Account, AccountStatus
 from ispcore.domain.billing.engine import Bill, bill
 from ispcore.domain.billing.invoices import write_bills
@@ -127,7 +128,9 @@ async def execute(open_uow: Callable[[], UnitOfWork], run_id: int,
 
     On PostgreSQL two workers bill batches side by side (one computes while the other's
     batch is written); each locks its batch, and skips the other's. An account several
-    cycles behind is simply due again after each bill, until it is billed up to the day."""
+    cycles behind is simply due again after each bill, until it is billed up to the day.
+    The transaction of the last pass that finds no account left to bill also marks the run
+    COMPLETED: it is complete as soon as its invoices are, whatever its events are doing."""
     async with open_uow() as uow:
         run = await load(uow, BillingRun, run_id, field="run_id", what="billing run")
         if run.status == RunStatus.COMPLETED:
@@ -141,19 +144,21 @@ async def execute(open_uow: Callable[[], UnitOfWork], run_id: int,
                                for _ in range(workers)))
         # Accounts a service change held while the workers passed: wait for them now.
         await _work(open_uow, run, batch_size, failed, wait=True)
-    async with open_uow() as uow:
-        run = await uow.session.get_one(BillingRun, run_id)
-        run.status = RunStatus.COMPLETED
-        run.finished_at = uow.clock.now()
-        company = await company_of(uow, run.company_id)
-        await uow.session.flush()
-        record_event(uow, "billing_run.completed", company_id=run.company_id, entity=run,
-                     payload={"run_on": run.run_on.isoformat(),
-                              "accounts_billed": run.accounts_billed,
-                              "invoices_created": run.invoices_created,
-                              "accounts_failed": run.accounts_failed,
-                              "total": amount_text(run.total_minor, company.currency),
-                              "currency": company.currency})
+
+
+async def _complete(uow: UnitOfWork, run_id: int) -> None:
+    run = await uow.session.get_one(BillingRun, run_id, populate_existing=True)
+    run.status = RunStatus.COMPLETED
+    run.finished_at = uow.clock.now()
+    company = await company_of(uow, run.company_id)
+    await uow.session.flush()
+    record_event(uow, "billing_run.completed", company_id=run.company_id, entity=run,
+                 payload={"run_on": run.run_on.isoformat(),
+                          "accounts_billed": run.accounts_billed,
+                          "invoices_created": run.invoices_created,
+                          "accounts_failed": run.accounts_failed,
+                          "total": amount_text(run.total_minor, company.currency),
+                          "currency": company.currency})
 
 
 _collecting_less: list[tuple[int, ...]] = []
@@ -185,7 +190,10 @@ def _collect_less() -> Iterator[None]:
 async def _work(open_uow: Callable[[], UnitOfWork], run: BillingRun, batch_size: int,
                 failed: set[int], *, wait: bool = False) -> None:
     """Bill batches of due accounts until none is left. Accounts that fail go into
-    ``failed`` (shared by the workers) and are not tried again in this run."""
+    ``failed`` (shared by the workers) and are not tried again in this run. The last pass
+    (``wait``) completes the run in the transaction that finds none left. A pool with no
+    free connection is not an account's fault: :class:`PoolTimeout` goes up to the job's
+    runner, which runs the job again."""
     while True:
         ids: list[int] = []
         try:
@@ -194,9 +202,13 @@ async def _work(open_uow: Callable[[], UnitOfWork], run: BillingRun, batch_size:
                 ids = list(await uow.session.scalars(_due(
                     run.company_id, run.run_on, batch_size, frozenset(failed), wait=wait)))
                 if not ids:
+                    if wait:
+                        await _complete(uow, run.id)
                     return
                 _billed, failures = await _bill_batch(uow, run, catalogue, ids)
                 failed.update(failures)
+        except PoolTimeout:
+            raise
         except Exception:
             # The batch rolled back (a database refusal, most likely): bill its accounts one
             # by one so a single bad account is found, recorded, and does not hold the rest.
@@ -220,6 +232,8 @@ async def _bill_alone(open_uow: Callable[[], UnitOfWork], run: BillingRun, accou
                 return True
             _billed, failures = await _bill_batch(uow, run, catalogue, [account_id])
             return not failures
+    except PoolTimeout:
+        raise
     except Exception as exc:
         async with open_uow() as uow:
             _failure(uow, run, account_id, f"{type(exc).__name__}: {exc}"[:1000])

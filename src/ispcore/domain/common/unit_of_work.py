@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ispcore.domain.common import job_connections
 from ispcore.domain.common.clock import Clock
 from ispcore.domain.common.ports import JobQueue, Notifier
 from ispcore.domain.identity.actor import Actor
@@ -27,7 +28,8 @@ class UnitOfWork:
 
     Services flush, the edge commits. Jobs, notifications and other side effects registered
     with :meth:`after_commit` run only once the transaction has committed, and are dropped if
-    it rolls back.
+    it rolls back. Inside a job, opening one waits for one of the job's connection slots
+    (``job_connections``).
     """
 
     def __init__(
@@ -52,9 +54,11 @@ class UnitOfWork:
         self.action = action
         self._after_commit: list[AfterCommit] = []
         self._once_keys: set[str] = set()
+        self._give_back_slot: Callable[[], None] | None = None
         self.session: AsyncSession
 
     async def __aenter__(self) -> UnitOfWork:
+        self._give_back_slot = await job_connections.take_slot()
         self.session = self.db.session()
         self.session.info["uow"] = self
         return self
@@ -73,7 +77,12 @@ class UnitOfWork:
             else:
                 await self.session.rollback()
         finally:
-            await self.session.close()
+            try:
+                await self.session.close()
+            finally:
+                if self._give_back_slot is not None:
+                    self._give_back_slot()
+                    self._give_back_slot = None
         if committed:
             await self._run_after_commit()
         self._after_commit.clear()

@@ -25,7 +25,7 @@ from ispcore.domain.messaging.content_models import (
     SavedMessage,
 )
 from ispcore.domain.messaging.models import Channel
-from ispcore.domain.messaging.per_contact import Send, send_to_accounts
+from ispcore.domain.messaging.per_contact import Occasion, Send, send_to_accounts
 from ispcore.domain.messaging.templates import Content
 
 SEND_JOB = "messaging.send_mass_message"
@@ -124,8 +124,9 @@ async def send_batch(uow: UnitOfWork, pk: int, batch_size: int | None = None) ->
         company = await company_of(uow, row.company_id)
         send = Send(content=Content(row.subject, row.body_text, row.body_html),
                     channel=Channel(row.channel), recipients=Recipients(row.recipients),
-                    category=category, origin="mass_message", key=f"mass:{row.id}")
-        tally = await send_to_accounts(uow, company, send, {key: {} for key in account_ids})
+                    category=category, origin="mass_message")
+        tally = await send_to_accounts(uow, company, send,
+                                       [Occasion(pk, f"mass:{row.id}") for pk in account_ids])
         row.processed += len(account_ids)
         row.queued += tally.queued
         row.skipped += tally.skipped

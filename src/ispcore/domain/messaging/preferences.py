@@ -129,9 +129,9 @@ async def _addresses(uow: UnitOfWork, contact_ids: list[int], channel: Channel
 
 async def choose_recipients(uow: UnitOfWork, account_ids: list[int], who: Recipients,
                             channel: Channel, category: MessageCategory | None
-                            ) -> tuple[dict[int, list[Recipient]], int]:
-    """Who receives a message on each account, and how many chosen contacts were skipped
-    (opted out, or no address for the channel)."""
+                            ) -> tuple[dict[int, list[Recipient]], dict[int, int]]:
+    """Who receives a message on each account, and how many of each account's chosen
+    contacts were skipped (opted out, or no address for the channel)."""
     by_account: dict[int, list[Contact]] = defaultdict(list)
     for contact in await uow.session.scalars(select(Contact).where(
             among(uow.session, Contact.account_id, account_ids)).order_by(Contact.id)):
@@ -142,7 +142,7 @@ async def choose_recipients(uow: UnitOfWork, account_ids: list[int], who: Recipi
     prefs = await preferences_of(uow, contact_ids)
     binding = category is not None and not category.customers_can_opt_out
     out: dict[int, list[Recipient]] = {}
-    skipped = 0
+    skipped: dict[int, int] = defaultdict(int)
     for pk, contacts in chosen.items():
         out[pk] = []
         for contact in contacts:
@@ -151,7 +151,7 @@ async def choose_recipients(uow: UnitOfWork, account_ids: list[int], who: Recipi
                 channel.value in pref.opted_out_channels
                 or (category is not None and category.id in pref.opted_out_category_ids))
             if opted_out or contact.id not in addresses:
-                skipped += 1
+                skipped[pk] += 1
                 continue
             out[pk].append(Recipient(contact.id, contact.name, addresses[contact.id]))
     return out, skipped

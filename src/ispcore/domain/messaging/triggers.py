@@ -1,6 +1,6 @@
 """Triggered messages: on an account's event (an invoice issued, a payment, a usage threshold,
 …) each active trigger of the company for that event type renders its template for the chosen
-contacts and queues it. ``handle_event`` is the event handler (registered by the workers);
+contacts and queues it. ``handle_events`` is the event handler (registered by the workers);
 ``send_due_reminders`` is the daily job behind ``invoice.due_soon`` triggers."""
 
 from __future__ import annotations
@@ -29,12 +29,12 @@ from ispcore.domain.messaging.content_models import (
 )
 from ispcore.domain.messaging.models import Channel
 from ispcore.domain.messaging.outbox import Attachment
-from ispcore.domain.messaging.per_contact import Send, send_to_accounts
-from ispcore.domain.messaging.templates import Content, RenderError
+from ispcore.domain.messaging.per_contact import Occasion, Send, send_to_accounts
+from ispcore.domain.messaging.templates import Content
 from ispcore.domain.messaging.variables import (
     EventType,
     event_account_id,
-    event_values,
+    events_values,
     invoice_values,
 )
 
@@ -85,48 +85,55 @@ TRIGGER = Kind(MessageTrigger, "message trigger", "message_trigger", _clean, nam
 
 # --- firing ------------------------------------------------------------------------------------
 
-async def _active(uow: UnitOfWork, company_id: int, event_type: str) -> list[MessageTrigger]:
-    return list(await uow.session.scalars(select(MessageTrigger).where(
-        MessageTrigger.company_id == company_id, MessageTrigger.event_type == event_type,
-        MessageTrigger.active).order_by(MessageTrigger.id)))
-
-
-async def _fire(uow: UnitOfWork, company: Any, trigger: MessageTrigger, account_id: int,
-                values: dict[str, Any], key: str, invoice_id: int | None = None) -> int:
+async def _fire(uow: UnitOfWork, company: Any, trigger: MessageTrigger,
+                occasions: list[Occasion]) -> int:
     template = await uow.session.get_one(MessageTemplate, trigger.template_id)
     category = (await uow.session.get(MessageCategory, trigger.category_id)
                 if trigger.category_id else None)
-    attachments: tuple[Attachment, ...] = ()
-    if invoice_id is not None and trigger.event_type == EventType.INVOICE_ISSUED:
-        attachments = (Attachment(filename=f"invoice-{values['invoice.number']}.pdf",
-                                  content_type=PDF_MEDIA_TYPE, invoice_id=invoice_id),)
     send = Send(content=Content(template.subject, template.body_text, template.body_html),
                 channel=Channel(trigger.channel), recipients=Recipients(trigger.recipients),
-                category=category, origin="trigger", key=key, attachments=attachments)
-    try:
-        tally = await send_to_accounts(uow, company, send, {account_id: values})
-    except RenderError as exc:
-        log.warning("trigger %s could not render template %s: %s", trigger.id, template.id,
-                    exc)
-        return 0
+                category=category, origin="trigger")
+    tally = await send_to_accounts(uow, company, send, occasions)
     return tally.queued
 
 
-async def handle_event(uow: UnitOfWork, event: Event) -> None:
-    """Queue the messages of every active trigger for ``event`` (idempotent: the origin key
-    is ``trigger:{trigger_id}:{event_id}:{contact_id}``)."""
-    account_id = event_account_id(event)
-    if event.company_id is None or account_id is None:
+def _invoice_pdf(values: dict[str, Any], invoice_id: int) -> tuple[Attachment, ...]:
+    return (Attachment(filename=f"invoice-{values['invoice.number']}.pdf",
+                       content_type=PDF_MEDIA_TYPE, invoice_id=invoice_id),)
+
+
+async def handle_events(uow: UnitOfWork, events: list[Event]) -> None:
+    """Queue the messages of every active trigger for a batch of events: one query for the
+    batch's triggers, one per kind of record the events name, and a fixed number per
+    trigger (idempotent: the origin key is ``trigger:{trigger_id}:{event_id}:{contact_id}``)."""
+    account_of = {e.id: account_id for e in events
+                  if e.company_id is not None and (account_id := event_account_id(e))}
+    events = [e for e in events if e.id in account_of]
+    if not events:
         return
-    triggers = await _active(uow, event.company_id, event.type)
-    if not triggers:
+    triggers = list(await uow.session.scalars(select(MessageTrigger).where(
+        MessageTrigger.company_id.in_({e.company_id for e in events}),
+        MessageTrigger.event_type.in_({e.type for e in events}), MessageTrigger.active)
+        .order_by(MessageTrigger.id)))
+    wanted = {(t.company_id, t.event_type) for t in triggers}
+    events = [e for e in events if (e.company_id, e.type) in wanted]
+    if not events:
         return
-    company = await uow.session.get_one(Company, event.company_id)
-    values = await event_values(uow, company, event)
-    invoice_id = event.entity_id if event.type == EventType.INVOICE_ISSUED else None
+    companies = {c.id: c for c in await uow.session.scalars(
+        select(Company).where(Company.id.in_({e.company_id for e in events})))}
+    values: dict[int, dict[str, Any]] = {}
+    for company in companies.values():
+        values.update(await events_values(
+            uow, company, [e for e in events if e.company_id == company.id]))
     for trigger in triggers:
-        await _fire(uow, company, trigger, account_id, values,
-                    f"trigger:{trigger.id}:{event.id}", invoice_id)
+        occasions = [
+            Occasion(account_of[e.id], f"trigger:{trigger.id}:{e.id}", values[e.id],
+                     _invoice_pdf(values[e.id], e.entity_id)
+                     if e.type == EventType.INVOICE_ISSUED and e.entity_id else ())
+            for e in events
+            if (e.company_id, e.type) == (trigger.company_id, trigger.event_type)]
+        if occasions:
+            await _fire(uow, companies[trigger.company_id], trigger, occasions)
 
 
 async def send_due_reminders(uow: UnitOfWork) -> int:
@@ -145,8 +152,8 @@ async def send_due_reminders(uow: UnitOfWork) -> int:
             Invoice.paid_minor < Invoice.total_minor, Invoice.due_on >= today,
             Invoice.due_on <= today + timedelta(days=trigger.days_before or 0))
             .order_by(Invoice.id))
-        for invoice in invoices:
-            values = await invoice_values(uow, company, invoice)
-            queued += await _fire(uow, company, trigger, invoice.account_id, values,
-                                  f"trigger:{trigger.id}:invoice-{invoice.id}")
+        queued += await _fire(uow, company, trigger, [
+            Occasion(invoice.account_id, f"trigger:{trigger.id}:invoice-{invoice.id}",
+                     await invoice_values(uow, company, invoice))
+            for invoice in invoices])
     return queued

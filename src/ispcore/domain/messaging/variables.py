@@ -7,6 +7,7 @@ company's currency, ``.value`` is the Decimal for conditions such as
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
@@ -148,19 +149,51 @@ async def invoice_values(uow: UnitOfWork, company: Any, invoice: Invoice) -> dic
     return values
 
 
-async def event_values(uow: UnitOfWork, company: Any, event: Event) -> dict[str, Any]:
-    """The event's own variables (an invoice's, a payment's, …)."""
+def _named(event: Event) -> tuple[Any, int] | None:
+    """The record whose variables the event's message shows (its model and id), if any."""
+    from ispcore.domain.billing.payment_models import Payment
+
+    kind, p = EventType(event.type), event.payload
+    if kind is EventType.INVOICE_ISSUED:
+        return Invoice, event.entity_id
+    if kind in (EventType.PAYMENT_RECEIVED, EventType.PAYMENT_FAILED):
+        return Payment, event.entity_id
+    if kind is EventType.SERVICE_ADDED:
+        return (Service, p["service_id"]) if "service_id" in p else (Package, p["package_id"])
+    return None
+
+
+async def events_values(uow: UnitOfWork, company: Any, events: list[Event]
+                        ) -> dict[int, dict[str, Any]]:
+    """Each event's own variables (an invoice's, a payment's, …), by event id, for many
+    events of ``company``: one query per kind of record they name."""
+    wanted: dict[Any, set[int]] = defaultdict(set)
+    for event in events:
+        named = _named(event)
+        if named is not None:
+            wanted[named[0]].add(named[1])
+    records: dict[tuple[Any, int], Any] = {}
+    for model, ids in wanted.items():
+        for row in await uow.session.scalars(
+                select(model).where(among(uow.session, model.id, sorted(ids)))):
+            records[model, row.id] = row
+    out = {}
+    for event in events:
+        named = _named(event)
+        out[event.id] = await _event_values(uow, company, event,
+                                            None if named is None else records[named])
+    return out
+
+
+async def _event_values(uow: UnitOfWork, company: Any, event: Event, record: Any
+                        ) -> dict[str, Any]:
     p, currency = event.payload, company.currency
     kind = EventType(event.type)
     if kind is EventType.INVOICE_ISSUED:
-        invoice = await uow.session.get_one(Invoice, event.entity_id)
-        return await invoice_values(uow, company, invoice)
+        return await invoice_values(uow, company, record)
     if kind in (EventType.PAYMENT_RECEIVED, EventType.PAYMENT_FAILED):
-        from ispcore.domain.billing.payment_models import Payment
-
-        payment = await uow.session.get_one(Payment, event.entity_id)
         return {"payment.amount": _money(p.get("amount"), currency),
-                "payment.method": payment.method, "payment.reason": p.get("reason", "")}
+                "payment.method": record.method, "payment.reason": p.get("reason", "")}
     if kind is EventType.ACCOUNT_DELINQUENT:
         return {"delinquency.overdue": _money(p.get("overdue"), currency),
                 "delinquency.invoice_numbers": ", ".join(
@@ -172,9 +205,7 @@ async def event_values(uow: UnitOfWork, company: Any, event: Event) -> dict[str,
                 "usage.period_end": (date.fromisoformat(p["period_end"])
                                      - timedelta(days=1))}
     if kind is EventType.SERVICE_ADDED:
-        sold = (await uow.session.get_one(Service, p["service_id"]) if "service_id" in p
-                else await uow.session.get_one(Package, p["package_id"]))
-        return {"service.name": sold.name, "service.quantity": p.get("quantity", 1),
+        return {"service.name": record.name, "service.quantity": p.get("quantity", 1),
                 "service.start_date": date.fromisoformat(p["start_date"])}
     return {}
 

@@ -1,7 +1,8 @@
 """Alerts open and close from monitoring events: a device down, a check past its critical
 threshold, a silent poller; recovery closes them. One handler (``HANDLER``) runs once per
-event after the producer's commit; it is also safe to run twice: at most one alert is open
-per subject (a partial unique index), and opening one that is open already does nothing.
+event after the producer's commit (in batches, in id order); it is also safe to run twice: at
+most one alert is open per subject (a partial unique index), and opening one that is open
+already does nothing.
 
 Rules:
 
@@ -164,32 +165,70 @@ async def _device_changed(uow: UnitOfWork, event: Event, down: bool) -> None:
         await close_alert(uow, subject.key, at, subject.network_site_id)
 
 
-async def _exists(uow: UnitOfWork, model: Any, pk: int) -> bool:
-    return await uow.session.scalar(select(model.id).where(model.id == pk)) is not None
+@dataclass
+class _Known:
+    """What a batch of events names, read once for the batch: the devices (loaded into the
+    session), the checks and pollers that still exist, and the threshold events superseded
+    by a later one of the same device, check and instance."""
+
+    devices: set[int]
+    checks: set[int]
+    pollers: set[int]
+    superseded: set[int]
 
 
-async def _superseded(uow: UnitOfWork, event: Event) -> bool:
-    """Whether a later threshold event of the same device, check and instance exists: a run
-    retried after the next event's was handled must not undo it."""
-    later = await uow.session.scalars(select(Event.payload).where(
-        Event.entity_type == "Device", Event.entity_id == event.entity_id,
-        Event.type.in_(THRESHOLD_EVENTS), Event.id > event.id))
-    p = event.payload
-    return any(q.get("checkId") == p["checkId"] and q.get("instance", "") == p.get("instance", "")
-               for q in later)
+def _subject_of(payload: dict[str, Any]) -> tuple[Any, Any, str]:
+    return payload.get("deviceId"), payload.get("checkId"), payload.get("instance", "")
 
 
-async def handle(uow: UnitOfWork, event: Event) -> None:
+async def _known(uow: UnitOfWork, events: list[Event]) -> _Known:
+    session = uow.session
+    payloads = [e.payload for e in events]
+    devices = {p["deviceId"] for p in payloads if "deviceId" in p}
+    checks = {p["checkId"] for p in payloads if "checkId" in p}
+    pollers = {p["pollerId"] for p in payloads if "pollerId" in p}
+    known = _Known(
+        {d.id for d in await session.scalars(select(Device).where(Device.id.in_(devices)))}
+        if devices else set(),
+        set(await session.scalars(select(MonitoringCheck.id).where(
+            MonitoringCheck.id.in_(checks)))) if checks else set(),
+        set(await session.scalars(select(Poller.id).where(Poller.id.in_(pollers))))
+        if pollers else set(), set())
+    thresholds = [e for e in events if e.type in THRESHOLD_EVENTS]
+    if thresholds:
+        # A run retried after the next event's was handled must not undo it.
+        later = await session.execute(select(Event.id, Event.payload).where(
+            Event.entity_type == "Device",
+            Event.entity_id.in_({e.entity_id for e in thresholds}),
+            Event.type.in_(THRESHOLD_EVENTS), Event.id > min(e.id for e in thresholds)))
+        last = {}
+        for pk, payload in later:
+            subject = _subject_of(payload)
+            last[subject] = max(pk, last.get(subject, 0))
+        known.superseded = {e.id for e in thresholds
+                            if last.get(_subject_of(e.payload), 0) > e.id}
+    return known
+
+
+async def handle(uow: UnitOfWork, events: list[Event]) -> None:
+    """A batch of monitoring events, in id order; what they name is read for the whole batch
+    first, then each event opens or closes its alert."""
+    known = await _known(uow, events)
+    for event in events:
+        await _handle_one(uow, event, known)
+
+
+async def _handle_one(uow: UnitOfWork, event: Event, known: _Known) -> None:
     p, company_id = event.payload, event.company_id
     if company_id is None:
         return
     if event.type in ("device.down", "device.up"):
-        await _device_changed(uow, event, event.type == "device.down")
+        if p["deviceId"] in known.devices:
+            await _device_changed(uow, event, event.type == "device.down")
     elif event.type in THRESHOLD_EVENTS:
-        if not await _exists(uow, Device, p["deviceId"]) or not await _exists(
-                uow, MonitoringCheck, p["checkId"]):
+        if p["deviceId"] not in known.devices or p["checkId"] not in known.checks:
             return  # deleted since: nothing to alert about
-        if await _superseded(uow, event):
+        if event.id in known.superseded:
             log.info("%s %s is older than a later one for its check; no alert change",
                      event.type, event.id)
             return
@@ -199,7 +238,7 @@ async def handle(uow: UnitOfWork, event: Event) -> None:
         else:
             await close_alert(uow, subject.key, _at(event), subject.network_site_id)
     elif event.type == "poller.down":
-        if not await _exists(uow, Poller, p["pollerId"]):
+        if p["pollerId"] not in known.pollers:
             return
         await open_alert(uow, _poller_subject(company_id, p), _at(event))
     elif event.type == "poller.up":

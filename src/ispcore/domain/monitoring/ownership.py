@@ -89,6 +89,6 @@ async def reassign_company(uow: UnitOfWork, company_id: int) -> int:
 SITE_DELETED_HANDLER = "monitoring.site_deleted"
 
 
-async def site_deleted(uow: UnitOfWork, event: Any) -> None:
-    if event.company_id is not None:
-        await reassign_company(uow, event.company_id)
+async def sites_deleted(uow: UnitOfWork, events: list[Any]) -> None:
+    for company_id in sorted({e.company_id for e in events if e.company_id is not None}):
+        await reassign_company(uow, company_id)
