@@ -18,6 +18,7 @@ from ispcore.domain.monitoring.models import (
     Poller,
 )
 from tests.monitoring.results_factories import (
+    SUBMIT,
     device_input,
     gid,
     monitoring_setup,
@@ -365,3 +366,25 @@ async def test_a_gauge_past_the_float_range_is_refused(api, runtime, clock, syst
         ("devices.0.results.0.value", "INVALID")]
     for model in (MetricSample, MetricState, PollBatch, Event):
         assert await count(system_uow, model) == 0, model
+
+
+async def test_a_counter_shaped_like_a_card_number_is_a_reading(api, runtime, clock,
+                                                               system_uow):
+    """A Counter64 of 16 digits passes the Luhn check about one time in ten; a reading is a
+    number, not text, so the card number check leaves it alone (and still reads labels)."""
+    setup = await monitoring_setup(runtime)
+    [device_id] = setup.devices
+    octets = setup.checks["ifHCInOctets"]
+    visa_like = "4111111111111111"  # a test card number's digits, and a valid Counter64
+    poll = device_input(device_id, clock.now() - timedelta(minutes=1), results=[
+        result(octets, visa_like, instance="2", label="ether1", counterBits=64)])
+    answer = await submit(api, setup.token, "b-card-shaped", [poll])
+    assert answer["errors"] == []
+    [state] = await rows(system_uow, MetricState)
+    assert state.raw_counter == int(visa_like)
+    labelled = device_input(device_id, clock.now(), results=[
+        result(octets, "1", instance="2", label=f"card {visa_like}", counterBits=64)])
+    body = await api.gql(SUBMIT, {"input": {"batchId": "b-card-label",
+                                            "devices": [labelled]}}, setup.token)
+    assert [e["extensions"]["code"] for e in body["errors"]] == ["CARD_NUMBER_REFUSED"]
+    assert body["errors"][0]["extensions"]["fields"] == ["input.devices[0].results[0].label"]

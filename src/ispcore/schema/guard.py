@@ -95,7 +95,7 @@ class ApiGuard(MaskErrors):
                 "Over websockets only subscriptions are served; send queries and mutations "
                 "to POST /graphql.", extensions={"code": BAD_USER_INPUT})]
         if not errors and context.operation_type is OperationType.MUTATION:
-            errors = _card_numbers(document, variables)
+            errors = _card_numbers(schema, document, variables)
         context.pre_execution_errors = errors
         yield
 
@@ -128,10 +128,11 @@ class ApiGuard(MaskErrors):
                             positions=error.positions, path=error.path, extensions=extensions)
 
 
-def _card_numbers(document: Any, variables: dict[str, Any] | None) -> list[GraphQLError]:
-    """A mutation carrying a card number anywhere is refused before it runs (nothing stored);
-    the message names where, never the number."""
-    where = card_number_places(document, variables or {})
+def _card_numbers(schema: Any, document: Any, variables: dict[str, Any] | None
+                  ) -> list[GraphQLError]:
+    """A mutation carrying a card number in any text it sends is refused before it runs
+    (nothing stored); the message names where, never the number."""
+    where = card_number_places(schema, document, variables or {})
     if not where:
         return []
     return [GraphQLError(

@@ -12,7 +12,7 @@ from strawberry import relay
 
 from ispcore.domain.monitoring import history
 from ispcore.schema.errors import UserError
-from ispcore.schema.scalars import BigInt
+from ispcore.schema.scalars import BigInt, DecimalText
 from ispcore.schema.usage_ingest import parse_global_id
 
 if TYPE_CHECKING:
@@ -33,7 +33,7 @@ class CheckResultInput:
                                      "checks (\"2\"); \"\" for scalars.")
     label: str | None = strawberry.field(default=None, description="What names the instance "
                                          "(ifName), from the check's labelOid.")
-    value: str | None = None
+    value: DecimalText | None = None
     counter_bits: int | None = strawberry.field(default=None, description="32 or 64 for "
                                                 "counters (Counter32/Counter64), else null.")
     error: str | None = None

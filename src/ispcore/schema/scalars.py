@@ -85,5 +85,24 @@ DecimalScalar = strawberry.scalar(
     parse_value=_parse_decimal,
 )
 
+def _parse_decimal_text(value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise ValueError("A DecimalText is a string of a decimal number, e.g. \"12.5\".")
+    return value if isinstance(value, str) else str(value)
+
+
+#: A machine reading sent as text and checked where it is used (a poller's raw counter may
+#: pass 2^64, beyond what JSON numbers carry exactly). A number, never free text: the card
+#: number check does not read it.
+DecimalText = NewType("DecimalText", str)
+
+DecimalTextScalar = strawberry.scalar(
+    name="DecimalText",
+    description="A decimal number as a string (\"12.5\", \"18446744073709551615\"), read "
+    "exactly; checked where it is used.",
+    serialize=str,
+    parse_value=_parse_decimal_text,
+)
+
 SCALAR_MAP: dict[object, Any] = {datetime: AwareDateTime, BigInt: BigIntScalar,
-                                 Decimal: DecimalScalar}
+                                 Decimal: DecimalScalar, DecimalText: DecimalTextScalar}
