@@ -160,8 +160,11 @@ def selection(gql_type: Any, depth: int) -> str:
 def query_for(name: str, variables: dict[str, Any]) -> str:
     field = SCHEMA._schema.query_type.fields[name]
     declared = ", ".join(f"${arg}: {field.args[arg].type}" for arg in variables)
-    passed = ", ".join(f"{arg}: ${arg}" for arg in variables)
-    inner = selection(field.type, depth=2)
+    passed = ", ".join([*(f"{arg}: ${arg}" for arg in variables),
+                        *(["first: 5"] if "first" in field.args and "first" not in variables
+                          else [])])
+    # One level of objects below, and small pages: within the API's cost and token limits.
+    inner = selection(field.type, depth=1)
     return (f"query{f'({declared})' if declared else ''} {{ "
             f"{name}{f'({passed})' if passed else ''}{f' {{ {inner} }}' if inner else ''} }}")
 
